@@ -1,0 +1,178 @@
+import { onSlideEnter, onSlideLeave, useNav, useSlideContext } from '@slidev/client'
+import { computed, onBeforeUnmount, ref } from 'vue'
+import { byteLength, TrafficLog } from './traffic'
+
+/**
+ * Base URL of the demo server. Default `http://127.0.0.1:3031`; `VITE_DEMO_URL` at build/dev
+ * time changes it, and `?demo=<url>` on the deck's URL overrides it for this browser tab
+ * (kept in sessionStorage, since Slidev's navigation drops the query).
+ */
+export const DEMO_URL = resolveDemoUrl()
+
+function resolveDemoUrl(): string {
+  const key = 'wire-patterns:demo-url'
+  let url = import.meta.env.VITE_DEMO_URL || 'http://127.0.0.1:3031'
+  if (typeof window !== 'undefined') {
+    const fromQuery = new URLSearchParams(window.location.search).get('demo')
+    if (fromQuery)
+      window.sessionStorage.setItem(key, fromQuery)
+    url = window.sessionStorage.getItem(key) || url
+  }
+  return url.replace(/\/+$/, '')
+}
+
+/** How often an active demo checks that the demo server is still there, in ms. */
+const HEALTH_INTERVAL_MS = 2000
+/** A health check slower than this counts as offline, in ms. */
+const HEALTH_TIMEOUT_MS = 1500
+
+export interface Health {
+  status: string
+  broker: 'up' | 'down'
+  openConnections: number
+}
+
+export interface DemoRequestInit extends Omit<RequestInit, 'body' | 'signal'> {
+  /** Lane of the timeline this request is drawn in. Default `client`. */
+  lane?: string
+  /** A JSON body; sets Content-Type. */
+  json?: unknown
+  body?: string
+}
+
+export interface DemoResponse<T> {
+  status: number
+  headers: Headers
+  data: T
+  /** Round trip as the page saw it, ms. */
+  ms: number
+}
+
+/**
+ * The deck side of every demo: knows the demo server, reports online/offline, and records
+ * each request it makes in `log`. Work starts only while the slide is active in the main
+ * view (not overview, presenter previews or print), so a deck open in several windows does
+ * not multiply connections; everything started in `whileActive` is stopped on leave.
+ */
+export function useDemo() {
+  const { $renderContext } = useSlideContext()
+  const { isPrintMode } = useNav()
+  /** True in the audience/main view, where live demos run. */
+  const isMain = computed(() => $renderContext.value === 'slide' && !isPrintMode.value)
+  const active = ref(false)
+  /** null until the first health check answers. */
+  const online = ref<boolean | null>(null)
+  const health = ref<Health | null>(null)
+  const log = new TrafficLog()
+
+  const starters: Array<() => void | (() => void)> = []
+  let cleanups: Array<() => void> = []
+  let controller = new AbortController()
+  let healthTimer: ReturnType<typeof setTimeout> | undefined
+
+  async function checkHealth(): Promise<void> {
+    try {
+      const res = await fetch(`${DEMO_URL}/health`, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS), cache: 'no-store' })
+      health.value = res.ok ? await res.json() as Health : null
+      online.value = res.ok
+    }
+    catch {
+      online.value = false
+      health.value = null
+    }
+    if (active.value)
+      healthTimer = setTimeout(checkHealth, HEALTH_INTERVAL_MS)
+  }
+
+  function start(): void {
+    if (active.value || !isMain.value)
+      return
+    active.value = true
+    controller = new AbortController()
+    void checkHealth()
+    for (const s of starters) {
+      const stop = s()
+      if (stop)
+        cleanups.push(stop)
+    }
+  }
+
+  function stop(): void {
+    if (!active.value)
+      return
+    active.value = false
+    clearTimeout(healthTimer)
+    controller.abort()
+    for (const c of cleanups.reverse()) {
+      try {
+        c()
+      }
+      catch (err) {
+        console.warn('[demo] cleanup failed', err)
+      }
+    }
+    cleanups = []
+  }
+
+  onSlideEnter(start)
+  onSlideLeave(stop)
+  onBeforeUnmount(stop)
+
+  /**
+   * Runs `fn` each time the slide becomes active; the function it returns runs when the
+   * slide is left. Use it for streams, sockets and timers.
+   */
+  function whileActive(fn: () => void | (() => void)): void {
+    starters.push(fn)
+    if (active.value) {
+      const s = fn()
+      if (s)
+        cleanups.push(s)
+    }
+  }
+
+  /** Registers a cleanup for something started by a click, stopped when the slide is left. */
+  function onLeave(fn: () => void): void {
+    cleanups.push(fn)
+  }
+
+  /** The abort signal of the current activation: aborted when the slide is left. */
+  function signal(): AbortSignal {
+    return controller.signal
+  }
+
+  /**
+   * `fetch` against the demo server, recorded in the log: method, URL, status, bytes and
+   * times. Aborted when the slide is left. Parses JSON when the response is JSON.
+   */
+  async function request<T = unknown>(path: string, init: DemoRequestInit = {}): Promise<DemoResponse<T>> {
+    const { lane = 'client', json, ...rest } = init
+    const method = (rest.method ?? (json === undefined ? 'GET' : 'POST')).toUpperCase()
+    const body = json === undefined ? rest.body : JSON.stringify(json)
+    const headers = new Headers(rest.headers)
+    if (json !== undefined)
+      headers.set('Content-Type', 'application/json')
+    const entry = log.begin({ lane, kind: 'request', label: `${method} ${path}`, method, url: path, sentBytes: body ? byteLength(body) : 0 })
+    const t0 = performance.now()
+    try {
+      const res = await fetch(`${DEMO_URL}${path}`, { ...rest, method, headers, body, signal: controller.signal })
+      const text = await res.text()
+      const isJson = res.headers.get('content-type')?.includes('json')
+      const data = (isJson && text ? JSON.parse(text) : text) as T
+      log.finish(entry, { status: res.status, receivedBytes: byteLength(text), data })
+      online.value = true
+      return { status: res.status, headers: res.headers, data, ms: performance.now() - t0 }
+    }
+    catch (err) {
+      const aborted = controller.signal.aborted
+      log.finish(entry, { error: aborted ? 'aborted' : 'network error' })
+      if (!aborted)
+        online.value = false
+      throw err
+    }
+  }
+
+  return { url: DEMO_URL, isMain, active, online, health, log, whileActive, onLeave, signal, request, checkHealth }
+}
+
+export type Demo = ReturnType<typeof useDemo>

@@ -1,0 +1,52 @@
+import type { Express } from 'express'
+import express from 'express'
+import { BrokerConnection } from './broker.ts'
+import type { DemoConfig } from './config.ts'
+import { redactUrl } from './config.ts'
+import { cors, errorHandler, notFound } from './http.ts'
+import { Lifecycle } from './lifecycle.ts'
+import { pingRouter } from './ping/router.ts'
+
+/** What every demo router gets: the configuration, the broker, and the lifecycle registry. */
+export interface DemoContext {
+  config: DemoConfig
+  broker: BrokerConnection
+  lifecycle: Lifecycle
+}
+
+/** Builds the demo app without listening; `main.ts` listens, tests mount it on port 0. */
+export function createApp(ctx: DemoContext): Express {
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('trust proxy', false)
+  app.use(cors(ctx.config.allowedOrigins))
+  app.use(express.json({ limit: ctx.config.bodyLimit }))
+
+  /** GET /health — is the demo server up, is the broker reachable, how much is held open. */
+  app.get('/health', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({
+      status: 'ok',
+      uptimeMs: Math.round(process.uptime() * 1000),
+      broker: ctx.broker.state === 'up' ? 'up' : 'down',
+      amqpUrl: redactUrl(ctx.config.amqpUrl),
+      openConnections: ctx.lifecycle.openCount,
+    })
+  })
+
+  app.use('/ping', pingRouter())
+
+  app.use(notFound)
+  app.use(errorHandler)
+  return app
+}
+
+/**
+ * The app plus everything it owns. `close()` ends held streams, stops the broker
+ * connection and runs every demo's shutdown hook.
+ */
+export function createDemoContext(config: DemoConfig): DemoContext {
+  const lifecycle = new Lifecycle()
+  const broker = new BrokerConnection(config.amqpUrl)
+  lifecycle.onShutdown(() => broker.close())
+  return { config, broker, lifecycle }
+}

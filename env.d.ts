@@ -1,0 +1,10 @@
+/// <reference types="vite/client" />
+
+interface ImportMetaEnv {
+  /** Base URL of the demo server the deck talks to. Default `http://127.0.0.1:3031`. */
+  readonly VITE_DEMO_URL?: string
+}
+
+interface ImportMeta {
+  readonly env: ImportMetaEnv
+}
