@@ -33,7 +33,11 @@ export function createApp(ctx: DemoContext): Express {
     })
   })
 
+  // Demo routers, one per pattern (each folder is readable on a slide).
   app.use('/ping', pingRouter())
+  // -- routers: request/response, polling, SSE --
+  // -- routers: RabbitMQ --
+  // -- routers: sync/async, push, multiplexing, state, sidecar --
 
   app.use(notFound)
   app.use(errorHandler)

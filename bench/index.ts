@@ -1,0 +1,45 @@
+// `npm run bench`: runs every benchmark section, prints one markdown report and writes JSON
+// to bench/results/. Numbers from one run on one machine: compare ratios, not absolutes.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { cpus } from 'node:os'
+
+/** One table of the report. */
+export interface BenchSection {
+  title: string
+  columns: string[]
+  rows: Array<Array<string | number>>
+  /** Lines printed under the table: targets, floors, caveats. */
+  notes?: string[]
+  /** Raw numbers for the JSON file. */
+  data?: unknown
+}
+
+/** Each module exports `default async function (): Promise<BenchSection[]>`. */
+const sections: Array<{ name: string, load: () => Promise<{ default: () => Promise<BenchSection[]> }> }> = [
+  // Sections register here, one line each: { name: 'http-patterns', load: () => import('./http-patterns.ts') },
+]
+
+function table(s: BenchSection): string {
+  const head = `| ${s.columns.join(' | ')} |\n|${s.columns.map(() => ' --- ').join('|')}|`
+  const body = s.rows.map(r => `| ${r.join(' | ')} |`).join('\n')
+  return `### ${s.title}\n\n${head}\n${body}\n${(s.notes ?? []).map(n => `\n> ${n}`).join('')}\n`
+}
+
+const only = process.argv.slice(2)
+const results: Record<string, BenchSection[]> = {}
+console.log(`# wire-patterns benchmark\n\nNode ${process.version}, ${cpus().length} cores, ${new Date().toISOString()}\n`)
+for (const s of sections) {
+  if (only.length && !only.includes(s.name))
+    continue
+  const mod = await s.load()
+  const out = await mod.default()
+  results[s.name] = out
+  for (const sec of out) console.log(table(sec))
+}
+const dir = join(import.meta.dirname, 'results')
+mkdirSync(dir, { recursive: true })
+const file = join(dir, `bench-${Date.now()}.json`)
+writeFileSync(file, JSON.stringify({ node: process.version, date: new Date().toISOString(), results }, null, 2))
+console.log(`JSON written to ${file}`)
+process.exit(0)

@@ -1,0 +1,66 @@
+import type { Browser } from 'playwright-core'
+import type { RunningDemoServer } from '../support/demo-server.ts'
+import type { WatchedPage } from '../support/browser.ts'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchBrowser, openWatchedPage } from '../support/browser.ts'
+import { deckUrl, openDeck, waitForSlide } from '../support/deck.ts'
+import { startDemoServer } from '../support/demo-server.ts'
+
+/** Where every slide's screenshot goes (gitignored): look at them. */
+const SHOTS = join(import.meta.dirname, '../../test-results/slides')
+
+describe('the whole deck, walked with the arrow keys', () => {
+  let browser: Browser
+  let demos: RunningDemoServer
+  let w: WatchedPage
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true })
+    demos = await startDemoServer({ allowedOrigins: [deckUrl()] })
+    browser = await launchBrowser()
+    w = await openWatchedPage(browser)
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await demos?.close()
+  })
+
+  it('renders every slide styled, unclipped, offline, without console errors', async () => {
+    const { page } = w
+    await openDeck(page, demos.url, 1)
+    const total = await page.evaluate(() => (window as any).__slidev__.nav.total as number)
+    const seen = new Set<number>()
+    const overflowing: string[] = []
+    for (let step = 0; step < total * 12; step++) {
+      const no = await waitForSlide(page)
+      if (!seen.has(no)) {
+        seen.add(no)
+        await page.screenshot({ path: join(SHOTS, `${String(no).padStart(3, '0')}.png`) })
+        // The slide's content must fit the 16:9 canvas: nothing cut off at the bottom or right.
+        const over = await page.evaluate((n) => {
+          const layout = document.querySelector(`.slidev-page-${n} .slidev-layout`) as HTMLElement | null
+          if (!layout)
+            return 'no .slidev-layout'
+          const dy = layout.scrollHeight - layout.clientHeight
+          const dx = layout.scrollWidth - layout.clientWidth
+          return dy > 4 || dx > 4 ? `overflows by ${dx}px x ${dy}px` : ''
+        }, no)
+        if (over)
+          overflowing.push(`slide ${no}: ${over}`)
+        // Styled: the theme's fonts and UnoCSS utilities are in effect.
+        const font = await page.evaluate(() => getComputedStyle(document.querySelector('.slidev-layout')!).fontFamily)
+        expect(font, `slide ${no} font`).toContain('PT Serif')
+      }
+      const hasNext = await page.evaluate(() => (window as any).__slidev__.nav.hasNext as boolean)
+      if (!hasNext)
+        break
+      await page.keyboard.press('ArrowRight')
+    }
+    expect([...seen].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i + 1))
+    expect(w.remoteRequests, 'requests that left the machine').toEqual([])
+    expect(w.errors, 'console errors').toEqual([])
+    expect(overflowing, 'slides whose content does not fit').toEqual([])
+  })
+})

@@ -1,0 +1,63 @@
+import type { AddressInfo, Socket } from 'node:net'
+import type { Server } from 'node:http'
+import type { DemoContext } from '../../demos/app.ts'
+import type { DemoConfig } from '../../demos/config.ts'
+import { createApp, createDemoContext } from '../../demos/app.ts'
+import { loadConfig } from '../../demos/config.ts'
+
+export interface RunningDemoServer {
+  url: string
+  port: number
+  ctx: DemoContext
+  server: Server
+  /** Graceful: ends held streams, closes the broker connection, then the server. */
+  close(): Promise<void>
+}
+
+/**
+ * Starts the real demo app on loopback (port 0 unless given), as `demos/main.ts` does,
+ * with the broker from the test run (AMQP_URL). `connectBroker: false` keeps it offline.
+ */
+export async function startDemoServer(overrides: Partial<DemoConfig> & { connectBroker?: boolean } = {}): Promise<RunningDemoServer> {
+  const { connectBroker = true, ...rest } = overrides
+  const config: DemoConfig = { ...loadConfig({ ...process.env, DEMO_PORT: '0' }), ...rest }
+  const ctx = createDemoContext(config)
+  const app = createApp(ctx)
+  const sockets = new Set<Socket>()
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s))
+    s.once('error', reject)
+  })
+  server.on('connection', (s) => {
+    sockets.add(s)
+    s.once('close', () => sockets.delete(s))
+  })
+  if (connectBroker)
+    ctx.broker.start()
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://${config.host}:${port}`,
+    port,
+    ctx,
+    server,
+    async close() {
+      await ctx.lifecycle.shutdown()
+      server.closeIdleConnections()
+      for (const s of sockets) s.destroy()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    },
+  }
+}
+
+/** Waits until `check` returns truthy, polling every 20 ms; throws with `what` on timeout. */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 5000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await check()
+    if (v)
+      return v as NonNullable<T>
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise(r => setTimeout(r, 20))
+  }
+}
