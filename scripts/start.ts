@@ -1,0 +1,94 @@
+// `npm start`: the deck and the demo server together, one health line, one Ctrl-C stops both.
+import type { ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { connect } from 'node:net'
+import { DEFAULT_DECK_PORT, loadConfig, redactUrl } from '../demos/config.ts'
+
+const config = loadConfig()
+const deckPort = Number(process.env.DECK_PORT ?? DEFAULT_DECK_PORT)
+const demoUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`
+const deckUrl = `http://localhost:${deckPort}`
+const started = performance.now()
+
+const children: ChildProcess[] = []
+function run(name: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const child = spawn(process.execPath, args, { stdio: ['inherit', 'inherit', 'inherit'], env: { ...process.env, ...env } })
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`\n[start] ${name} exited (${signal ?? code}); stopping everything.`)
+      void stop(code ?? 1)
+    }
+  })
+  children.push(child)
+  return child
+}
+
+run('demo server', ['--import', 'tsx', 'demos/main.ts'])
+run('deck', ['node_modules/@slidev/cli/bin/slidev.mjs', '--port', String(deckPort)], { VITE_DEMO_URL: process.env.VITE_DEMO_URL ?? demoUrl })
+
+let stopping = false
+async function stop(code = 0): Promise<void> {
+  if (stopping)
+    return
+  stopping = true
+  for (const c of children) {
+    if (c.exitCode === null)
+      c.kill('SIGTERM')
+  }
+  await Promise.all(children.map(c => c.exitCode !== null ? undefined : new Promise(r => c.once('exit', r))))
+  process.exit(code)
+}
+// Ctrl-C reaches the children too (same process group); we only wait for them.
+process.on('SIGINT', () => void stop(0))
+process.on('SIGTERM', () => void stop(0))
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline && !stopping) {
+    if (await check().catch(() => false))
+      return true
+    await new Promise(r => setTimeout(r, 200))
+  }
+  return false
+}
+
+function amqpReachable(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const u = new URL(url)
+    const socket = connect({ host: u.hostname, port: Number(u.port || 5672), timeout: 1000 })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+    socket.once('timeout', () => {
+      socket.destroy()
+      resolve(false)
+    })
+  })
+}
+
+const demoUp = await waitFor(async () => (await fetch(`${demoUrl}/health`)).ok, 30_000)
+const deckUp = await waitFor(async () => (await fetch(deckUrl)).ok, 60_000)
+let broker = 'down'
+if (demoUp) {
+  // The demo server connects to the broker in the background: give it a moment.
+  await waitFor(async () => {
+    const h = await (await fetch(`${demoUrl}/health`)).json() as { broker: string }
+    broker = h.broker
+    return broker === 'up'
+  }, 3000)
+}
+const brokerHint = broker === 'up'
+  ? `up at ${redactUrl(config.amqpUrl)}`
+  : (await amqpReachable(config.amqpUrl))
+      ? `port open at ${redactUrl(config.amqpUrl)} but the demo server could not log in (check AMQP_URL)`
+      : `not reachable at ${redactUrl(config.amqpUrl)}: run \`docker compose up -d rabbitmq\` (or install rabbitmq-server); only the messaging chapters need it`
+
+console.log(`
+  wire-patterns ready in ${((performance.now() - started) / 1000).toFixed(1)} s
+  deck         ${deckUp ? deckUrl : 'NOT UP'}   (presenter view: ${deckUrl}/presenter/)
+  demo server  ${demoUp ? `${demoUrl}  (try: curl ${demoUrl}/health)` : 'NOT UP: see the errors above'}
+  RabbitMQ     ${brokerHint}
+  Ctrl-C stops everything.
+`)
