@@ -6,6 +6,8 @@ import { redactUrl } from './config.ts'
 import { cors, errorHandler, notFound } from './http.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { pingRouter } from './ping/router.ts'
+import { pubsubRouter } from './pubsub/router.ts'
+import { workQueueRouter } from './work-queue/router.ts'
 
 /** What every demo router gets: the configuration, the broker, and the lifecycle registry. */
 export interface DemoContext {
@@ -37,6 +39,8 @@ export function createApp(ctx: DemoContext): Express {
   app.use('/ping', pingRouter())
   // -- routers: request/response, polling, SSE --
   // -- routers: RabbitMQ --
+  app.use('/pubsub', pubsubRouter(ctx))
+  app.use('/work-queue', workQueueRouter(ctx))
   // -- routers: sync/async, push, multiplexing, state, sidecar --
 
   app.use(notFound)

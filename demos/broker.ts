@@ -1,6 +1,7 @@
-import type { ChannelModel, RecoveringChannelModel } from 'amqplib'
+import type { ChannelModel, ConfirmChannel, Options, RecoveringChannelModel } from 'amqplib'
 import { EventEmitter } from 'node:events'
 import { connect } from 'amqplib'
+import { HttpError } from './http.ts'
 
 export type BrokerState = 'idle' | 'connecting' | 'up' | 'down' | 'closed'
 
@@ -10,6 +11,16 @@ export interface BrokerOptions {
   initialDelayMs?: number
   /** Longest reconnect delay, ms. Default 2000, so a broker restarted mid-talk is back within seconds. */
   maxDelayMs?: number
+  /** How long a publish waits for the broker's confirm before answering 503, ms. Default 5000. */
+  confirmTimeoutMs?: number
+}
+
+/** What the broker said about one confirmed publish. */
+export interface Confirmed {
+  /** False when no queue was bound for the routing key (the broker returned it): pub/sub without subscribers. */
+  routed: boolean
+  /** publish -> confirm, ms. */
+  confirmMs: number
 }
 
 /**
@@ -23,6 +34,9 @@ export class BrokerConnection extends EventEmitter {
   state: BrokerState = 'idle'
   private model?: RecoveringChannelModel
   private current?: ChannelModel
+  private publisher?: Promise<ConfirmChannel>
+  private readonly returned = new Set<string>()
+  private publishCount = 0
   lastError?: string
 
   constructor(readonly url: string, private readonly options: BrokerOptions = {}) {
@@ -36,6 +50,8 @@ export class BrokerConnection extends EventEmitter {
       return
     this.setState('connecting')
     void connect(this.url, {
+      // Small frames (a publish, a confirm) leave at once instead of waiting on Nagle + delayed ACK.
+      noDelay: true,
       recovery: {
         waitForConnect: false,
         initialDelay: this.options.initialDelayMs ?? 250,
@@ -68,9 +84,103 @@ export class BrokerConnection extends EventEmitter {
     return this.state === 'up' ? this.current : undefined
   }
 
+  /**
+   * Runs `setup` with the live connection now (if up) and after every reconnect: the place
+   * to (re)declare topology, channels and consumers. Returns the function that stops it.
+   */
+  onUp(setup: (model: ChannelModel) => void | Promise<void>): () => void {
+    const run = (model: ChannelModel) => {
+      Promise.resolve().then(() => setup(model)).catch((err: Error) => {
+        // A broker that went away mid-setup: the next 'up' runs it again.
+        if (this.state === 'up')
+          console.error('[demos] broker setup failed:', err.message)
+      })
+    }
+    this.on('up', run)
+    if (this.current && this.state === 'up')
+      run(this.current)
+    return () => this.off('up', run)
+  }
+
+  /** The live connection, or a 503 the client can read (never amqplib's wait-for-connection). */
+  require(): ChannelModel {
+    const model = this.connection
+    if (!model)
+      throw new HttpError(503, `RabbitMQ is not reachable (${this.lastError ?? this.state}); the demo server reconnects by itself, try again in a few seconds`, { 'Retry-After': '2' })
+    return model
+  }
+
+  // #region publish
+  /**
+   * Publishes on the shared confirm channel and resolves only once the broker confirmed
+   * the message (it is then in every queue it was routed to: on disk if persistent and the
+   * queue durable). Rejects with 503 while the broker is down or when it does not confirm.
+   */
+  async publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish = {}): Promise<Confirmed> {
+    const ch = await this.publisherChannel()
+    const messageId = options.messageId ?? `m${++this.publishCount}`
+    const started = performance.now()
+    return new Promise<Confirmed>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new HttpError(503, 'RabbitMQ did not confirm the message in time')), this.options.confirmTimeoutMs ?? 5000)
+      const done = (err: unknown) => {
+        clearTimeout(timer)
+        const routed = !this.returned.delete(messageId)
+        if (err)
+          reject(new HttpError(503, `RabbitMQ did not take the message: ${(err as Error).message}`))
+        else resolve({ routed, confirmMs: performance.now() - started })
+      }
+      try {
+        // mandatory: the broker hands back (basic.return) a message no queue is bound for.
+        const ok = ch.publish(exchange, routingKey, content, { ...options, messageId, mandatory: true }, done)
+        // false: the socket buffer is full. Later publishes wait for 'drain' (publisherChannel).
+        if (!ok)
+          this.draining = new Promise(r => ch.once('drain', () => r()))
+      }
+      catch (err) { // the channel closed under us
+        done(err)
+      }
+    })
+  }
+  // #endregion publish
+
+  private draining?: Promise<void>
+
+  private async publisherChannel(): Promise<ConfirmChannel> {
+    const model = this.require()
+    if (!this.publisher) {
+      const created = model.createConfirmChannel().then((ch) => {
+        ch.on('return', (msg) => {
+          if (msg.properties.messageId)
+            this.returned.add(String(msg.properties.messageId))
+        })
+        ch.on('error', () => {}) // reported through 'close'
+        ch.once('close', () => {
+          if (this.publisher === created)
+            this.publisher = undefined
+          this.draining = undefined
+        })
+        return ch
+      })
+      this.publisher = created
+      created.catch(() => {
+        if (this.publisher === created)
+          this.publisher = undefined
+      })
+    }
+    const ch = await this.publisher.catch((err: Error) => {
+      throw new HttpError(503, `RabbitMQ is not reachable: ${err.message}`)
+    })
+    if (this.draining) {
+      await this.draining
+      this.draining = undefined
+    }
+    return ch
+  }
+
   private markDown(err: Error): void {
     this.lastError = err.message
     this.current = undefined
+    this.publisher = undefined
     if (this.state === 'closed' || this.state === 'down')
       return
     this.setState('down')
@@ -88,8 +198,12 @@ export class BrokerConnection extends EventEmitter {
   async close(): Promise<void> {
     this.setState('closed')
     const model = this.model
+    const publisher = this.publisher
     this.model = undefined
     this.current = undefined
+    this.publisher = undefined
+    // Channels first, then the connection.
+    await publisher?.then(ch => ch.close()).catch(() => {})
     await model?.close().catch(() => {})
   }
 }

@@ -1,0 +1,81 @@
+import type { ChannelModel } from 'amqplib'
+import type { BrokerConnection, Confirmed } from '../broker.ts'
+import { HttpError } from '../http.ts'
+import { preciseNow } from '../push/bridge.ts'
+
+/** The three exchanges of the pub/sub demos, one per exchange type, named after it. */
+export const EXCHANGES = { fanout: 'wire.fanout', direct: 'wire.direct', topic: 'wire.topic' } as const
+export type ExchangeType = keyof typeof EXCHANGES
+
+/** Longest message the demos accept, bytes (a slide shows it; RabbitMQ itself takes far more). */
+export const MAX_MESSAGE_BYTES = 4096
+const WORD = '[A-Za-z0-9_-]+'
+/** A routing key names a message: dot-separated words, e.g. `video.uploaded`. */
+const ROUTING_KEY = new RegExp(`^(${WORD}(\\.${WORD})*)?$`)
+/** A binding key selects messages: words, `*` (exactly one word) or `#` (zero or more words). */
+const BINDING_KEY = new RegExp(`^(${WORD}|\\*|#)(\\.(${WORD}|\\*|#))*$`)
+
+/** `exchange` from a query or body: fanout, direct or topic (default topic). */
+export function exchangeOf(value: unknown): ExchangeType {
+  if (value === undefined || value === '')
+    return 'topic'
+  if (typeof value === 'string' && Object.hasOwn(EXCHANGES, value))
+    return value as ExchangeType
+  throw new HttpError(400, `unknown exchange type ${JSON.stringify(value)}: use fanout, direct or topic`)
+}
+
+/** Checks a routing key (publish side): at most 255 bytes (AMQP shortstr), no wildcards. */
+export function routingKeyOf(value: unknown): string {
+  if (value === undefined)
+    return ''
+  if (typeof value !== 'string' || Buffer.byteLength(value) > 255 || !ROUTING_KEY.test(value))
+    throw new HttpError(400, `invalid routing key ${JSON.stringify(value)}: dot-separated words of letters, digits, _ or - (e.g. video.uploaded), at most 255 bytes; wildcards belong in binding keys`)
+  return value
+}
+
+/** Checks a binding key (subscribe side); default `#`, everything. Direct exchanges match exactly. */
+export function bindingKeyOf(value: unknown, type: ExchangeType): string {
+  if (value === undefined || value === '')
+    return type === 'direct' ? '' : '#'
+  if (typeof value !== 'string' || Buffer.byteLength(value) > 255 || !(type === 'direct' ? ROUTING_KEY : BINDING_KEY).test(value))
+    throw new HttpError(400, `invalid binding key ${JSON.stringify(value)}: dot-separated words${type === 'direct' ? '' : ', * (one word) or # (any number of words)'}, at most 255 bytes`)
+  return value
+}
+
+/** Checks the message text: a non-empty string of at most MAX_MESSAGE_BYTES (413 beyond). */
+export function messageOf(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new HttpError(400, 'message must be a non-empty string')
+  const bytes = Buffer.byteLength(value)
+  if (bytes > MAX_MESSAGE_BYTES)
+    throw new HttpError(413, `message is ${bytes} bytes; the limit is ${MAX_MESSAGE_BYTES}`)
+  return value
+}
+
+/**
+ * Declares the exchanges. Durable, so they outlive a broker restart; the demo server
+ * declares them again after every reconnect anyway (declaring is idempotent).
+ */
+export async function declareExchanges(model: ChannelModel): Promise<void> {
+  const ch = await model.createChannel()
+  for (const [type, name] of Object.entries(EXCHANGES))
+    await ch.assertExchange(name, type, { durable: true })
+  await ch.close()
+}
+
+// #region publish
+/**
+ * Publishes one message and resolves once RabbitMQ confirmed it. Not persistent: the
+ * subscribers' queues are exclusive and die with their connection anyway. The publish
+ * time travels in a header so each subscriber can time the hops.
+ */
+export async function publishMessage(broker: BrokerConnection, type: ExchangeType, routingKey: string, message: string): Promise<Confirmed & { publishedAt: number }> {
+  const publishedAt = preciseNow()
+  const confirmed = await broker.publish(EXCHANGES[type], routingKey, Buffer.from(message), {
+    contentType: 'text/plain',
+    persistent: false,
+    headers: { 'x-published-at': publishedAt },
+  })
+  return { ...confirmed, publishedAt }
+}
+// #endregion publish

@@ -1,0 +1,100 @@
+import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib'
+
+/** The work queue: one durable queue on the default exchange, named after what it holds. */
+export const JOBS_QUEUE = 'wire.jobs'
+/**
+ * Durable: the queue survives a broker restart (and RabbitMQ 4.3 refuses non-durable,
+ * non-exclusive queues). Not exclusive: every worker, on any connection, competes for it.
+ */
+export const JOBS_QUEUE_OPTIONS: Options.AssertQueue = { durable: true, exclusive: false, autoDelete: false }
+
+export type WorkerState = 'starting' | 'idle' | 'busy' | 'dead'
+
+/** What a worker reports: the slide and the tests read these. */
+export type WorkerEvent =
+  | { type: 'delivered', worker: number, job: string, redelivered: boolean }
+  | { type: 'acked', worker: number, job: string, ms: number }
+  | { type: 'killed', worker: number, job?: string }
+  | { type: 'cancelled', worker: number }
+
+/**
+ * A competing consumer: prefetch 1 and manual acks, so the broker pushes it one job at a
+ * time and takes the job back if the worker dies before acking. Each worker has its own
+ * channel: closing that channel is, to the broker, exactly a crashed worker process.
+ */
+export class Worker {
+  state: WorkerState = 'starting'
+  current?: { job: string, redelivered: boolean, since: number }
+  done = 0
+  private channel?: Channel
+  private timer?: ReturnType<typeof setTimeout>
+
+  constructor(readonly id: number, public delayMs: number, private readonly report: (e: WorkerEvent) => void) {}
+
+  // #region worker
+  /** Opens the worker's channel and starts consuming; runs again after a broker reconnect. */
+  async attach(model: ChannelModel): Promise<void> {
+    const ch = await model.createChannel()
+    ch.on('error', () => {}) // a dead channel is replaced on the next 'up'
+    this.channel = ch
+    await ch.assertQueue(JOBS_QUEUE, JOBS_QUEUE_OPTIONS)
+    await ch.prefetch(1) // at most one unacked job: the next one comes after the ack
+    await ch.consume(JOBS_QUEUE, (msg) => {
+      if (!msg) // cancelled by the broker (queue deleted): stop, and say so
+        return this.cancelled()
+      this.work(ch, msg)
+    }, { noAck: false })
+    if (this.state === 'starting')
+      this.state = 'idle'
+  }
+
+  private work(ch: Channel, msg: ConsumeMessage): void {
+    const job = String(msg.properties.messageId)
+    this.state = 'busy'
+    this.current = { job, redelivered: msg.fields.redelivered, since: Date.now() }
+    this.report({ type: 'delivered', worker: this.id, job, redelivered: msg.fields.redelivered })
+    this.timer = setTimeout(() => { // the "work"
+      try {
+        ch.ack(msg) // only now may the broker forget the job
+      }
+      catch { // channel already gone: the broker redelivers the job to someone else
+        return
+      }
+      this.done++
+      this.state = 'idle'
+      this.current = undefined
+      this.report({ type: 'acked', worker: this.id, job, ms: this.delayMs })
+    }, this.delayMs)
+  }
+  // #endregion worker
+
+  private cancelled(): void {
+    this.stopWork()
+    this.state = 'dead'
+    this.report({ type: 'cancelled', worker: this.id })
+  }
+
+  /** The broker connection went away: the unacked job goes back to the queue by itself. */
+  lost(): void {
+    this.stopWork()
+    if (this.state !== 'dead')
+      this.state = 'starting'
+  }
+
+  private stopWork(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.current = undefined
+  }
+
+  /** Crashes mid-job: no ack; closing the channel makes the broker requeue the job, marked redelivered. */
+  async kill(): Promise<void> {
+    const job = this.current?.job
+    this.stopWork()
+    this.state = 'dead'
+    const ch = this.channel
+    this.channel = undefined
+    this.report({ type: 'killed', worker: this.id, job })
+    await ch?.close().catch(() => {})
+  }
+}

@@ -1,0 +1,117 @@
+import type { RunningDemoServer } from './support/demo-server.ts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startDemoServer, waitFor } from './support/demo-server.ts'
+import { call, openSse, publish, queueExists } from './support/mq.ts'
+
+const amqpUrl = () => process.env.AMQP_URL!
+
+describe('publish/subscribe through RabbitMQ', () => {
+  let demos: RunningDemoServer
+  beforeAll(async () => {
+    demos = await startDemoServer()
+    await waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection')
+  })
+  afterAll(async () => {
+    await demos?.close()
+  })
+
+  it('reports the broker as up on /health', async () => {
+    expect((await call(demos.url, 'GET', '/health')).body.broker).toBe('up')
+  })
+
+  it('delivers a message published over HTTP to an SSE subscriber, with its hop times', async () => {
+    const sub = await openSse(`${demos.url}/pubsub/subscribe`)
+    expect(sub.status).toBe(200)
+    const subscribed = await sub.waitForEvent('subscribed')
+    expect(subscribed.data.queue).toMatch(/^amq\.gen-/)
+    const res = await publish(demos.url, { message: 'hello, broker', routingKey: 'greeting' })
+    expect(res.status).toBe(202)
+    expect(res.body).toMatchObject({ status: 'confirmed', routed: true })
+    const [msg] = await sub.waitForMessages(1)
+    expect(msg).toMatchObject({ message: 'hello, broker', routingKey: 'greeting', redelivered: false })
+    expect(msg.consumedAt).toBeGreaterThanOrEqual(msg.publishedAt)
+    expect(msg.sentAt).toBeGreaterThanOrEqual(msg.consumedAt)
+    await sub.close()
+  })
+
+  it('fans out: three subscribers each receive all 50 messages, in publish order', async () => {
+    const subs = await Promise.all([1, 2, 3].map(() => openSse(`${demos.url}/pubsub/subscribe?exchange=fanout`)))
+    const queues = await Promise.all(subs.map(async s => (await s.waitForEvent('subscribed')).data.queue))
+    expect(new Set(queues).size).toBe(3) // each its own queue
+    const sent = Array.from({ length: 50 }, (_, i) => `fanout ${i}`)
+    for (const message of sent)
+      expect((await publish(demos.url, { exchange: 'fanout', message })).status).toBe(202)
+    for (const s of subs)
+      expect((await s.waitForMessages(50)).map(m => m.message)).toEqual(sent)
+    await Promise.all(subs.map(s => s.close()))
+  })
+
+  it('routes a topic exchange by key: video.* gets video.uploaded, not audio.uploaded or video.hd.uploaded', async () => {
+    const video = await openSse(`${demos.url}/pubsub/subscribe?bindingKey=${encodeURIComponent('video.*')}`)
+    const uploads = await openSse(`${demos.url}/pubsub/subscribe?bindingKey=${encodeURIComponent('#.uploaded')}`)
+    await Promise.all([video.waitForEvent('subscribed'), uploads.waitForEvent('subscribed')])
+    for (const routingKey of ['video.uploaded', 'audio.uploaded', 'video.hd.uploaded', 'video.deleted'])
+      expect((await publish(demos.url, { message: routingKey, routingKey })).status).toBe(202)
+    await uploads.waitForMessages(3)
+    await video.waitForMessages(2)
+    await new Promise(r => setTimeout(r, 100)) // nothing else arrives late
+    expect(video.messages().map(m => m.routingKey)).toEqual(['video.uploaded', 'video.deleted'])
+    expect(uploads.messages().map(m => m.routingKey)).toEqual(['video.uploaded', 'audio.uploaded', 'video.hd.uploaded'])
+    await Promise.all([video.close(), uploads.close()])
+  })
+
+  it('says when nobody was subscribed to a key (the broker returned the message)', async () => {
+    const res = await publish(demos.url, { message: 'into the void', routingKey: 'nobody.listens.here' })
+    expect(res.status).toBe(202)
+    expect(res.body.routed).toBe(false)
+  })
+
+  it('rejects bad input with a JSON error: unknown exchange type, invalid keys, empty or oversized message', async () => {
+    const bad = [
+      [{ message: 'x', exchange: 'headers' }, 400, /unknown exchange type/],
+      [{ message: 'x', routingKey: 'video..uploaded' }, 400, /invalid routing key/],
+      [{ message: 'x', routingKey: 'video.*' }, 400, /wildcards belong in binding keys/],
+      [{ message: '' }, 400, /non-empty/],
+      [{ message: 42 }, 400, /non-empty string/],
+      [{ message: 'x'.repeat(5000) }, 413, /limit is 4096/],
+      [{ message: 'x'.repeat(20_000) }, 413, /too large/],
+    ] as const
+    for (const [body, status, error] of bad) {
+      const res = await publish(demos.url, body)
+      expect(res.status, JSON.stringify(body).slice(0, 60)).toBe(status)
+      expect(res.body.error).toMatch(error)
+    }
+    for (const query of ['bindingKey=video..x', 'exchange=nope', 'exchange=direct&bindingKey=video.*']) {
+      const res = await call(demos.url, 'GET', `/pubsub/subscribe?${query}`)
+      expect(res.status, query).toBe(400)
+      expect(res.body.error).toBeTruthy()
+    }
+  })
+
+  it('leaves no queue, consumer, listener, timer or held response behind when subscribers disconnect', async () => {
+    const before = {
+      resources: process.getActiveResourcesInfo().filter(r => r === 'Timeout').length,
+      up: demos.ctx.broker.listenerCount('up'),
+      down: demos.ctx.broker.listenerCount('down'),
+      open: demos.ctx.lifecycle.openCount,
+    }
+    const subs = await Promise.all([1, 2, 3, 4].map(() => openSse(`${demos.url}/pubsub/subscribe?bindingKey=cleanup.%23`)))
+    const queues = await Promise.all(subs.map(async s => (await s.waitForEvent('subscribed')).data.queue as string))
+    for (const q of queues)
+      expect(await queueExists(amqpUrl(), q)).toBe(true)
+    expect(demos.ctx.lifecycle.openCount).toBe(before.open + 4)
+    expect(demos.ctx.broker.listenerCount('up')).toBe(before.up + 4)
+    expect((await call(demos.url, 'GET', '/pubsub/subscribers')).body).toHaveLength(4)
+
+    await Promise.all(subs.map(s => s.close()))
+    await waitFor(() => demos.ctx.lifecycle.openCount === before.open, 'held responses released')
+    for (const q of queues)
+      await waitFor(async () => !(await queueExists(amqpUrl(), q)), `queue ${q} deleted`)
+    expect((await call(demos.url, 'GET', '/pubsub/subscribers')).body).toEqual([])
+    expect(demos.ctx.broker.listenerCount('up')).toBe(before.up)
+    expect(demos.ctx.broker.listenerCount('down')).toBe(before.down)
+    expect(process.getActiveResourcesInfo().filter(r => r === 'Timeout').length).toBeLessThanOrEqual(before.resources)
+    // and the broker is not still pushing to a consumer nobody reads: a publish is unroutable
+    expect((await publish(demos.url, { message: 'anyone?', routingKey: 'cleanup.x' })).body.routed).toBe(false)
+  })
+})

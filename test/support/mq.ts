@@ -1,0 +1,116 @@
+// Helpers for the RabbitMQ demo tests: a real SSE client over fetch, and the publish call.
+import { connect } from 'amqplib'
+import { waitFor } from './demo-server.ts'
+
+export interface SseEvent { event: string, id?: string, data: any }
+
+/** An open `GET /pubsub/subscribe` (or any event stream), parsed as it arrives. */
+export interface SseClient {
+  status: number
+  events: SseEvent[]
+  /** `data` of the `message` events so far. */
+  messages: () => any[]
+  /** Waits until `n` message events have arrived. */
+  waitForMessages: (n: number, timeoutMs?: number) => Promise<any[]>
+  waitForEvent: (name: string, timeoutMs?: number) => Promise<SseEvent>
+  /** True once the server ended the stream. */
+  ended: boolean
+  close: () => Promise<void>
+}
+
+/** Opens an event stream and resolves once the response headers are in (subscribed). */
+export async function openSse(url: string): Promise<SseClient> {
+  const ac = new AbortController()
+  const res = await fetch(url, { signal: ac.signal, headers: { Accept: 'text/event-stream' } })
+  const events: SseEvent[] = []
+  let done: Promise<void> = Promise.resolve()
+  const client: SseClient = {
+    status: res.status,
+    events,
+    ended: false,
+    messages: () => events.filter(e => e.event === 'message').map(e => e.data),
+    waitForMessages: (n, ms = 5000) => waitFor(() => client.messages().length >= n && client.messages(), `${n} messages on ${url}`, ms),
+    waitForEvent: (name, ms = 5000) => waitFor(() => events.find(e => e.event === name), `event ${name} on ${url}`, ms),
+    close: async () => {
+      ac.abort()
+      await done.catch(() => {})
+    },
+  }
+  if (!res.ok || !res.body) {
+    client.ended = true
+    events.push({ event: 'error', data: await res.json().catch(() => null) })
+    return client
+  }
+  done = (async () => {
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
+    let buf = ''
+    try {
+      for (;;) {
+        const { value, done: eof } = await reader.read()
+        if (eof)
+          break
+        buf += value
+        let i: number
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const frame = buf.slice(0, i)
+          buf = buf.slice(i + 2)
+          const ev: SseEvent = { event: 'message', data: '' }
+          const data: string[] = []
+          let any = false
+          for (const line of frame.split('\n')) {
+            if (line.startsWith('event: ')) { ev.event = line.slice(7); any = true }
+            else if (line.startsWith('data: ')) { data.push(line.slice(6)); any = true }
+            else if (line.startsWith('id: ')) ev.id = line.slice(4)
+          }
+          if (any && data.length) {
+            ev.data = JSON.parse(data.join('\n'))
+            events.push(ev)
+          }
+        }
+      }
+    }
+    finally {
+      client.ended = true
+    }
+  })()
+  done.catch(() => {})
+  return client
+}
+
+/** POST /pubsub/publish; returns status and JSON body. */
+export async function publish(base: string, body: unknown): Promise<{ status: number, body: any }> {
+  const res = await fetch(`${base}/pubsub/publish`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+  return { status: res.status, body: await res.json() }
+}
+
+/** A JSON request against the demo server. */
+export async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number, body: any }> {
+  const res = await fetch(`${base}${path}`, { method, headers: body === undefined ? {} : { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : null }
+}
+
+/** Does the queue exist on the broker? Asked over AMQP (checkQueue; a 404 closes the channel). */
+export async function queueExists(amqpUrl: string, queue: string): Promise<boolean> {
+  const conn = await connect(amqpUrl)
+  try {
+    const ch = await conn.createChannel()
+    ch.on('error', () => {})
+    try {
+      await ch.checkQueue(queue)
+      await ch.close()
+      return true
+    }
+    catch (err) {
+      const code = (err as { code?: number }).code
+      if (code === 404)
+        return false
+      if (code === 405) // RESOURCE_LOCKED: it exists, exclusive to another connection
+        return true
+      throw err
+    }
+  }
+  finally {
+    await conn.close()
+  }
+}
