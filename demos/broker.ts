@@ -106,7 +106,7 @@ export class BrokerConnection extends EventEmitter {
   require(): ChannelModel {
     const model = this.connection
     if (!model)
-      throw new HttpError(503, `RabbitMQ is not reachable (${this.lastError ?? this.state}); the demo server reconnects by itself, try again in a few seconds`, { 'Retry-After': '2' })
+      throw new HttpError(503, `RabbitMQ is not reachable (${shortReason(this.lastError) ?? this.state}); the demo server reconnects by itself, try again in a few seconds`, { 'Retry-After': '2' })
     return model
   }
 
@@ -206,4 +206,9 @@ export class BrokerConnection extends EventEmitter {
     await publisher?.then(ch => ch.close()).catch(() => {})
     await model?.close().catch(() => {})
   }
+}
+
+/** "Connection closed: 320 (CONNECTION-FORCED) with message ..." -> "Connection closed: 320 (CONNECTION-FORCED)". */
+function shortReason(error: string | undefined): string | undefined {
+  return error?.split(' with message')[0]
 }

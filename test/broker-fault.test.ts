@@ -1,0 +1,63 @@
+import type { RunningDemoServer } from './support/demo-server.ts'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { startBroker, stopBroker } from './support/broker.ts'
+import { startDemoServer, waitFor } from './support/demo-server.ts'
+import { call, openSse, publish } from './support/mq.ts'
+
+const broker = inject('broker')
+
+describe('the broker goes down mid-talk and comes back', () => {
+  let demos: RunningDemoServer
+  beforeAll(async () => {
+    demos = await startDemoServer()
+    await waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection')
+  })
+  afterAll(async () => {
+    await demos?.close()
+    if (broker.kind !== 'env')
+      await startBroker(broker).catch(() => {}) // never leave the shared broker down
+  })
+
+  it('answers 503 while it is down, reconnects within 5 s, and loses no confirmed message', async () => {
+    const sub = await openSse(`${demos.url}/pubsub/subscribe?bindingKey=${encodeURIComponent('fault.#')}`)
+    await sub.waitForEvent('subscribed')
+    expect((await publish(demos.url, { message: 'before', routingKey: 'fault.before' })).status).toBe(202)
+    await sub.waitForMessages(1)
+    // Confirmed, persistent jobs in the durable queue, with no worker to take them yet.
+    await call(demos.url, 'DELETE', '/work-queue/jobs')
+    const queued = await call(demos.url, 'POST', '/work-queue/jobs', { count: 5 })
+    expect(queued.status).toBe(202)
+
+    await stopBroker(broker)
+    await waitFor(async () => (await call(demos.url, 'GET', '/health')).body.broker === 'down', '/health to say the broker is down', 5000)
+    const t0 = performance.now()
+    const refused = await publish(demos.url, { message: 'while down', routingKey: 'fault.down' })
+    expect(performance.now() - t0).toBeLessThan(1000) // answered at once, not queued in amqplib
+    expect(refused.status).toBe(503)
+    expect(refused.body.error).toMatch(/RabbitMQ is not reachable/)
+    expect((await call(demos.url, 'POST', '/work-queue/jobs', { count: 1 })).status).toBe(503)
+    expect((await call(demos.url, 'GET', '/pubsub/subscribe')).status).toBe(503)
+    await sub.waitForEvent('broker') // the open stream is told, and stays open
+    expect(sub.ended).toBe(false)
+    // the rest of the demo server keeps working
+    expect((await call(demos.url, 'GET', '/ping')).status).toBe(200)
+
+    await startBroker(broker)
+    const back = performance.now()
+    await waitFor(async () => (await call(demos.url, 'GET', '/health')).body.broker === 'up', 'the demo server to reconnect', 5000)
+    console.info(`[fault] reconnected ${Math.round(performance.now() - back)} ms after the broker accepted connections`)
+    // The subscriber got a new queue and receives again.
+    await waitFor(() => sub.events.find(e => e.event === 'subscribed' && e.data.reconnected), 'the subscriber to be re-declared', 5000)
+    expect((await publish(demos.url, { message: 'after', routingKey: 'fault.after' })).status).toBe(202)
+    const msgs = await sub.waitForMessages(2)
+    expect(msgs.map(m => m.message)).toEqual(['before', 'after'])
+    // The jobs confirmed before the outage survived it (durable queue, persistent messages).
+    expect((await call(demos.url, 'POST', '/work-queue/workers', { delayMs: 5 })).status).toBe(201)
+    const stats = await waitFor(async () => {
+      const s = (await call(demos.url, 'GET', '/work-queue/stats')).body
+      return s.acked === 5 && s
+    }, 'the 5 pre-outage jobs to be done', 5000)
+    expect(Object.keys(stats.acks).sort()).toEqual([...queued.body.jobs].sort())
+    await sub.close()
+  })
+})

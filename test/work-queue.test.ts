@@ -1,0 +1,68 @@
+import type { RunningDemoServer } from './support/demo-server.ts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startDemoServer, waitFor } from './support/demo-server.ts'
+import { call, openSse } from './support/mq.ts'
+
+describe('work queue: competing workers, manual acks, redelivery', () => {
+  let demos: RunningDemoServer
+  beforeAll(async () => {
+    demos = await startDemoServer()
+    await waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection')
+    await call(demos.url, 'DELETE', '/work-queue/jobs')
+  })
+  afterAll(async () => {
+    await demos?.close()
+  })
+
+  it('acks every one of 20 jobs exactly once although a worker is killed mid-job, counting the redelivery', async () => {
+    const events = await openSse(`${demos.url}/work-queue/events`)
+    const w1 = (await call(demos.url, 'POST', '/work-queue/workers', { delayMs: 40 })).body
+    const w2 = (await call(demos.url, 'POST', '/work-queue/workers', { delayMs: 40 })).body
+    // the victim is slow, so it is surely mid-job when we kill it
+    const slow = (await call(demos.url, 'POST', '/work-queue/workers', { delayMs: 5000 })).body
+    expect([w1.state, w2.state, slow.state]).toEqual(['idle', 'idle', 'idle'])
+
+    const posted = await call(demos.url, 'POST', '/work-queue/jobs', { count: 20 })
+    expect(posted.status).toBe(202)
+    expect(posted.body.jobs).toHaveLength(20)
+
+    const victimJob = await waitFor(() => events.events.find(e => e.event === 'delivered' && e.data.worker === slow.id)?.data.job as string | undefined, 'the slow worker to take a job')
+    const killed = await call(demos.url, 'POST', `/work-queue/workers/${slow.id}/kill`)
+    expect(killed.body).toEqual({ killed: slow.id, job: victimJob })
+
+    const stats = await waitFor(async () => {
+      const s = (await call(demos.url, 'GET', '/work-queue/stats')).body
+      return s.acked === 20 && s
+    }, 'all 20 jobs acked', 10_000)
+    expect(stats.ackedMoreThanOnce).toBe(0)
+    expect(Object.keys(stats.acks).sort()).toEqual([...posted.body.jobs].sort())
+    expect(stats.redelivered).toBeGreaterThanOrEqual(1)
+    expect(stats.deliveries).toBe(20 + stats.redelivered)
+    expect(stats.queue).toEqual({ ready: 0, consumers: 2 })
+    // the job the victim held came back, flagged redelivered, and another worker acked it
+    const again = events.events.find(e => e.event === 'delivered' && e.data.job === victimJob && e.data.redelivered)
+    expect(again?.data.worker).not.toBe(slow.id)
+    expect(events.events.some(e => e.event === 'acked' && e.data.job === victimJob && e.data.worker !== slow.id)).toBe(true)
+    await events.close()
+  })
+
+  it('lets the presenter slow a worker down, and rejects bad input', async () => {
+    const workers = (await call(demos.url, 'GET', '/work-queue/workers')).body
+    const slowed = await call(demos.url, 'PATCH', `/work-queue/workers/${workers[0].id}`, { delayMs: 3000 })
+    expect(slowed.body.delayMs).toBe(3000)
+    expect((await call(demos.url, 'PATCH', `/work-queue/workers/${workers[0].id}`, { delayMs: -1 })).status).toBe(400)
+    expect((await call(demos.url, 'POST', '/work-queue/workers/999/kill')).status).toBe(404)
+    expect((await call(demos.url, 'POST', '/work-queue/jobs', { count: 0 })).status).toBe(400)
+    expect((await call(demos.url, 'POST', '/work-queue/jobs', { count: 'many' })).status).toBe(400)
+  })
+
+  it('keeps jobs in the durable queue while no worker runs, and a new worker gets them', async () => {
+    for (const w of (await call(demos.url, 'GET', '/work-queue/workers')).body)
+      await call(demos.url, 'POST', `/work-queue/workers/${w.id}/kill`)
+    await call(demos.url, 'DELETE', '/work-queue/jobs')
+    await call(demos.url, 'POST', '/work-queue/jobs', { count: 5 })
+    await waitFor(async () => (await call(demos.url, 'GET', '/work-queue/stats')).body.queue.ready === 5, '5 ready jobs')
+    await call(demos.url, 'POST', '/work-queue/workers', { delayMs: 10 })
+    await waitFor(async () => (await call(demos.url, 'GET', '/work-queue/stats')).body.acked === 5, '5 acked jobs')
+  })
+})
