@@ -6,6 +6,8 @@ import { redactUrl } from './config.ts'
 import { cors, errorHandler, notFound } from './http.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { pingRouter } from './ping/router.ts'
+import { syncAsyncRouter } from './sync-async/router.ts'
+import { pushRouter } from './websocket/router.ts'
 import { pubsubRouter } from './pubsub/router.ts'
 import { workQueueRouter } from './work-queue/router.ts'
 
@@ -42,6 +44,8 @@ export function createApp(ctx: DemoContext): Express {
   app.use('/pubsub', pubsubRouter(ctx))
   app.use('/work-queue', workQueueRouter(ctx))
   // -- routers: sync/async, push, multiplexing, state, sidecar --
+  app.use('/sync-async', syncAsyncRouter(ctx))
+  app.use('/push', pushRouter(ctx)) // its WebSocket endpoint is attached to the server: demos/websocket/server.ts
 
   app.use(notFound)
   app.use(errorHandler)

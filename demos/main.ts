@@ -2,6 +2,7 @@
 import type { Socket } from 'node:net'
 import { createApp, createDemoContext } from './app.ts'
 import { loadConfig, redactUrl } from './config.ts'
+import { attachWebSocket } from './websocket/server.ts'
 
 const config = loadConfig()
 const ctx = createDemoContext(config)
@@ -14,6 +15,7 @@ const server = app.listen(config.port, config.host, () => {
   console.log(`[demos] listening on http://${config.host}:${port} (CORS: ${config.allowedOrigins.join(', ')})`)
   ctx.broker.start()
 })
+attachWebSocket(server, ctx) // WebSocket upgrades never reach Express
 server.on('connection', (socket) => {
   sockets.add(socket)
   socket.once('close', () => sockets.delete(socket))

@@ -4,6 +4,7 @@ import type { DemoContext } from '../../demos/app.ts'
 import type { DemoConfig } from '../../demos/config.ts'
 import { createApp, createDemoContext } from '../../demos/app.ts'
 import { loadConfig } from '../../demos/config.ts'
+import { attachWebSocket } from '../../demos/websocket/server.ts'
 
 export interface RunningDemoServer {
   url: string
@@ -28,6 +29,7 @@ export async function startDemoServer(overrides: Partial<DemoConfig> & { connect
     const s = app.listen(config.port, config.host, () => resolve(s))
     s.once('error', reject)
   })
+  attachWebSocket(server, ctx)
   server.on('connection', (s) => {
     sockets.add(s)
     s.once('close', () => sockets.delete(s))
