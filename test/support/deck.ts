@@ -18,8 +18,9 @@ export async function waitForSlide(page: Page): Promise<number> {
     const nav = (window as any).__slidev__?.nav
     if (!nav)
       return false
-    const el = document.querySelector(`.slidev-page-${nav.currentSlideNo}`)
-    return !!el && !el.textContent?.includes('Loading slide')
+    // Until the dev server has compiled a slide, its page holds a "Loading slide..." placeholder
+    // and no layout.
+    return !!document.querySelector(`.slidev-page-${nav.currentSlideNo} .slidev-layout`)
   }, undefined, { timeout: 60_000 })
   // Mermaid renders asynchronously after the slide mounts.
   await page.waitForFunction(() => [...document.querySelectorAll('.slidev-page:not([style*="display: none"]) .mermaid')].every(m => m.querySelector('svg')), undefined, { timeout: 20_000 }).catch(() => {})
