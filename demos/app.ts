@@ -6,6 +6,7 @@ import { redactUrl } from './config.ts'
 import { cors, errorHandler, notFound } from './http.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { pingRouter } from './ping/router.ts'
+import { brokerViewRouter } from './broker-view/router.ts'
 import { syncAsyncRouter } from './sync-async/router.ts'
 import { pushRouter } from './websocket/router.ts'
 import { pubsubRouter } from './pubsub/router.ts'
@@ -41,6 +42,7 @@ export function createApp(ctx: DemoContext): Express {
   app.use('/ping', pingRouter())
   // -- routers: request/response, polling, SSE --
   // -- routers: RabbitMQ --
+  app.use('/broker', brokerViewRouter(ctx))
   app.use('/pubsub', pubsubRouter(ctx))
   app.use('/work-queue', workQueueRouter(ctx))
   // -- routers: sync/async, push, multiplexing, state, sidecar --

@@ -115,3 +115,39 @@ describe('publish/subscribe through RabbitMQ', () => {
     expect((await publish(demos.url, { message: 'anyone?', routingKey: 'cleanup.x' })).body.routed).toBe(false)
   })
 })
+
+describe('the broker view', () => {
+  let demos: RunningDemoServer
+  beforeAll(async () => {
+    demos = await startDemoServer()
+    await waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection')
+  })
+  afterAll(async () => {
+    await demos?.close()
+  })
+
+  it('draws exchanges, bindings and live queue counts taken from the broker', async () => {
+    const sub = await openSse(`${demos.url}/pubsub/subscribe?bindingKey=${encodeURIComponent('view.*')}`)
+    const { queue } = (await sub.waitForEvent('subscribed')).data
+    const topo = (await call(demos.url, 'GET', '/broker/topology')).body
+    expect(topo.source).toBe(process.env.AMQP_MANAGEMENT_URL ? 'management' : 'amqp')
+    expect(topo.exchanges.map((e: any) => e.name)).toEqual(expect.arrayContaining(['wire.fanout', 'wire.direct', 'wire.topic']))
+    expect(topo.bindings).toContainEqual({ exchange: 'wire.topic', queue, key: 'view.*' })
+    expect(topo.queues).toContainEqual(expect.objectContaining({ name: queue, exclusive: true, consumers: 1, ready: 0 }))
+    expect(topo.queues).toContainEqual(expect.objectContaining({ name: 'wire.jobs', durable: true }))
+    await sub.close()
+  })
+
+  it('falls back to what AMQP can tell when the management API is not there', async () => {
+    const offline = await startDemoServer({ managementUrl: 'http://127.0.0.1:1' })
+    await waitFor(() => offline.ctx.broker.state === 'up', 'the broker connection')
+    const sub = await openSse(`${offline.url}/pubsub/subscribe?exchange=fanout`)
+    const { queue } = (await sub.waitForEvent('subscribed')).data
+    const topo = (await call(offline.url, 'GET', '/broker/topology')).body
+    expect(topo.source).toBe('amqp')
+    expect(topo.bindings).toContainEqual({ exchange: 'wire.fanout', queue, key: '#' })
+    expect(topo.queues).toContainEqual(expect.objectContaining({ name: queue, consumers: 1, unacked: null }))
+    await sub.close()
+    await offline.close()
+  })
+})

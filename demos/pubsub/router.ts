@@ -7,10 +7,14 @@ import { openEventStream, preciseNow } from '../push/bridge.ts'
 import { bindingKeyOf, declareExchanges, EXCHANGES, exchangeOf, messageOf, publishMessage, routingKeyOf } from './publisher.ts'
 import { Subscriber } from './subscriber.ts'
 
+/** The live subscribers of each demo server (the broker view reads them when it has no management API). */
+export const subscribersOf = new WeakMap<DemoContext, Set<Subscriber>>()
+
 /** Publish/subscribe through RabbitMQ, bridged to the browser over Server-Sent Events. */
 export function pubsubRouter(ctx: DemoContext): Router {
   const router = Router()
   const subscribers = new Set<Subscriber>()
+  subscribersOf.set(ctx, subscribers)
   let declared: Promise<void> | undefined
   ctx.broker.onUp((model) => {
     declared = declareExchanges(model)

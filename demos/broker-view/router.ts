@@ -1,0 +1,121 @@
+import type { DemoContext } from '../app.ts'
+import { Router } from 'express'
+import { EXCHANGES } from '../pubsub/publisher.ts'
+import { subscribersOf } from '../pubsub/router.ts'
+import { JOBS_QUEUE } from '../work-queue/worker.ts'
+
+/** One queue as the slide draws it. `unacked` is null when only AMQP could be asked. */
+export interface QueueView {
+  name: string
+  durable: boolean
+  exclusive: boolean
+  autoDelete: boolean
+  ready: number
+  unacked: number | null
+  consumers: number
+}
+
+export interface Topology {
+  /** Where the picture came from: the management HTTP API, or AMQP alone (checkQueue). */
+  source: 'management' | 'amqp'
+  /** Link to the management UI (config.managementUrl), for the audience. */
+  managementUrl: string
+  exchanges: Array<{ name: string, type: string }>
+  bindings: Array<{ exchange: string, queue: string, key: string }>
+  queues: QueueView[]
+}
+
+interface MgmtQueue { name: string, durable: boolean, exclusive: boolean, auto_delete: boolean, messages_ready?: number, messages_unacknowledged?: number, consumers?: number }
+interface MgmtBinding { source: string, destination: string, destination_type: string, routing_key: string }
+
+/** Basic auth for the management API: the AMQP URL's user (default guest:guest). */
+function authOf(amqpUrl: string): string {
+  let user = 'guest'
+  let pass = 'guest'
+  try {
+    const u = new URL(amqpUrl)
+    if (u.username) {
+      user = decodeURIComponent(u.username)
+      pass = decodeURIComponent(u.password)
+    }
+  }
+  catch {}
+  return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
+}
+
+/** The demo's part of the broker, drawn live: exchanges -> bindings -> queues -> consumers. */
+export function brokerViewRouter(ctx: DemoContext): Router {
+  const router = Router()
+  const ours = new Set<string>(Object.values(EXCHANGES))
+
+  async function management<T>(path: string): Promise<T> {
+    const res = await fetch(`${ctx.config.managementUrl.replace(/\/+$/, '')}/api${path}`, {
+      headers: { Authorization: authOf(ctx.config.amqpUrl) },
+      signal: AbortSignal.timeout(1000),
+    })
+    if (!res.ok)
+      throw new Error(`management API answered ${res.status}`)
+    return res.json() as Promise<T>
+  }
+
+  // #region topology
+  /** GET /broker/topology — exchanges, bindings, queues with ready/unacked/consumer counts. */
+  router.get('/topology', async (_req, res) => {
+    const model = ctx.broker.require()
+    const view: Topology = {
+      source: 'amqp',
+      managementUrl: ctx.config.managementUrl,
+      exchanges: Object.entries(EXCHANGES).map(([type, name]) => ({ name, type })).concat({ name: '(default)', type: 'direct' }),
+      bindings: [],
+      queues: [],
+    }
+    let names = [JOBS_QUEUE, ...[...subscribersOf.get(ctx) ?? []].map(s => s.queue).filter((q): q is string => !!q)]
+    const fromMgmt = new Map<string, MgmtQueue>()
+    try { // The management API knows every binding and the unacked counts (sampled every few seconds).
+      const [bindings, queues] = await Promise.all([
+        management<MgmtBinding[]>('/bindings/%2F'),
+        management<MgmtQueue[]>('/queues/%2F?columns=name,durable,exclusive,auto_delete,messages_ready,messages_unacknowledged,consumers'),
+      ])
+      view.source = 'management'
+      view.bindings = bindings.filter(b => ours.has(b.source) && b.destination_type === 'queue')
+        .map(b => ({ exchange: b.source, queue: b.destination, key: b.routing_key }))
+      names = [...new Set([JOBS_QUEUE, ...view.bindings.map(b => b.queue)])]
+      for (const q of queues) fromMgmt.set(q.name, q)
+    }
+    catch { // No management plugin: bindings we made ourselves, counts from AMQP only.
+      for (const s of subscribersOf.get(ctx) ?? []) {
+        if (s.queue)
+          view.bindings.push({ exchange: EXCHANGES[s.type], queue: s.queue, key: s.bindingKey })
+      }
+    }
+    view.bindings.push({ exchange: '(default)', queue: JOBS_QUEUE, key: JOBS_QUEUE })
+    // Ready and consumer counts straight from the broker, now (a passive queue.declare).
+    const open = async () => (await model.createChannel()).on('error', () => {}) // failures reject the call
+    let ch = await open()
+    for (const name of names) {
+      const m = fromMgmt.get(name)
+      let live: { messageCount: number, consumerCount: number } | undefined
+      try {
+        live = await ch.checkQueue(name)
+      }
+      catch { // gone, or exclusive to another connection: the failed check closed the channel
+        ch = await open()
+      }
+      if (!live && !m)
+        continue
+      view.queues.push({
+        name,
+        durable: m?.durable ?? name === JOBS_QUEUE,
+        exclusive: m?.exclusive ?? name !== JOBS_QUEUE,
+        autoDelete: m?.auto_delete ?? name !== JOBS_QUEUE,
+        ready: live?.messageCount ?? m?.messages_ready ?? 0,
+        unacked: m?.messages_unacknowledged ?? null,
+        consumers: live?.consumerCount ?? m?.consumers ?? 0,
+      })
+    }
+    await ch.close().catch(() => {})
+    res.set('Cache-Control', 'no-store').json(view)
+  })
+  // #endregion topology
+  return router
+}
