@@ -6,6 +6,9 @@ import { redactUrl } from './config.ts'
 import { cors, errorHandler, notFound } from './http.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { pingRouter } from './ping/router.ts'
+import { multiplexingRouter } from './multiplexing/router.ts'
+import { statefulRouter } from './stateful/router.ts'
+import { sidecarRouter } from './sidecar/router.ts'
 import { brokerViewRouter } from './broker-view/router.ts'
 import { syncAsyncRouter } from './sync-async/router.ts'
 import { pushRouter } from './websocket/router.ts'
@@ -46,6 +49,9 @@ export function createApp(ctx: DemoContext): Express {
   app.use('/pubsub', pubsubRouter(ctx))
   app.use('/work-queue', workQueueRouter(ctx))
   // -- routers: sync/async, push, multiplexing, state, sidecar --
+  app.use('/multiplexing', multiplexingRouter(ctx))
+  app.use('/stateful', statefulRouter(ctx)) // spawns two backend instances on first use
+  app.use('/sidecar', sidecarRouter(ctx)) // spawns the app and its sidecar on first use
   app.use('/sync-async', syncAsyncRouter(ctx))
   app.use('/push', pushRouter(ctx)) // its WebSocket endpoint is attached to the server: demos/websocket/server.ts
 

@@ -1,0 +1,125 @@
+import type { ChildProcess } from 'node:child_process'
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+/**
+ * Child processes of the demo server (second backend, app, sidecar). Each one is a small
+ * TypeScript entry run with tsx, binds 127.0.0.1 on a free port and reports it over IPC.
+ * The IPC channel is also the leash: `onParentGone()` makes a child exit as soon as the
+ * channel closes, so a child never outlives the demo server, even if that one is killed -9.
+ */
+
+/** Message a child sends once it listens. */
+export interface ReadyMessage { type: 'ready', port: number }
+
+export interface ChildOptions {
+  /** Name for logs, e.g. `backend A`. */
+  name: string
+  /** Extra environment for the child (merged over the parent's). */
+  env?: Record<string, string>
+  /** How long to wait for the child to report its port, ms. Default 15000. */
+  startTimeoutMs?: number
+}
+
+export interface RunningChild {
+  name: string
+  port: number
+  url: string
+  pid: number
+  process: ChildProcess
+  /** True once the process has exited. */
+  readonly exited: boolean
+  /** SIGTERM, then SIGKILL after `graceMs` (default 2000); resolves when the process is gone. */
+  stop(graceMs?: number): Promise<void>
+}
+
+/** Every child alive right now, so that a crash of the parent can still take them down. */
+const alive = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const c of alive) c.kill('SIGKILL')
+})
+
+/** Number of child processes this process has running (tests check it drops to 0). */
+export function runningChildren(): number {
+  return alive.size
+}
+
+/** Starts `entry` (a module URL or path) with tsx and waits until it reports its port. */
+export async function startChild(entry: string | URL, options: ChildOptions): Promise<RunningChild> {
+  const file = entry instanceof URL || entry.startsWith('file:') ? fileURLToPath(entry) : entry
+  const child = fork(file, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...options.env, CHILD_NAME: options.name },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  alive.add(child)
+  let exited = false
+  const gone = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exited = true
+      alive.delete(child)
+      resolve()
+    })
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`${options.name} did not start within ${options.startTimeoutMs ?? 15000} ms`)), options.startTimeoutMs ?? 15000)
+    function fail(err: Error): void {
+      clearTimeout(timer)
+      child.off('message', onMessage)
+      child.kill('SIGKILL')
+      reject(err)
+    }
+    function onMessage(msg: unknown): void {
+      const m = msg as Partial<ReadyMessage>
+      if (m?.type === 'ready' && typeof m.port === 'number') {
+        clearTimeout(timer)
+        child.off('message', onMessage)
+        child.off('exit', onEarlyExit)
+        resolve(m.port)
+      }
+    }
+    function onEarlyExit(code: number | null): void {
+      fail(new Error(`${options.name} exited with code ${code} before it was ready`))
+    }
+    child.on('message', onMessage)
+    child.once('exit', onEarlyExit)
+    child.once('error', fail)
+  })
+  return {
+    name: options.name,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid ?? -1,
+    process: child,
+    get exited() {
+      return exited
+    },
+    async stop(graceMs = 2000) {
+      if (exited)
+        return
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+      await gone
+      clearTimeout(timer)
+    },
+  }
+}
+
+// #region leash
+/**
+ * For the child side: report the port to the parent, and exit when the parent goes away
+ * (IPC channel closed) or asks us to stop.
+ */
+export function reportReady(port: number, close: () => void): void {
+  if (!process.send)
+    throw new Error('this file is a child process of the demo server; start it with `npm run demos`')
+  process.send({ type: 'ready', port } satisfies ReadyMessage)
+  const exit = () => {
+    close()
+    process.exit(0)
+  }
+  process.once('disconnect', exit) // parent died or stopped us: never outlive it
+  process.once('SIGTERM', exit)
+  process.once('SIGINT', exit)
+}
+// #endregion leash

@@ -1,0 +1,118 @@
+import type { ClientRequest } from 'node:http'
+import type { UpstreamAnswer } from './upstreams.ts'
+import { Agent, request as h1Request } from 'node:http'
+import { connect } from 'node:http2'
+
+/** One request of a server-side run, in ms since the run started (one clock: this process). */
+export interface Span {
+  i: number
+  /** When the upstream received it: the start of its bar. */
+  startMs: number
+  /** When the whole answer was back. */
+  endMs: number
+  /** Time between being issued and reaching the server (waiting for a socket, connecting). */
+  queuedMs: number
+  /** Which TCP connection carried it (numbered by the upstream). */
+  connection: number
+  /** HTTP/2 stream id. */
+  stream?: number
+}
+
+export interface RunReport {
+  protocol: 'http/1.1' | 'h2'
+  count: number
+  /** Distinct TCP connections that carried the run's requests, counted by the upstream. */
+  tcpConnections: number
+  totalMs: number
+  spans: Span[]
+}
+
+function report(protocol: RunReport['protocol'], t0: number, spans: Span[]): RunReport {
+  return { protocol, count: spans.length, tcpConnections: new Set(spans.map(s => s.connection)).size, totalMs: performance.now() - t0, spans }
+}
+
+function span(i: number, t0: number, issued: number, body: string, stream?: number): Span {
+  const { connection, arrivedAt } = JSON.parse(body) as UpstreamAnswer
+  return { i, startMs: arrivedAt - t0, endMs: performance.now() - t0, queuedMs: arrivedAt - issued, connection, stream }
+}
+
+/** A GET over an HTTP/1.1 agent (or none: `agent: false` opens a new connection). */
+function h1Get(url: string, agent: Agent | false, signal: AbortSignal, onRequest?: (req: ClientRequest) => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = h1Request(url, { agent, signal }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => { body += c })
+      res.on('end', () => resolve(body))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    onRequest?.(req)
+    req.end()
+  })
+}
+
+// #region h1
+/** `count` requests at once over HTTP/1.1: at most `maxSockets` connections, one request each at a time. */
+export async function runHttp1(origin: string, count: number, delayMs: number, maxSockets: number, signal: AbortSignal): Promise<RunReport> {
+  const agent = new Agent({ keepAlive: true, maxSockets })
+  const t0 = performance.now()
+  try {
+    const spans = await Promise.all(Array.from({ length: count }, async (_, i) => {
+      const issued = performance.now()
+      return span(i, t0, issued, await h1Get(`${origin}/slow?ms=${delayMs}`, agent, signal))
+    }))
+    return report('http/1.1', t0, spans)
+  }
+  finally {
+    agent.destroy()
+  }
+}
+// #endregion h1
+
+// #region h2
+/** `count` requests at once over ONE HTTP/2 connection: each is a stream, interleaved in frames. */
+export async function runHttp2(origin: string, count: number, delayMs: number, signal: AbortSignal): Promise<RunReport> {
+  const session = connect(origin)
+  const abort = () => session.destroy(new Error('aborted'))
+  signal.addEventListener('abort', abort, { once: true })
+  const t0 = performance.now()
+  try {
+    const spans = await Promise.all(Array.from({ length: count }, (_, i) => new Promise<Span>((resolve, reject) => {
+      const issued = performance.now()
+      const stream = session.request({ ':path': `/slow?ms=${delayMs}` })
+      let body = ''
+      stream.setEncoding('utf8')
+      stream.on('data', (c: string) => { body += c })
+      stream.on('end', () => resolve(span(i, t0, issued, body, stream.id)))
+      stream.on('error', reject)
+      stream.end()
+    })))
+    return report('h2', t0, spans)
+  }
+  finally {
+    signal.removeEventListener('abort', abort)
+    session.close()
+  }
+}
+// #endregion h2
+
+// #region pool
+/** `count` requests one after another: through a warm pool, or each on a brand-new connection. */
+export async function runPooled(origin: string, count: number, pooled: boolean, signal: AbortSignal): Promise<RunReport> {
+  const agent = pooled ? new Agent({ keepAlive: true, maxSockets: 1 }) : false
+  const t0 = performance.now()
+  const spans: Span[] = []
+  try {
+    for (let i = 0; i < count; i++) {
+      const issued = performance.now()
+      spans.push(span(i, t0, issued, await h1Get(`${origin}/slow?ms=0`, agent, signal)))
+    }
+    return report('http/1.1', t0, spans)
+  }
+  finally {
+    if (agent)
+      agent.destroy()
+  }
+}
+// #endregion pool

@@ -1,0 +1,65 @@
+// The sidecar: a small layer-7 proxy that runs beside the app (a child process of the demo
+// server) and forwards everything to TARGET_URL, adding what the app lacks: retries,
+// a W3C trace header, and a log line per request. Stats at GET /__sidecar/stats.
+import type { IncomingMessage } from 'node:http'
+import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { reportReady } from '../children.ts'
+
+const TARGET = process.env.TARGET_URL
+/** Attempts per request, first one included. */
+const MAX_ATTEMPTS = 3
+const stats = { requests: 0, attempts: 0, retries: 0, log: [] as string[] }
+
+function log(line: string): void {
+  stats.log = [...stats.log, line].slice(-20)
+  console.log(`[sidecar] ${line}`)
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  return chunks.length ? Buffer.concat(chunks) : undefined
+}
+
+// #region retry
+/** Forwards one request; retries idempotent ones on 5xx or a failed connection. */
+async function forward(req: IncomingMessage, body?: Buffer) {
+  const traceparent = req.headers.traceparent as string | undefined
+    ?? `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`
+  const retryable = req.method === 'GET' || req.method === 'HEAD'
+  for (let attempt = 1; ; attempt++) {
+    stats.attempts++
+    const t0 = performance.now()
+    const res = await fetch(`${TARGET}${req.url}`, { method: req.method, body: body && new Uint8Array(body), headers: { 'content-type': req.headers['content-type'] ?? 'application/json', traceparent } })
+      .catch(() => undefined)
+    log(`${req.method} ${req.url} -> ${res?.status ?? 'no connection'} (attempt ${attempt}/${MAX_ATTEMPTS}, ${(performance.now() - t0).toFixed(1)} ms) trace ${traceparent.slice(3, 11)}`)
+    if ((res && res.status < 500) || attempt === MAX_ATTEMPTS || !retryable)
+      return res
+    await res?.arrayBuffer().catch(() => {}) // drain the failed answer, keep the connection
+    stats.retries++
+    await sleep(25 * 2 ** attempt) // back off a little: 50 ms, 100 ms
+  }
+}
+// #endregion retry
+
+const server = createServer(async (req, res) => {
+  if (req.url === '/__sidecar/stats') {
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ pid: process.pid, ...stats }))
+    return
+  }
+  stats.requests++
+  const upstream = await forward(req, await readBody(req))
+  if (!upstream) {
+    res.writeHead(502, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'upstream unreachable' }))
+    return
+  }
+  res.writeHead(upstream.status, { 'Content-Type': upstream.headers.get('content-type') ?? 'application/json' })
+  res.end(Buffer.from(await upstream.arrayBuffer()))
+})
+
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address()
+  reportReady(typeof address === 'object' && address ? address.port : 0, () => server.close())
+})
