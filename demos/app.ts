@@ -9,11 +9,15 @@ import { pingRouter } from './ping/router.ts'
 import { multiplexingRouter } from './multiplexing/router.ts'
 import { statefulRouter } from './stateful/router.ts'
 import { sidecarRouter } from './sidecar/router.ts'
+import { pubsubRouter } from './pubsub/router.ts'
+import { workQueueRouter } from './work-queue/router.ts'
 import { brokerViewRouter } from './broker-view/router.ts'
 import { syncAsyncRouter } from './sync-async/router.ts'
 import { pushRouter } from './websocket/router.ts'
-import { pubsubRouter } from './pubsub/router.ts'
-import { workQueueRouter } from './work-queue/router.ts'
+import { longPollingRouter } from './long-polling/router.ts'
+import { requestResponseRouter } from './request-response/router.ts'
+import { shortPollingRouter } from './short-polling/router.ts'
+import { sseRouter } from './sse/router.ts'
 
 /** What every demo router gets: the configuration, the broker, and the lifecycle registry. */
 export interface DemoContext {
@@ -44,10 +48,15 @@ export function createApp(ctx: DemoContext): Express {
   // Demo routers, one per pattern (each folder is readable on a slide).
   app.use('/ping', pingRouter())
   // -- routers: request/response, polling, SSE --
+  // At the root: /echo, /work, /jobs (long polling first: it passes plain GETs on to short polling).
+  app.use(requestResponseRouter(ctx))
+  app.use(longPollingRouter(ctx))
+  app.use(shortPollingRouter(ctx))
+  app.use(sseRouter(ctx))
   // -- routers: RabbitMQ --
-  app.use('/broker', brokerViewRouter(ctx))
   app.use('/pubsub', pubsubRouter(ctx))
   app.use('/work-queue', workQueueRouter(ctx))
+  app.use('/broker', brokerViewRouter(ctx))
   // -- routers: sync/async, push, multiplexing, state, sidecar --
   app.use('/multiplexing', multiplexingRouter(ctx))
   app.use('/stateful', statefulRouter(ctx)) // spawns two backend instances on first use

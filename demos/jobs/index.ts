@@ -1,0 +1,58 @@
+import type { Request } from 'express'
+import type { DemoContext } from '../app.ts'
+import type { JobView } from './store.ts'
+import { HttpError } from '../http.ts'
+import { DURATION_MAX_MS, DURATION_MIN_MS, JobStore, StoreFullError } from './store.ts'
+
+export type { JobEvent, JobOptions, JobState, JobView } from './store.ts'
+export { epochMs, JobStore } from './store.ts'
+
+const stores = new WeakMap<DemoContext, JobStore>()
+
+/**
+ * The one job store of a demo server, shared by every HTTP pattern so they watch the same
+ * jobs. Created on first use; its timers and watchers are released on shutdown.
+ */
+export function jobsFor(ctx: DemoContext): JobStore {
+  let store = stores.get(ctx)
+  if (!store) {
+    const s = new JobStore()
+    stores.set(ctx, s)
+    ctx.lifecycle.onShutdown(() => s.close())
+    store = s
+  }
+  return store
+}
+
+/** The job named in `req.params.id`, or a 404 naming it. */
+export function findJob(store: JobStore, req: Request): JobView {
+  const id = String(req.params.id)
+  const job = store.get(id)
+  if (!job)
+    throw new HttpError(404, `no job ${id} (unknown or expired)`)
+  return job
+}
+
+/**
+ * Validates `{"durationMs": n, "fail"?: true, "failAt"?: percent}` and creates the job:
+ * 400 naming the problem for anything else, 429 when the store is full of running jobs.
+ */
+export function createJob(store: JobStore, body: unknown): JobView {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new HttpError(400, 'expected a JSON object like {"durationMs": 3000} (Content-Type: application/json)')
+  const { durationMs, fail, failAt } = body as Record<string, unknown>
+  if (typeof durationMs !== 'number' || !Number.isInteger(durationMs) || durationMs < DURATION_MIN_MS || durationMs > DURATION_MAX_MS)
+    throw new HttpError(400, `durationMs must be an integer between ${DURATION_MIN_MS} and ${DURATION_MAX_MS}`)
+  if (fail !== undefined && typeof fail !== 'boolean')
+    throw new HttpError(400, 'fail must be true or false')
+  if (failAt !== undefined && (typeof failAt !== 'number' || !(failAt > 0 && failAt <= 100)))
+    throw new HttpError(400, 'failAt must be a progress percentage between 1 and 100')
+  try {
+    return store.create(durationMs, typeof failAt === 'number' ? failAt : fail ? 60 : undefined)
+  }
+  catch (err) {
+    if (err instanceof StoreFullError)
+      throw new HttpError(429, err.message, { 'Retry-After': '5' })
+    throw err
+  }
+}

@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+
+/** Where a job is in its life. `running` until it ends in `done` or `failed`. */
+export type JobState = 'running' | 'done' | 'failed'
+
+/** The job as every pattern sees it (the JSON the API returns). */
+export interface JobView {
+  id: string
+  state: JobState
+  /** 0-100. */
+  progress: number
+  /** Bumped on every change; long polls wait for it to move, SSE uses it as the event id. */
+  version: number
+  durationMs: number
+  /** Epoch ms (sub-ms precision) when the job was created. */
+  createdAt: number
+  /** Epoch ms when the job reached `done`/`failed`; null while running. Clients compute notification delay from it. */
+  finishedAt: number | null
+  error?: string
+}
+
+/** One change, as SSE sends it: `id:` is the job version, `event:` the kind. */
+export interface JobEvent {
+  id: number
+  event: 'progress' | 'done' | 'failed'
+  data: JobView
+}
+
+/** Limits of the job store and of the patterns watching it. Defaults in `DEFAULT_JOB_OPTIONS`. */
+export interface JobOptions {
+  /** Most jobs kept at once; the oldest finished ones are evicted first. Default 1000 (env `JOBS_MAX`). */
+  maxJobs: number
+  /** How long a finished job stays readable, ms. Default 10 minutes (env `JOBS_TTL_MS`). */
+  ttlMs: number
+  /** Progress steps of a job (each one a state change). Default 5. */
+  steps: number
+  /** Longest `?wait=` a long poll may ask for, seconds. Default 30. */
+  maxWaitS: number
+  /** Concurrent SSE streams per server; past it a 429. Default 10,000 (env `SSE_MAX_CLIENTS`). */
+  maxSseClients: number
+  /** Comment heartbeat on idle SSE streams, ms. Default 10,000. */
+  heartbeatMs: number
+  /** `retry:` sent to SSE clients, ms. Default 2000. */
+  retryMs: number
+  /** Events kept per job for `Last-Event-ID` replay. Default 50. */
+  replayLimit: number
+}
+
+export const DURATION_MIN_MS = 100
+export const DURATION_MAX_MS = 60_000
+
+function envNumber(name: string, fallback: number): number {
+  const v = Number(process.env[name])
+  return Number.isFinite(v) && v > 0 ? v : fallback
+}
+
+export function defaultJobOptions(): JobOptions {
+  return {
+    maxJobs: envNumber('JOBS_MAX', 1000),
+    ttlMs: envNumber('JOBS_TTL_MS', 10 * 60_000),
+    steps: 5,
+    maxWaitS: 30,
+    maxSseClients: envNumber('SSE_MAX_CLIENTS', 10_000),
+    heartbeatMs: 10_000,
+    retryMs: 2000,
+    replayLimit: 50,
+  }
+}
+
+/** Epoch milliseconds with sub-millisecond precision (same clock in Node and the browser). */
+export function epochMs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 100) / 100
+}
+
+interface Job extends JobView {
+  /** At what progress it fails (`fail: true` means 60); undefined: it succeeds. */
+  failAt?: number
+  events: JobEvent[]
+  timer?: NodeJS.Timeout
+}
+
+/** Thrown when the store is full of running jobs. */
+export class StoreFullError extends Error {}
+
+/**
+ * The jobs every HTTP pattern watches. Jobs progress on the server by themselves (one
+ * timer per running job); every change is emitted under the job's id, so a long poll or an
+ * SSE stream wakes up when it happens instead of re-checking in a loop.
+ * Bounded: at most `maxJobs`, finished ones forgotten after `ttlMs`.
+ */
+export class JobStore extends EventEmitter {
+  private readonly jobs = new Map<string, Job>()
+  /** SSE streams open right now (for the connection cap). */
+  sseClients = 0
+
+  constructor(readonly options: JobOptions = defaultJobOptions()) {
+    super()
+    // Thousands of watchers of one job are expected (the capacity benchmark), not a leak.
+    this.setMaxListeners(0)
+  }
+
+  // #region create
+  /** Creates a job that runs for `durationMs` and reports progress in `steps` changes. */
+  create(durationMs: number, failAt?: number): JobView {
+    this.evict()
+    const job: Job = {
+      id: randomBytes(6).toString('base64url'),
+      state: 'running',
+      progress: 0,
+      version: 0,
+      durationMs,
+      createdAt: epochMs(),
+      finishedAt: null,
+      failAt,
+      events: [],
+    }
+    this.jobs.set(job.id, job)
+    this.change(job, {})
+    this.schedule(job)
+    return this.view(job)
+  }
+
+  private schedule(job: Job): void {
+    const stepMs = job.durationMs / this.options.steps
+    job.timer = setTimeout(() => {
+      job.timer = undefined
+      const progress = Math.min(100, job.progress + 100 / this.options.steps)
+      if (job.failAt !== undefined && progress >= job.failAt)
+        return this.change(job, { state: 'failed', error: `failed at ${job.failAt}%`, finishedAt: epochMs() })
+      if (progress >= 100)
+        return this.change(job, { state: 'done', progress: 100, finishedAt: epochMs() })
+      this.change(job, { progress })
+      this.schedule(job)
+    }, stepMs)
+  }
+  // #endregion create
+
+  // #region notify
+  /** Applies a change, keeps it for replay, and wakes every watcher of this job. */
+  private change(job: Job, patch: Partial<Job>): void {
+    Object.assign(job, patch)
+    job.version++
+    const view = this.view(job)
+    const event: JobEvent = { id: job.version, event: job.state === 'running' ? 'progress' : job.state, data: view }
+    job.events.push(event)
+    if (job.events.length > this.options.replayLimit)
+      job.events.shift()
+    this.emit(job.id, event)
+  }
+  // #endregion notify
+
+  /** The job's current state, or undefined if unknown (never existed, or expired). */
+  get(id: string): JobView | undefined {
+    const job = this.jobs.get(id)
+    if (!job)
+      return undefined
+    if (this.expired(job)) {
+      this.jobs.delete(id)
+      return undefined
+    }
+    return this.view(job)
+  }
+
+  /** Events after `lastId` still in the replay buffer, oldest first. */
+  eventsAfter(id: string, lastId: number): JobEvent[] {
+    return this.jobs.get(id)?.events.filter(e => e.id > lastId) ?? []
+  }
+
+  /** Number of jobs kept right now. */
+  get size(): number {
+    return this.jobs.size
+  }
+
+  /** Listeners across every job (tests check it returns to zero). */
+  watcherCount(): number {
+    let n = 0
+    for (const name of this.eventNames()) n += this.listenerCount(name)
+    return n
+  }
+
+  /** Stops every running job's timer (server shutdown). */
+  close(): void {
+    for (const job of this.jobs.values()) clearTimeout(job.timer)
+    this.jobs.clear()
+    this.removeAllListeners()
+  }
+
+  private expired(job: Job): boolean {
+    return job.finishedAt !== null && epochMs() - job.finishedAt > this.options.ttlMs
+  }
+
+  /** Forgets expired jobs; if still full, the oldest finished one; if all run, refuses. */
+  private evict(): void {
+    for (const [id, job] of this.jobs) {
+      if (this.expired(job))
+        this.jobs.delete(id)
+    }
+    if (this.jobs.size < this.options.maxJobs)
+      return
+    for (const [id, job] of this.jobs) {
+      if (job.state !== 'running') {
+        this.jobs.delete(id)
+        return
+      }
+    }
+    throw new StoreFullError(`${this.jobs.size} jobs are running (the limit); try again when one finishes`)
+  }
+
+  private view(job: Job): JobView {
+    const { id, state, progress, version, durationMs, createdAt, finishedAt, error } = job
+    return error === undefined
+      ? { id, state, progress, version, durationMs, createdAt, finishedAt }
+      : { id, state, progress, version, durationMs, createdAt, finishedAt, error }
+  }
+}

@@ -1,0 +1,62 @@
+import type { DemoContext } from '../app.ts'
+import type { JobEvent, JobView } from '../jobs/index.ts'
+import { Router } from 'express'
+import { HttpError } from '../http.ts'
+import { findJob, jobsFor } from '../jobs/index.ts'
+
+/** Long polling: the same `GET /jobs/:id`, but with `?wait=` the server holds it until something changes. */
+export function longPollingRouter(ctx: DemoContext): Router {
+  const jobs = jobsFor(ctx)
+  const router = Router()
+  /** GET /jobs/:id?wait=<s>[&since=<version>] — held until the job changes or `wait` seconds pass. */
+  router.get('/jobs/:id', (req, res, next) => {
+    if (req.query.wait === undefined)
+      return next() // no wait: a plain short poll
+    const waitS = seconds(req.query.wait, jobs.options.maxWaitS)
+    const since = version(req.query.since)
+    const job = findJob(jobs, req)
+    res.set('Cache-Control', 'no-store')
+    // Nothing to wait for: it already ended, or the client is behind.
+    if (job.state !== 'running' || (since !== undefined && job.version > since) || waitS === 0)
+      return res.json(job)
+    // #region hold
+    let answered = false
+    const answer = (view: JobView, why: 'changed' | 'timeout' | 'shutdown') => {
+      if (answered)
+        return
+      answered = true
+      release()
+      res.set('X-Long-Poll', why).json(view)
+    }
+    // Event-driven wake-up: the store emits under the job id when it changes.
+    const onChange = (e: JobEvent) => answer(e.data, 'changed')
+    jobs.once(job.id, onChange)
+    const timer = setTimeout(() => answer(jobs.get(job.id) ?? job, 'timeout'), waitS * 1000)
+    const unhold = ctx.lifecycle.hold(res, () => answer(jobs.get(job.id) ?? job, 'shutdown'))
+    // Whoever ends first (answer, client gone, shutdown) releases everything.
+    function release() {
+      clearTimeout(timer)
+      jobs.off(job.id, onChange)
+      unhold()
+    }
+    res.once('close', release)
+    // #endregion hold
+  })
+  return router
+}
+
+/** `wait` in seconds, 0..max; anything else is a 400. */
+function seconds(raw: unknown, max: number): number {
+  const n = typeof raw === 'string' && /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN
+  if (!(n >= 0 && n <= max))
+    throw new HttpError(400, `wait must be a number of seconds between 0 and ${max}`)
+  return n
+}
+
+function version(raw: unknown): number | undefined {
+  if (raw === undefined)
+    return undefined
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw))
+    throw new HttpError(400, 'since must be a job version (a non-negative integer)')
+  return Number(raw)
+}

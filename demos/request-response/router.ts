@@ -1,0 +1,50 @@
+import type { Request } from 'express'
+import type { DemoContext } from '../app.ts'
+import type { JobEvent } from '../jobs/index.ts'
+import express, { Router } from 'express'
+import { createJob, epochMs, jobsFor } from '../jobs/index.ts'
+
+/** Request/response: what a request looks like on the wire, and what waiting for a long answer costs. */
+export function requestResponseRouter(ctx: DemoContext): Router {
+  const jobs = jobsFor(ctx)
+  const router = Router()
+  // Bodies the JSON parser left alone arrive here as raw bytes, up to the same limit (413 past it).
+  const rawBody = express.raw({ type: () => true, limit: ctx.config.bodyLimit })
+  // #region echo
+  /** ALL /echo — the request as the server received it: start line, headers, blank line, body. */
+  router.all('/echo', rawBody, (req, res) => {
+    const { head, body, exact } = rebuild(req)
+    const headBytes = Buffer.byteLength(head)
+    if (req.accepts(['text/plain', 'application/json']) === 'application/json')
+      return res.json({ head, body: body.toString('utf8'), headBytes, bodyBytes: body.length, exactBody: exact, receivedAt: epochMs() })
+    res.type('text/plain').send(Buffer.concat([Buffer.from(head), body]))
+  })
+  // #endregion echo
+  // #region blocking
+  /** POST /work — runs a job `{"durationMs": n}` and answers only when it is over. */
+  router.post('/work', (req, res) => {
+    const job = createJob(jobs, req.body)
+    const onChange = (e: JobEvent) => {
+      if (e.event !== 'progress')
+        res.json(e.data)
+    }
+    jobs.on(job.id, onChange)
+    ctx.lifecycle.hold(res)
+    res.once('close', () => jobs.off(job.id, onChange))
+  })
+  // #endregion blocking
+  return router
+}
+
+/** Start line + raw headers (their case and order as sent) + CRLF, and the body bytes. */
+function rebuild(req: Request): { head: string, body: Buffer, exact: boolean } {
+  let head = `${req.method} ${req.originalUrl} HTTP/${req.httpVersion}\r\n`
+  for (let i = 0; i < req.rawHeaders.length; i += 2)
+    head += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`
+  head += '\r\n'
+  if (Buffer.isBuffer(req.body))
+    return { head, body: req.body, exact: true }
+  // The app-wide JSON parser consumed a JSON body before this route: show it re-serialized.
+  const parsed = req.body === undefined ? '' : JSON.stringify(req.body)
+  return { head, body: Buffer.from(parsed), exact: parsed === '' }
+}

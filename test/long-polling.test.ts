@@ -1,0 +1,114 @@
+import type { RunningDemoServer } from './support/demo-server.ts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { jobsFor } from '../demos/jobs/index.ts'
+import { startDemoServer, waitFor } from './support/demo-server.ts'
+import { call, startJob } from './support/http-patterns.ts'
+
+const epoch = () => performance.timeOrigin + performance.now()
+
+describe('long polling: GET /jobs/:id?wait=<s> is held until something changes', () => {
+  let s: RunningDemoServer
+  beforeAll(async () => {
+    s = await startDemoServer({ connectBroker: false })
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
+
+  it('holds the request until the job changes, then answers with the new state', async () => {
+    const job = await startJob(s.url, { durationMs: 1000 }) // a change every 200 ms
+    const t0 = performance.now()
+    const res = await call(`${s.url}/jobs/${job.id}?wait=10`)
+    const held = performance.now() - t0
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-long-poll')).toBe('changed')
+    expect(res.body).toMatchObject({ id: job.id, version: 2, progress: 20 })
+    expect(held).toBeGreaterThan(150)
+    expect(held).toBeLessThan(400)
+  })
+
+  it('one held request per state change follows a job to its end, learning of it within a few ms', async () => {
+    const job = await startJob(s.url, { durationMs: 500 })
+    let version = job.version
+    let requests = 0
+    let last: any
+    do {
+      const res = await call(`${s.url}/jobs/${job.id}?wait=10&since=${version}`)
+      requests++
+      last = { ...res.body, learnedAt: epoch() }
+      expect(last.version).toBe(version + 1) // every answer is news, none is empty
+      version = last.version
+    } while (last.state === 'running')
+    expect(last.state).toBe('done')
+    expect(requests).toBe(5)
+    expect(last.learnedAt - last.finishedAt).toBeLessThan(20)
+  })
+
+  it('answers with the unchanged state when the wait ends first', async () => {
+    const job = await startJob(s.url, { durationMs: 60_000 })
+    const t0 = performance.now()
+    const res = await call(`${s.url}/jobs/${job.id}?wait=0.3`)
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290)
+    expect(res.headers.get('x-long-poll')).toBe('timeout')
+    expect(res.body.version).toBe(job.version)
+  })
+
+  it('answers at once when the client is behind (since) or the job is already over', async () => {
+    const job = await startJob(s.url, { durationMs: 200 })
+    await waitFor(async () => (await call(`${s.url}/jobs/${job.id}`)).body.version >= 3, 'two changes')
+    let t0 = performance.now()
+    const behind = await call(`${s.url}/jobs/${job.id}?wait=10&since=1`)
+    expect(performance.now() - t0).toBeLessThan(100)
+    expect(behind.body.version).toBeGreaterThanOrEqual(3)
+    await waitFor(async () => (await call(`${s.url}/jobs/${job.id}`)).body.state === 'done', 'the end')
+    t0 = performance.now()
+    const over = await call(`${s.url}/jobs/${job.id}?wait=10`)
+    expect(performance.now() - t0).toBeLessThan(100)
+    expect(over.body.state).toBe('done')
+  })
+
+  it.each([
+    ['wait above the maximum', 'wait=31', /wait must be a number of seconds between 0 and 30/],
+    ['a negative wait', 'wait=-1', /wait must be/],
+    ['a non-numeric wait', 'wait=soon', /wait must be/],
+    ['a non-numeric since', 'wait=1&since=x', /since must be/],
+  ])('%s is a 400 naming the problem', async (_name, query, message) => {
+    const job = await startJob(s.url, { durationMs: 1000 })
+    const res = await call(`${s.url}/jobs/${job.id}?${query}`)
+    expect(res.status).toBe(400)
+    expect(res.body.error).toMatch(message)
+  })
+
+  it('an unknown job is a 404 even with wait', async () => {
+    const res = await call(`${s.url}/jobs/nope?wait=5`)
+    expect(res.status).toBe(404)
+  })
+
+  it('a client that goes away releases its listener, timer and hold at once', async () => {
+    const store = jobsFor(s.ctx)
+    const job = await startJob(s.url, { durationMs: 60_000 })
+    const timers = () => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
+    const before = { timers: timers(), watchers: store.watcherCount(), open: s.ctx.lifecycle.openCount }
+    const controller = new AbortController()
+    const pending = call(`${s.url}/jobs/${job.id}?wait=30`, { signal: controller.signal }).catch(() => 'aborted')
+    await waitFor(() => s.ctx.lifecycle.openCount === before.open + 1, 'the poll to be held')
+    expect(store.watcherCount()).toBe(before.watchers + 1)
+    expect(timers()).toBe(before.timers + 1)
+    controller.abort()
+    expect(await pending).toBe('aborted')
+    await waitFor(() => s.ctx.lifecycle.openCount === before.open, 'the hold to be released', 1000)
+    expect(store.watcherCount()).toBe(before.watchers)
+    expect(timers()).toBe(before.timers)
+  })
+
+  it('shutdown answers every held poll instead of cutting it', async () => {
+    const local = await startDemoServer({ connectBroker: false })
+    const job = await startJob(local.url, { durationMs: 60_000 })
+    const pending = call(`${local.url}/jobs/${job.id}?wait=30`)
+    await waitFor(() => local.ctx.lifecycle.openCount === 1, 'the poll to be held')
+    await local.close()
+    const res = await pending
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-long-poll')).toBe('shutdown')
+  })
+})

@@ -1,0 +1,72 @@
+import type { RunningDemoServer } from './support/demo-server.ts'
+import { connect } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startDemoServer } from './support/demo-server.ts'
+import { call } from './support/http-patterns.ts'
+
+/** Sends `raw` bytes over a fresh TCP connection and returns the whole answer. */
+function rawRequest(port: number, raw: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(raw))
+    let out = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (d) => { out += d })
+    socket.on('end', () => resolve(out))
+    socket.on('error', reject)
+  })
+}
+
+describe('request/response: /echo and the blocking /work', () => {
+  let s: RunningDemoServer
+  beforeAll(async () => {
+    s = await startDemoServer({ connectBroker: false })
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
+
+  it('echoes the request exactly as it crossed the wire: start line, headers in their case and order, blank line, body', async () => {
+    const sent = 'PUT /echo?x=1 HTTP/1.1\r\nHost: demo\r\nX-Weird-CASE: a, b\r\nx-dup: 1\r\nx-dup: 2\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello world'
+    const answer = await rawRequest(s.port, sent)
+    const [head, ...rest] = answer.split('\r\n\r\n')
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK/)
+    expect(head).toMatch(/Content-Type: text\/plain/i)
+    expect(rest.join('\r\n\r\n')).toBe(sent)
+  })
+
+  it('as JSON, it also counts the bytes of head and body', async () => {
+    const res = await call(`${s.url}/echo`, { method: 'POST', body: 'héllo', headers: { 'Content-Type': 'text/plain', 'Accept': 'application/json' } })
+    expect(res.status).toBe(200)
+    expect(res.body.head).toMatch(/^POST \/echo HTTP\/1\.1\r\n/)
+    expect(res.body.head.endsWith('\r\n\r\n')).toBe(true)
+    expect(res.body.headBytes).toBe(Buffer.byteLength(res.body.head))
+    expect(res.body).toMatchObject({ body: 'héllo', bodyBytes: 6, exactBody: true })
+  })
+
+  it.each(['GET', 'DELETE', 'PATCH', 'OPTIONS'])('answers %s too', async (method) => {
+    const res = await call(`${s.url}/echo`, { method })
+    expect(res.status).toBe(200)
+    expect(res.body).toMatch(new RegExp(`^${method} /echo HTTP/1.1\r\n`))
+  })
+
+  it('refuses an oversized body with a 413 JSON error', async () => {
+    const res = await call(`${s.url}/echo`, { method: 'POST', body: 'x'.repeat(20_000), headers: { 'Content-Type': 'text/plain' } })
+    expect(res.status).toBe(413)
+    expect(res.body.error).toMatch(/too large/)
+  })
+
+  it('POST /work keeps the client waiting for the job\'s whole duration, then answers with the result', async () => {
+    const t0 = performance.now()
+    const res = await call(`${s.url}/work`, { json: { durationMs: 400 } })
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(395)
+    expect(res.status).toBe(200)
+    expect(res.body).toMatchObject({ state: 'done', progress: 100, durationMs: 400 })
+    expect(s.ctx.lifecycle.openCount).toBe(0)
+  })
+
+  it('POST /work validates like POST /jobs', async () => {
+    const res = await call(`${s.url}/work`, { json: { durationMs: -1 } })
+    expect(res.status).toBe(400)
+    expect(res.body.error).toMatch(/durationMs must be/)
+  })
+})
