@@ -55,7 +55,7 @@ export class PushHub {
     return [...this.clients.values()]
   }
 
-  // #region hub
+  // #region add
   /** A view connected: greet it, tell everyone the new count, forget it the moment it closes. */
   add(ws: WebSocket): void {
     const id = `view-${this.nextId++}`
@@ -71,13 +71,15 @@ export class PushHub {
     this.send(ws, { type: 'hello', id, clients: this.clients.size })
     this.broadcast({ type: 'clients', count: this.clients.size })
   }
+  // #endregion add
 
+  // #region notify
   /** Pushes a notification to every connected view; returns how many it was sent to. */
   notify(kind: NotificationKind, text: string, from?: string): { seq: number, delivered: number } {
     const frame: ServerFrame = { type: 'notification', seq: ++this.seq, kind, text, from, at: Date.now() }
     return { seq: frame.seq, delivered: this.broadcast(frame) }
   }
-  // #endregion hub
+  // #endregion notify
 
   /** A frame from a view: `{ "type": "message", "text": "..." }` is pushed to everyone; anything else gets an error frame. */
   private receive(ws: WebSocket, id: string, data: RawData, isBinary: boolean): void {
@@ -106,6 +108,7 @@ export class PushHub {
     return sent
   }
 
+  // #region send
   private send(ws: WebSocket, frame: ServerFrame | string): boolean {
     if (ws.readyState !== WebSocket.OPEN)
       return false
@@ -117,6 +120,7 @@ export class PushHub {
     ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame))
     return true
   }
+  // #endregion send
 
   /** Drops clients that did not answer the previous ping (a laptop lid closed, a cable pulled). */
   private sweep(): void {
