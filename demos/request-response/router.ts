@@ -15,6 +15,10 @@ export function requestResponseRouter(ctx: DemoContext): Router {
   router.all('/echo', rawBody, (req, res) => {
     const { head, body, exact } = rebuild(req)
     const headBytes = Buffer.byteLength(head)
+    // Lets the deck read this request's phase timings (Resource Timing) across origins.
+    const origin = res.get('Access-Control-Allow-Origin')
+    if (origin)
+      res.set('Timing-Allow-Origin', origin)
     if (req.accepts(['text/plain', 'application/json']) === 'application/json')
       return res.json({ head, body: body.toString('utf8'), headBytes, bodyBytes: body.length, exactBody: exact, receivedAt: epochMs() })
     res.type('text/plain').send(Buffer.concat([Buffer.from(head), body]))
