@@ -1,5 +1,9 @@
 import { defineConfig } from 'vitest/config'
 
+// Tests that stop and restart the shared broker: they run alone, after the rest of `node`,
+// or the other broker tests would see it vanish mid-test.
+const BROKER_FAULT_TESTS = ['test/broker.test.ts', 'test/broker-fault.test.ts']
+
 export default defineConfig({
   test: {
     projects: [
@@ -7,12 +11,25 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/e2e/**', 'node_modules/**'],
+          exclude: ['test/e2e/**', 'node_modules/**', ...BROKER_FAULT_TESTS],
           environment: 'node',
-          // One real broker for the whole run (see test/support/broker.ts).
+          // One real broker for the whole run, shared by every project (test/support/broker.ts).
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: 'broker-fault',
+          include: BROKER_FAULT_TESTS,
+          environment: 'node',
+          globalSetup: ['test/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -20,12 +37,13 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
-          // A real broker, then one Slidev dev server shared by every e2e file.
+          // The broker, then one Slidev dev server shared by every e2e file.
           globalSetup: ['test/global-setup.ts', 'test/e2e/global-setup.ts'],
           // One Chromium at a time: the machines have two cores.
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          sequence: { groupOrder: 2 },
         },
       },
     ],
