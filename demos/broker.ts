@@ -17,6 +17,8 @@ export interface BrokerOptions {
 
 /** What the broker said about one confirmed publish. */
 export interface Confirmed {
+  /** The message's id (AMQP message-id property), given by the caller or generated. */
+  messageId: string
   /** False when no queue was bound for the routing key (the broker returned it): pub/sub without subscribers. */
   routed: boolean
   /** publish -> confirm, ms. */
@@ -110,7 +112,6 @@ export class BrokerConnection extends EventEmitter {
     return model
   }
 
-  // #region publish
   /**
    * Publishes on the shared confirm channel and resolves only once the broker confirmed
    * the message (it is then in every queue it was routed to: on disk if persistent and the
@@ -127,8 +128,9 @@ export class BrokerConnection extends EventEmitter {
         const routed = !this.returned.delete(messageId)
         if (err)
           reject(new HttpError(503, `RabbitMQ did not take the message: ${(err as Error).message}`))
-        else resolve({ routed, confirmMs: performance.now() - started })
+        else resolve({ messageId, routed, confirmMs: performance.now() - started })
       }
+      // #region confirm
       try {
         // mandatory: the broker hands back (basic.return) a message no queue is bound for.
         const ok = ch.publish(exchange, routingKey, content, { ...options, messageId, mandatory: true }, done)
@@ -139,9 +141,9 @@ export class BrokerConnection extends EventEmitter {
       catch (err) { // the channel closed under us
         done(err)
       }
+      // #endregion confirm
     })
   }
-  // #endregion publish
 
   private draining?: Promise<void>
 

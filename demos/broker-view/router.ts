@@ -65,7 +65,7 @@ export function brokerViewRouter(ctx: DemoContext): Router {
     const view: Topology = {
       source: 'amqp',
       managementUrl: ctx.config.managementUrl,
-      exchanges: Object.entries(EXCHANGES).map(([type, name]) => ({ name, type })).concat({ name: '(default)', type: 'direct' }),
+      exchanges: [...Object.entries(EXCHANGES).map(([type, name]) => ({ name: name as string, type })), { name: '(default)', type: 'direct' }],
       bindings: [],
       queues: [],
     }

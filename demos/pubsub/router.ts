@@ -30,12 +30,11 @@ export function pubsubRouter(ctx: DemoContext): Router {
     const message = messageOf(body.message)
     ctx.broker.require() // 503 at once while the broker is down
     await declared
-    const { routed, confirmMs, publishedAt } = await publishMessage(ctx.broker, type, routingKey, message)
-    res.status(202).json({ status: 'confirmed', exchange: EXCHANGES[type], routingKey, routed, confirmMs, publishedAt })
+    const { messageId, routed, confirmMs, publishedAt } = await publishMessage(ctx.broker, type, routingKey, message)
+    res.status(202).json({ status: 'confirmed', id: messageId, exchange: EXCHANGES[type], routingKey, routed, confirmMs, publishedAt })
   })
   // #endregion publish-route
 
-  // #region subscribe-route
   /** GET /pubsub/subscribe?bindingKey=video.*&exchange=topic — a new subscriber, as an event stream. */
   router.get('/subscribe', async (req, res) => {
     const type = exchangeOf(req.query.exchange)
@@ -90,7 +89,6 @@ export function pubsubRouter(ctx: DemoContext): Router {
       void sub.close()
     })
   })
-  // #endregion subscribe-route
 
   /** GET /pubsub/subscribers — who is subscribed right now (queue, exchange, binding key). */
   router.get('/subscribers', (_req, res) => {

@@ -22,13 +22,13 @@ export class Subscriber {
     private readonly cancelled: () => void,
   ) {}
 
-  // #region attach
   /** Declares the subscriber's queue, binds it and starts consuming. Returns the queue name. */
   async attach(model: ChannelModel): Promise<string> {
     const ch = await model.createChannel()
     ch.on('error', () => {}) // a dead channel is replaced on the next 'up'
     this.channel = ch
     const exchange = EXCHANGES[this.type]
+    // #region declare
     await ch.assertExchange(exchange, this.type, { durable: true })
     // '' = server-named (amq.gen-...); exclusive = only this connection may use it, and the
     // broker deletes it when the connection goes; autoDelete = gone as soon as its consumer
@@ -36,6 +36,8 @@ export class Subscriber {
     const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false })
     this.queue = queue
     await ch.bindQueue(queue, exchange, this.bindingKey)
+    // #endregion declare
+    // #region consume
     // Manual ack after the event reached the socket + prefetch: a slow browser slows the
     // broker's push down instead of filling the demo server's memory.
     await ch.prefetch(SUBSCRIBER_PREFETCH)
@@ -44,11 +46,11 @@ export class Subscriber {
         return this.closed ? undefined : this.cancelled()
       void this.deliver(msg).then(() => this.ack(ch, msg))
     }, { noAck: false })
+    // #endregion consume
     if (this.closed) // the client left while we were declaring
       await this.close()
     return queue
   }
-  // #endregion attach
 
   private ack(ch: Channel, msg: ConsumeMessage): void {
     try {

@@ -23,7 +23,6 @@ export interface EventStreamOptions {
   retryMs?: number
 }
 
-// #region stream
 /**
  * Turns `res` into an event stream: headers, `retry:`, a heartbeat, registered with the
  * lifecycle so shutdown ends it. Everything it owns is released on the response's 'close'.
@@ -55,12 +54,13 @@ export function openEventStream(ctx: DemoContext, res: Response, options: EventS
       return closed
     },
     end,
+    // #region send
     send(event, data, id) {
       if (closed)
         return Promise.resolve()
       const frame = `${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
       return new Promise(resolve => res.write(frame, () => resolve()))
     },
+    // #endregion send
   }
 }
-// #endregion stream

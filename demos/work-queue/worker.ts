@@ -31,12 +31,12 @@ export class Worker {
 
   constructor(readonly id: number, public delayMs: number, private readonly report: (e: WorkerEvent) => void) {}
 
-  // #region worker
   /** Opens the worker's channel and starts consuming; runs again after a broker reconnect. */
   async attach(model: ChannelModel): Promise<void> {
     const ch = await model.createChannel()
     ch.on('error', () => {}) // a dead channel is replaced on the next 'up'
     this.channel = ch
+    // #region consume
     await ch.assertQueue(JOBS_QUEUE, JOBS_QUEUE_OPTIONS)
     await ch.prefetch(1) // at most one unacked job: the next one comes after the ack
     await ch.consume(JOBS_QUEUE, (msg) => {
@@ -44,10 +44,12 @@ export class Worker {
         return this.cancelled()
       this.work(ch, msg)
     }, { noAck: false })
+    // #endregion consume
     if (this.state === 'starting')
       this.state = 'idle'
   }
 
+  // #region work
   private work(ch: Channel, msg: ConsumeMessage): void {
     const job = String(msg.properties.messageId)
     this.state = 'busy'
@@ -66,7 +68,7 @@ export class Worker {
       this.report({ type: 'acked', worker: this.id, job, ms: this.delayMs })
     }, this.delayMs)
   }
-  // #endregion worker
+  // #endregion work
 
   private cancelled(): void {
     this.stopWork()

@@ -29,7 +29,7 @@ export async function openSse(url: string): Promise<SseClient> {
     events,
     ended: false,
     messages: () => events.filter(e => e.event === 'message').map(e => e.data),
-    waitForMessages: (n, ms = 5000) => waitFor(() => client.messages().length >= n && client.messages(), `${n} messages on ${url}`, ms),
+    waitForMessages: async (n, ms = 5000) => (await waitFor(() => client.messages().length >= n, `${n} messages on ${url}`, ms), client.messages()),
     waitForEvent: (name, ms = 5000) => waitFor(() => events.find(e => e.event === name), `event ${name} on ${url}`, ms),
     close: async () => {
       ac.abort()
