@@ -27,7 +27,8 @@ describe('the whole deck, walked with the arrow keys', () => {
     await demos?.close()
   })
 
-  it('renders every slide styled, unclipped, offline, without console errors', async () => {
+  // Generous: the dev server compiles each slide on first view, on a shared two-core machine.
+  it('renders every slide styled, unclipped, offline, without console errors', { timeout: 900_000 }, async () => {
     const { page } = w
     await openDeck(page, demos.url, 1)
     const total = await page.evaluate(() => (window as any).__slidev__.nav.total as number)
