@@ -11,6 +11,41 @@ import { startDemoServer } from '../support/demo-server.ts'
 /** Where every slide's screenshot goes (gitignored): look at them. */
 const SHOTS = join(import.meta.dirname, '../../test-results/slides')
 
+/**
+ * Runs in the page: the first elements of slide `n` that stick out of the slide's box and are
+ * not inside a scroll/clip container of their own (those are the author's choice), or ''.
+ */
+function findClipped(n: number): string {
+  const page = document.querySelector(`.slidev-page-${n}`) as HTMLElement | null
+  const layout = page?.querySelector('.slidev-layout') as HTMLElement | null
+  if (!page || !layout)
+    return 'no .slidev-layout'
+  const box = page.getBoundingClientRect()
+  const bad: string[] = []
+  for (const el of layout.querySelectorAll<HTMLElement | SVGElement>('*')) {
+    const r = el.getBoundingClientRect()
+    if (r.width === 0 || r.height === 0 || (r.right <= box.right + 2 && r.bottom <= box.bottom + 2))
+      continue
+    let clippedByOwnBox = false
+    for (let a = el.parentElement; a && a !== page; a = a.parentElement) {
+      const o = getComputedStyle(a)
+      if (o.overflowX !== 'visible' || o.overflowY !== 'visible') {
+        const ar = a.getBoundingClientRect()
+        if (ar.right <= box.right + 2 && ar.bottom <= box.bottom + 2)
+          clippedByOwnBox = true
+        break
+      }
+    }
+    if (clippedByOwnBox || getComputedStyle(el).visibility === 'hidden')
+      continue
+    const text = (el.textContent ?? '').trim().slice(0, 40)
+    bad.push(`<${el.tagName.toLowerCase()}${el.classList.length ? `.${[...el.classList].slice(0, 2).join('.')}` : ''}> "${text}" by ${Math.round(r.right - box.right)}px x ${Math.round(r.bottom - box.bottom)}px`)
+    if (bad.length >= 3)
+      break
+  }
+  return bad.join('; ')
+}
+
 describe('the whole deck, walked with the arrow keys', () => {
   let browser: Browser
   let demos: RunningDemoServer
@@ -40,14 +75,7 @@ describe('the whole deck, walked with the arrow keys', () => {
         seen.add(no)
         await page.screenshot({ path: join(SHOTS, `${String(no).padStart(3, '0')}.png`) })
         // The slide's content must fit the 16:9 canvas: nothing cut off at the bottom or right.
-        const over = await page.evaluate((n) => {
-          const layout = document.querySelector(`.slidev-page-${n} .slidev-layout`) as HTMLElement | null
-          if (!layout)
-            return 'no .slidev-layout'
-          const dy = layout.scrollHeight - layout.clientHeight
-          const dx = layout.scrollWidth - layout.clientWidth
-          return dy > 4 || dx > 4 ? `overflows by ${dx}px x ${dy}px` : ''
-        }, no)
+        const over = await page.evaluate(n => findClipped(n), no)
         if (over)
           overflowing.push(`slide ${no}: ${over}`)
         // Styled: the theme's fonts and UnoCSS utilities are in effect.
