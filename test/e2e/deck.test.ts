@@ -12,39 +12,35 @@ import { startDemoServer } from '../support/demo-server.ts'
 const SHOTS = join(import.meta.dirname, '../../test-results/slides')
 
 /**
- * Runs in the page: the first elements of slide `n` that stick out of the slide's box and are
- * not inside a scroll/clip container of their own (those are the author's choice), or ''.
+ * Runs in the page (plain JS, so no transform helpers leak in): lists the first elements of
+ * slide `n` that stick out of the slide's box and are not inside a scroll/clip container of
+ * their own (those are the author's choice), or returns ''.
  */
-function findClipped(n: number): string {
-  const page = document.querySelector(`.slidev-page-${n}`) as HTMLElement | null
-  const layout = page?.querySelector('.slidev-layout') as HTMLElement | null
-  if (!page || !layout)
-    return 'no .slidev-layout'
+const FIND_CLIPPED = `(n) => {
+  const page = document.querySelector('.slidev-page-' + n)
+  const layout = page && page.querySelector('.slidev-layout')
+  if (!page || !layout) return 'no .slidev-layout'
   const box = page.getBoundingClientRect()
-  const bad: string[] = []
-  for (const el of layout.querySelectorAll<HTMLElement | SVGElement>('*')) {
+  const bad = []
+  for (const el of layout.querySelectorAll('*')) {
     const r = el.getBoundingClientRect()
-    if (r.width === 0 || r.height === 0 || (r.right <= box.right + 2 && r.bottom <= box.bottom + 2))
-      continue
+    if (r.width === 0 || r.height === 0 || (r.right <= box.right + 2 && r.bottom <= box.bottom + 2)) continue
     let clippedByOwnBox = false
     for (let a = el.parentElement; a && a !== page; a = a.parentElement) {
       const o = getComputedStyle(a)
       if (o.overflowX !== 'visible' || o.overflowY !== 'visible') {
         const ar = a.getBoundingClientRect()
-        if (ar.right <= box.right + 2 && ar.bottom <= box.bottom + 2)
-          clippedByOwnBox = true
+        clippedByOwnBox = ar.right <= box.right + 2 && ar.bottom <= box.bottom + 2
         break
       }
     }
-    if (clippedByOwnBox || getComputedStyle(el).visibility === 'hidden')
-      continue
-    const text = (el.textContent ?? '').trim().slice(0, 40)
-    bad.push(`<${el.tagName.toLowerCase()}${el.classList.length ? `.${[...el.classList].slice(0, 2).join('.')}` : ''}> "${text}" by ${Math.round(r.right - box.right)}px x ${Math.round(r.bottom - box.bottom)}px`)
-    if (bad.length >= 3)
-      break
+    if (clippedByOwnBox || getComputedStyle(el).visibility === 'hidden') continue
+    const text = (el.textContent || '').trim().slice(0, 40)
+    bad.push('<' + el.tagName.toLowerCase() + '> "' + text + '" by ' + Math.round(r.right - box.right) + 'px x ' + Math.round(r.bottom - box.bottom) + 'px')
+    if (bad.length >= 3) break
   }
   return bad.join('; ')
-}
+}`
 
 describe('the whole deck, walked with the arrow keys', () => {
   let browser: Browser
@@ -75,7 +71,7 @@ describe('the whole deck, walked with the arrow keys', () => {
         seen.add(no)
         await page.screenshot({ path: join(SHOTS, `${String(no).padStart(3, '0')}.png`) })
         // The slide's content must fit the 16:9 canvas: nothing cut off at the bottom or right.
-        const over = await page.evaluate(n => findClipped(n), no)
+        const over = await page.evaluate(`(${FIND_CLIPPED})(${no})`) as string
         if (over)
           overflowing.push(`slide ${no}: ${over}`)
         // Styled: the theme's fonts and UnoCSS utilities are in effect.
