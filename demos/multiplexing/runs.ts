@@ -1,4 +1,3 @@
-import type { ClientRequest } from 'node:http'
 import type { UpstreamAnswer } from './upstreams.ts'
 import { Agent, request as h1Request } from 'node:http'
 import { connect } from 'node:http2'
@@ -36,32 +35,36 @@ function span(i: number, t0: number, issued: number, body: string, stream?: numb
   return { i, startMs: arrivedAt - t0, endMs: performance.now() - t0, queuedMs: arrivedAt - issued, connection, stream }
 }
 
+/** The whole body of a response or stream, as text. */
+async function text(stream: AsyncIterable<Buffer | string>): Promise<string> {
+  let body = ''
+  for await (const chunk of stream) body += chunk
+  return body
+}
+
 /** A GET over an HTTP/1.1 agent (or none: `agent: false` opens a new connection). */
-function h1Get(url: string, agent: Agent | false, signal: AbortSignal, onRequest?: (req: ClientRequest) => void): Promise<string> {
+function h1Get(url: string, agent: Agent | false, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = h1Request(url, { agent, signal }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => { body += c })
-      res.on('end', () => resolve(body))
-      res.on('error', reject)
-    })
+    const req = h1Request(url, { agent, signal }, res => text(res).then(resolve, reject))
     req.on('error', reject)
-    onRequest?.(req)
     req.end()
   })
 }
 
+const times = <T>(n: number, fn: (i: number) => Promise<T>) => Promise.all(Array.from({ length: n }, (_, i) => fn(i)))
+
 // #region h1
-/** `count` requests at once over HTTP/1.1: at most `maxSockets` connections, one request each at a time. */
-export async function runHttp1(origin: string, count: number, delayMs: number, maxSockets: number, signal: AbortSignal): Promise<RunReport> {
-  const agent = new Agent({ keepAlive: true, maxSockets })
+/** `count` requests at once over HTTP/1.1, on at most `maxSockets` connections. */
+export async function runHttp1(origin: string, count: number, delayMs: number,
+  maxSockets: number, signal: AbortSignal): Promise<RunReport> {
+  const agent = new Agent({ keepAlive: true, maxSockets }) // the pool
   const t0 = performance.now()
   try {
-    const spans = await Promise.all(Array.from({ length: count }, async (_, i) => {
-      const issued = performance.now()
-      return span(i, t0, issued, await h1Get(`${origin}/slow?ms=${delayMs}`, agent, signal))
-    }))
+    const spans = await times(count, async (i) => {
+      const issued = performance.now() // one request at a time per socket
+      const body = await h1Get(`${origin}/slow?ms=${delayMs}`, agent, signal)
+      return span(i, t0, issued, body)
+    })
     return report('http/1.1', t0, spans)
   }
   finally {
@@ -71,23 +74,20 @@ export async function runHttp1(origin: string, count: number, delayMs: number, m
 // #endregion h1
 
 // #region h2
-/** `count` requests at once over ONE HTTP/2 connection: each is a stream, interleaved in frames. */
-export async function runHttp2(origin: string, count: number, delayMs: number, signal: AbortSignal): Promise<RunReport> {
-  const session = connect(origin)
+/** `count` requests at once over ONE HTTP/2 connection, a stream each. */
+export async function runHttp2(origin: string, count: number,
+  delayMs: number, signal: AbortSignal): Promise<RunReport> {
+  const session = connect(origin) // one TCP connection
   const abort = () => session.destroy(new Error('aborted'))
   signal.addEventListener('abort', abort, { once: true })
   const t0 = performance.now()
   try {
-    const spans = await Promise.all(Array.from({ length: count }, (_, i) => new Promise<Span>((resolve, reject) => {
+    const spans = await times(count, async (i) => {
       const issued = performance.now()
       const stream = session.request({ ':path': `/slow?ms=${delayMs}` })
-      let body = ''
-      stream.setEncoding('utf8')
-      stream.on('data', (c: string) => { body += c })
-      stream.on('end', () => resolve(span(i, t0, issued, body, stream.id)))
-      stream.on('error', reject)
-      stream.end()
-    })))
+      const body = await text(stream.end()) // frames of all streams interleave
+      return span(i, t0, issued, body, stream.id)
+    })
     return report('h2', t0, spans)
   }
   finally {
