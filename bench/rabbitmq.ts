@@ -21,7 +21,7 @@ const FANOUT_MS = 3000
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length)
     return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 const ms = (n: number) => n.toFixed(2)
 
@@ -45,7 +45,7 @@ async function startDemoChild(amqpUrl: string, managementUrl?: string): Promise<
       const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)
       if (m) {
         clearTimeout(timer)
-        resolve(m[1])
+        resolve(m[1]!)
       }
     })
     child.once('exit', code => reject(new Error(`demo server exited (${code}):\n${out}`)))
