@@ -18,6 +18,7 @@ export interface BenchSection {
 /** Each module exports `default async function (): Promise<BenchSection[]>`. */
 const sections: Array<{ name: string, load: () => Promise<{ default: () => Promise<BenchSection[]> }> }> = [
   // Sections register here, one line each: { name: 'http-patterns', load: () => import('./http-patterns.ts') },
+  { name: 'http-patterns', load: () => import('./http-patterns.ts') },
   { name: 'rabbitmq', load: () => import('./rabbitmq.ts') },
 ]
 

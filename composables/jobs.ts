@@ -26,6 +26,8 @@ export interface PatternStats {
   bytes: number
   /** Answers that brought no news (same version as before, or a long poll that timed out). */
   empty: number
+  /** Answers that said "still running" (not the final result). */
+  notReady: number
   /** Server's finish time to the moment this client learned it, ms; null until it did. */
   delayMs: number | null
   /** Requests open right now, and the total time requests were held open, ms. */
@@ -40,13 +42,15 @@ export interface PatternStats {
 export const epochNow = () => performance.timeOrigin + performance.now()
 
 export function newStats(pattern: string, lane: string): PatternStats {
-  return reactive({ pattern, lane, requests: 0, bytes: 0, empty: 0, delayMs: null, open: 0, heldMs: 0, job: null, finished: false, error: '' }) as PatternStats
+  return reactive({ pattern, lane, requests: 0, bytes: 0, empty: 0, notReady: 0, delayMs: null, open: 0, heldMs: 0, job: null, finished: false, error: '' }) as PatternStats
 }
 
 /** Records an answer: news or not, and the notification delay when it says the job ended. */
 function learn(stats: PatternStats, job: Job): void {
   if (stats.job && job.version === stats.job.version)
     stats.empty++
+  if (job.state === 'running')
+    stats.notReady++
   stats.job = job
   if (job.state !== 'running' && !stats.finished) {
     stats.finished = true

@@ -15,6 +15,8 @@ export interface JobView {
   durationMs: number
   /** Epoch ms (sub-ms precision) when the job was created. */
   createdAt: number
+  /** Epoch ms of the latest change (what the benchmark measures delivery against). */
+  updatedAt: number
   /** Epoch ms when the job reached `done`/`failed`; null while running. Clients compute notification delay from it. */
   finishedAt: number | null
   error?: string
@@ -111,6 +113,7 @@ export class JobStore extends EventEmitter {
       version: 0,
       durationMs,
       createdAt: epochMs(),
+      updatedAt: 0,
       finishedAt: null,
       failAt,
       events: [],
@@ -141,6 +144,7 @@ export class JobStore extends EventEmitter {
   private change(job: Job, patch: Partial<Job>): void {
     Object.assign(job, patch)
     job.version++
+    job.updatedAt = job.finishedAt ?? epochMs()
     const view = this.view(job)
     const event: JobEvent = { id: job.version, event: job.state === 'running' ? 'progress' : job.state, data: view }
     job.events.push(event)
@@ -208,9 +212,9 @@ export class JobStore extends EventEmitter {
   }
 
   private view(job: Job): JobView {
-    const { id, state, progress, version, durationMs, createdAt, finishedAt, error } = job
+    const { id, state, progress, version, durationMs, createdAt, updatedAt, finishedAt, error } = job
     return error === undefined
-      ? { id, state, progress, version, durationMs, createdAt, finishedAt }
-      : { id, state, progress, version, durationMs, createdAt, finishedAt, error }
+      ? { id, state, progress, version, durationMs, createdAt, updatedAt, finishedAt }
+      : { id, state, progress, version, durationMs, createdAt, updatedAt, finishedAt, error }
   }
 }

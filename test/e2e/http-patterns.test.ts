@@ -1,0 +1,132 @@
+import type { Browser, Locator } from 'playwright-core'
+import type { WatchedPage } from '../support/browser.ts'
+import type { RunningDemoServer } from '../support/demo-server.ts'
+import { mkdirSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchBrowser, openWatchedPage } from '../support/browser.ts'
+import { currentSlide, deckUrl, goToSlide, openDeck } from '../support/deck.ts'
+import { startDemoServer } from '../support/demo-server.ts'
+
+const SHOTS = 'test-results/http-patterns'
+const ms = (text: string | null) => {
+  const m = /([\d.]+)\s*(ms|s)\b/.exec(text ?? '')
+  return m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : Number.NaN
+}
+const num = async (l: Locator) => Number((await l.textContent())?.trim())
+
+describe('HTTP patterns on the slides: what a viewer sees', () => {
+  let browser: Browser
+  let demos: RunningDemoServer
+  let w: WatchedPage
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true })
+    demos = await startDemoServer({ allowedOrigins: [deckUrl()], connectBroker: false })
+    browser = await launchBrowser()
+    w = await openWatchedPage(browser)
+    await openDeck(w.page, demos.url)
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await demos?.close()
+  })
+
+  it('request/response: the echo shows the request as received, and the blocking call holds the client', async () => {
+    const { page } = w
+    await goToSlide(page, 'Live: the anatomy of a round trip')
+    const slide = currentSlide(page)
+    await slide.getByTestId('rr-send').click()
+    await expect.poll(() => slide.getByTestId('rr-request').textContent()).toContain('POST /echo?demo=1 HTTP/1.1')
+    expect(await slide.getByTestId('rr-request').textContent()).toContain('{"hello":"wire"}')
+    expect(await slide.getByTestId('rr-bytes').textContent()).toMatch(/\d+ B head \+ 16 B body/)
+    expect(await slide.getByTestId('rr-phases').textContent()).toMatch(/send → 1st byte [\d.]+ ms/)
+    await slide.getByTestId('rr-block').click()
+    await slide.getByTestId('rr-waiting').waitFor()
+    await page.waitForTimeout(1500)
+    await page.screenshot({ path: `${SHOTS}/request-response.png` })
+    await slide.getByTestId('rr-blocked').waitFor({ timeout: 10_000 })
+    expect(ms(await slide.getByTestId('rr-blocked').textContent())).toBeGreaterThanOrEqual(2900)
+  })
+
+  it('short polling: several requests, and the end is learned about half an interval late', async () => {
+    const { page } = w
+    await goToSlide(page, 'Live: polling a job')
+    const slide = currentSlide(page)
+    // A 4.5 s job polled every 1 s (the default): polls land at ~4 s and ~5 s, so the job's end
+    // falls in the middle of an interval and is learned ~500 ms late: half the interval.
+    expect(await slide.getByTestId('short-interval').inputValue()).toBe('1000')
+    await slide.getByTestId('short-start').click()
+    await page.waitForTimeout(2500)
+    expect(await num(slide.getByTestId('short-requests'))).toBeGreaterThanOrEqual(3)
+    await page.screenshot({ path: `${SHOTS}/short-polling.png` })
+    await expect.poll(() => slide.getByTestId('short-job').textContent(), { timeout: 10_000 }).toBe('done')
+    expect(await num(slide.getByTestId('short-requests'))).toBe(7) // POST + polls at 0, 1, 2, 3, 4, 5 s
+    expect(await num(slide.getByTestId('short-empty'))).toBe(5)
+    const delay = ms(await slide.getByTestId('short-delay').textContent())
+    console.info(`[e2e] short polling every 1000 ms: notification delay ${delay} ms`)
+    // Each poll starts an interval after the previous answer, so the polls drift a little late.
+    expect(delay).toBeGreaterThan(300)
+    expect(delay).toBeLessThan(800)
+    expect(await slide.getByTestId('timeline-bar').count()).toBe(7)
+  })
+
+  it('long polling: one held request per state change, and a notification delay of a few ms', async () => {
+    const { page } = w
+    await goToSlide(page, 'Live: one held request per change')
+    const slide = currentSlide(page)
+    await slide.getByTestId('long-start').click()
+    await page.waitForTimeout(1800)
+    expect(await num(slide.getByTestId('long-open'))).toBe(1)
+    await page.screenshot({ path: `${SHOTS}/long-polling.png` })
+    await expect.poll(() => slide.getByTestId('long-job').textContent(), { timeout: 10_000 }).toBe('done')
+    // POST + one GET per change: 20, 40, 60, 80, done.
+    expect(await num(slide.getByTestId('long-requests'))).toBe(6)
+    expect(await num(slide.getByTestId('long-empty'))).toBe(0)
+    expect(ms(await slide.getByTestId('long-delay').textContent())).toBeLessThan(100)
+  })
+
+  it('SSE: one request, progress events as raw frames, and a resume without gaps after a drop', async () => {
+    const { page } = w
+    await goToSlide(page, 'Live: the raw stream')
+    const slide = currentSlide(page)
+    await slide.getByTestId('sse-start').click()
+    await expect.poll(() => slide.getByTestId('sse-frames').textContent()).toContain('event: progress')
+    await page.waitForTimeout(1200)
+    await slide.getByTestId('sse-drop').click()
+    await page.waitForTimeout(600)
+    await page.screenshot({ path: `${SHOTS}/sse.png` })
+    await expect.poll(() => slide.getByTestId('sse-job').textContent(), { timeout: 15_000 }).toBe('done')
+    const frames = await slide.getByTestId('sse-frame').allTextContents()
+    expect(frames.at(-1)).toMatch(/^id: 6\nevent: done\ndata: \{/)
+    expect(await num(slide.getByTestId('sse-requests'))).toBe(3) // POST, the stream, the resumed stream
+    expect(ms(await slide.getByTestId('sse-delay').textContent())).toBeLessThan(100)
+    const ticks = await slide.getByTestId('timeline-tick').count()
+    expect(ticks).toBeGreaterThanOrEqual(7) // retry x2 + six events
+  })
+
+  it('the race fills every row of the table', async () => {
+    const { page } = w
+    await goToSlide(page, 'The race: one job, four clients')
+    const slide = currentSlide(page)
+    await slide.getByTestId('race-start').click()
+    await page.waitForTimeout(1500)
+    await page.screenshot({ path: `${SHOTS}/race-mid.png` })
+    for (const row of ['rr', 'short', 'long', 'sse'])
+      await expect.poll(() => slide.getByTestId(`race-row-${row}`).getByTestId('race-delay').textContent(), { timeout: 15_000 }).toMatch(/\d+ ms|\d\.\d s/)
+    await page.screenshot({ path: `${SHOTS}/race-done.png` })
+    const cell = (row: string, col: string) => slide.getByTestId(`race-row-${row}`).getByTestId(col).textContent()
+    expect(Number(await cell('short', 'race-requests'))).toBeGreaterThanOrEqual(4)
+    expect(Number(await cell('short', 'race-empty'))).toBeGreaterThanOrEqual(2)
+    expect(Number(await cell('sse', 'race-requests'))).toBe(1)
+    expect(Number(await cell('rr', 'race-requests'))).toBe(1)
+    const delays = Object.fromEntries(await Promise.all(['rr', 'short', 'long', 'sse'].map(async r => [r, ms(await cell(r, 'race-delay'))])))
+    console.info('[e2e] race notification delays (ms):', delays)
+    // In a busy headless browser a few ms can become a few tens; still far under a poll interval.
+    expect(delays.long).toBeLessThan(250)
+    expect(delays.sse).toBeLessThan(250)
+    for (const row of ['rr', 'short', 'long', 'sse'])
+      expect(await cell(row, 'race-bytes')).toMatch(/\d+(\.\d)? k?B/)
+    expect(w.errors).toEqual([])
+    expect(w.remoteRequests).toEqual([])
+  })
+})
