@@ -5,6 +5,7 @@
 import type { ChildProcess } from 'node:child_process'
 import type { BenchSection } from './index.ts'
 import { spawn } from 'node:child_process'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'amqplib'
 import { provisionBroker } from '../test/support/broker.ts'
@@ -42,6 +43,8 @@ async function startDemoChild(amqpUrl: string, managementUrl?: string): Promise<
     const timer = setTimeout(() => reject(new Error(`demo server did not start:\n${out}`)), 30_000)
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString()
+      if (process.env.BENCH_VERBOSE)
+        process.stderr.write(d)
       const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)
       if (m) {
         clearTimeout(timer)
@@ -108,6 +111,8 @@ async function publishAtRate(base: string, body: (i: number) => object, count: n
         await r.arrayBuffer()
         if (r.status !== 202)
           rejected++
+      }, () => {
+        rejected++ // a network error counts as a failed publish, the run goes on
       }))
   }
   await Promise.all(pending)
@@ -146,6 +151,7 @@ async function brokerFloor(amqpUrl: string): Promise<number[]> {
 }
 
 export default async function (): Promise<BenchSection[]> {
+  const loadBefore = loadavg()[0]!
   const { info, stop } = await provisionBroker()
   const { url, child } = await startDemoChild(info.amqpUrl, info.managementUrl)
   try {
@@ -194,6 +200,7 @@ export default async function (): Promise<BenchSection[]> {
         `Target: p99 <= 10 ms for publish -> SSE client at ${RATE} msg/s: ${a.p99 <= 10 ? 'met' : 'NOT met'} (${ms(a.p99)} ms).`,
         'Latency is measured in the bench process from just before the HTTP POST to the arrival of the SSE event; the demo server runs in a child process.',
         'The publish is acknowledged (202) only after the broker confirmed it; the SSE bridge acks each delivery after writing it (prefetch 100).',
+        `Machine load average (1 min) before the run: ${loadBefore.toFixed(1)}, after: ${loadavg()[0]!.toFixed(1)}; on a busy 2-core box the broker, the demo server and this client compete for the CPU.`,
       ],
       data: { oneToOne: a, fanout: f, floor: b },
     }]

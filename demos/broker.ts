@@ -43,7 +43,7 @@ export class BrokerConnection extends EventEmitter {
 
   constructor(readonly url: string, private readonly options: BrokerOptions = {}) {
     super()
-    this.setMaxListeners(100)
+    this.setMaxListeners(1000) // one 'up' + one 'down' listener per open SSE subscriber
   }
 
   /** Starts connecting in the background; never throws, the state says how it goes. */
@@ -155,7 +155,7 @@ export class BrokerConnection extends EventEmitter {
           if (msg.properties.messageId)
             this.returned.add(String(msg.properties.messageId))
         })
-        ch.on('error', () => {}) // reported through 'close'
+        ch.on('error', (err: Error) => console.error('[demos] publisher channel:', err.message))
         ch.once('close', () => {
           if (this.publisher === created)
             this.publisher = undefined
