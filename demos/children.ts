@@ -17,7 +17,7 @@ export interface ChildOptions {
   name: string
   /** Extra environment for the child (merged over the parent's). */
   env?: Record<string, string>
-  /** How long to wait for the child to report its port, ms. Default 15000. */
+  /** How long to wait for the child to report its port, ms. Default 30000. */
   startTimeoutMs?: number
 }
 
@@ -62,7 +62,7 @@ export async function startChild(entry: string | URL, options: ChildOptions): Pr
     })
   })
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`${options.name} did not start within ${options.startTimeoutMs ?? 15000} ms`)), options.startTimeoutMs ?? 15000)
+    const timer = setTimeout(() => fail(new Error(`${options.name} did not start within ${options.startTimeoutMs ?? 30000} ms`)), options.startTimeoutMs ?? 30000)
     function fail(err: Error): void {
       clearTimeout(timer)
       child.off('message', onMessage)

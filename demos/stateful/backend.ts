@@ -26,7 +26,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 // #region session
-/** Stateful: the session lives in this process's memory, and nowhere else. */
+/** Stateful: the session lives in this process's memory, nowhere else. */
 const sessions = new Map<string, string>()
 
 function loginWithSession(user: string): { session: string } {
@@ -40,7 +40,7 @@ function userOfSession(id: string): string | undefined {
 // #endregion session
 
 // #region token
-/** Stateless: the client carries a signed claim; any instance with the secret checks it. */
+/** Stateless: the client carries a signed claim; any instance can check it. */
 function loginWithToken(user: string): { token: string } {
   return { token: signToken(user, secret) }
 }

@@ -30,7 +30,7 @@ export function verifyToken(token: string, secret: string): string | undefined {
     return undefined
   const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { sub?: string, exp?: number }
   if (typeof claims.exp !== 'number' || claims.exp < Date.now() / 1000)
-    return undefined // no way to revoke it earlier: that is the price of no server state
+    return undefined // valid until exp: no server state, no way to revoke
   return claims.sub
 }
 // #endregion verify
