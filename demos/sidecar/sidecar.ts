@@ -28,13 +28,15 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 async function forward(req: IncomingMessage, body?: Buffer) {
   const traceparent = req.headers.traceparent as string | undefined
     ?? `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`
+  const headers = { 'content-type': req.headers['content-type'] ?? 'application/json', traceparent }
   const retryable = req.method === 'GET' || req.method === 'HEAD'
   for (let attempt = 1; ; attempt++) {
     stats.attempts++
     const t0 = performance.now()
-    const res = await fetch(`${TARGET}${req.url}`, { method: req.method, body: body && new Uint8Array(body), headers: { 'content-type': req.headers['content-type'] ?? 'application/json', traceparent } })
+    const res = await fetch(`${TARGET}${req.url}`, { method: req.method, headers, body: body && new Uint8Array(body) })
       .catch(() => undefined)
-    log(`${req.method} ${req.url} -> ${res?.status ?? 'no connection'} (attempt ${attempt}/${MAX_ATTEMPTS}, ${(performance.now() - t0).toFixed(1)} ms) trace ${traceparent.slice(3, 11)}`)
+    const ms = (performance.now() - t0).toFixed(1)
+    log(`${req.method} ${req.url} -> ${res?.status ?? 'no connection'} (attempt ${attempt}/${MAX_ATTEMPTS}, ${ms} ms) trace ${traceparent.slice(3, 11)}`)
     if ((res && res.status < 500) || attempt === MAX_ATTEMPTS || !retryable)
       return res
     await res?.arrayBuffer().catch(() => {}) // drain the failed answer, keep the connection
