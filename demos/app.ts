@@ -1,4 +1,5 @@
 import type { Express } from 'express'
+import type { IncomingMessage } from 'node:http'
 import express from 'express'
 import { BrokerConnection } from './broker.ts'
 import type { DemoConfig } from './config.ts'
@@ -19,6 +20,9 @@ import { requestResponseRouter } from './request-response/router.ts'
 import { shortPollingRouter } from './short-polling/router.ts'
 import { sseRouter } from './sse/router.ts'
 
+/** A request whose JSON body was parsed; `rawBody` holds the bytes as they arrived. */
+export interface RawBodyRequest extends IncomingMessage { rawBody?: Buffer }
+
 /** What every demo router gets: the configuration, the broker, and the lifecycle registry. */
 export interface DemoContext {
   config: DemoConfig
@@ -32,7 +36,10 @@ export function createApp(ctx: DemoContext): Express {
   app.disable('x-powered-by')
   app.set('trust proxy', false)
   app.use(cors(ctx.config.allowedOrigins))
-  app.use(express.json({ limit: ctx.config.bodyLimit }))
+  // Keep the bytes as received too: /echo shows a request exactly as it crossed the wire.
+  app.use(express.json({ limit: ctx.config.bodyLimit, verify: (req, _res, buf) => {
+    (req as RawBodyRequest).rawBody = buf
+  } }))
 
   /** GET /health — is the demo server up, is the broker reachable, how much is held open. */
   app.get('/health', (_req, res) => {

@@ -43,6 +43,13 @@ describe('request/response: /echo and the blocking /work', () => {
     expect(res.body).toMatchObject({ body: 'héllo', bodyBytes: 6, exactBody: true })
   })
 
+  it('returns a JSON body byte for byte, spacing and key order included', async () => {
+    const body = '{ "b":1,\n  "a" : [ 2 ] }'
+    const res = await call(`${s.url}/echo`, { method: 'POST', body, headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' } })
+    expect(res.status).toBe(200)
+    expect(res.body).toMatchObject({ body, bodyBytes: Buffer.byteLength(body), exactBody: true })
+  })
+
   it.each(['GET', 'DELETE', 'PATCH', 'OPTIONS'])('answers %s too', async (method) => {
     const res = await call(`${s.url}/echo`, { method })
     expect(res.status).toBe(200)

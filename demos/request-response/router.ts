@@ -1,5 +1,5 @@
 import type { Request } from 'express'
-import type { DemoContext } from '../app.ts'
+import type { DemoContext, RawBodyRequest } from '../app.ts'
 import type { JobEvent } from '../jobs/index.ts'
 import express, { Router } from 'express'
 import { createJob, epochMs, jobsFor } from '../jobs/index.ts'
@@ -48,7 +48,7 @@ function rebuild(req: Request): { head: string, body: Buffer, exact: boolean } {
   head += '\r\n'
   if (Buffer.isBuffer(req.body))
     return { head, body: req.body, exact: true }
-  // The app-wide JSON parser consumed a JSON body before this route: show it re-serialized.
-  const parsed = req.body === undefined ? '' : JSON.stringify(req.body)
-  return { head, body: Buffer.from(parsed), exact: parsed === '' }
+  // The app-wide JSON parser read a JSON body before this route; it kept the raw bytes.
+  const raw = (req as RawBodyRequest).rawBody
+  return { head, body: raw ?? Buffer.alloc(0), exact: true }
 }
