@@ -2,9 +2,12 @@ import type { RunningDemoServer } from './support/demo-server.ts'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startBroker, stopBroker } from './support/broker.ts'
 import { startDemoServer, waitFor } from './support/demo-server.ts'
-import { call, openSse, publish } from './support/mq.ts'
+import { call, deleteQueue, openSse, publish } from './support/mq.ts'
 
 const broker = inject('broker')
+
+// Its own work queue: test files run in parallel against one broker (read when the router is created).
+process.env.WORK_QUEUE = 'wire.jobs.test-fault'
 
 describe('the broker goes down mid-talk and comes back', () => {
   let demos: RunningDemoServer
@@ -16,6 +19,7 @@ describe('the broker goes down mid-talk and comes back', () => {
     await demos?.close()
     if (broker.kind !== 'env')
       await startBroker(broker).catch(() => {}) // never leave the shared broker down
+    await deleteQueue(process.env.AMQP_URL!, process.env.WORK_QUEUE!)
   })
 
   it('answers 503 while it is down, reconnects within 5 s, and loses no confirmed message', async () => {
@@ -59,5 +63,27 @@ describe('the broker goes down mid-talk and comes back', () => {
     }, 'the 5 pre-outage jobs to be done', 5000)
     expect(Object.keys(stats.acks).sort()).toEqual([...queued.body.jobs].sort())
     await sub.close()
+  })
+
+  it('survives a crash too (node killed, sockets dropped): confirmed persistent jobs are still there', async () => {
+    await waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection')
+    for (const w of (await call(demos.url, 'GET', '/work-queue/workers')).body)
+      await call(demos.url, 'POST', `/work-queue/workers/${w.id}/kill`)
+    await call(demos.url, 'DELETE', '/work-queue/jobs')
+    const queued = await call(demos.url, 'POST', '/work-queue/jobs', { count: 20 })
+    expect(queued.status).toBe(202)
+
+    await stopBroker(broker, { mode: 'kill' })
+    await waitFor(async () => (await call(demos.url, 'GET', '/health')).body.broker === 'down', '/health to say the broker is down', 5000)
+    expect((await publish(demos.url, { message: 'while crashed', routingKey: 'fault.down' })).status).toBe(503)
+
+    await startBroker(broker)
+    await waitFor(async () => (await call(demos.url, 'GET', '/health')).body.broker === 'up', 'the demo server to reconnect', 5000)
+    expect((await call(demos.url, 'POST', '/work-queue/workers', { delayMs: 1 })).status).toBe(201)
+    const stats = await waitFor(async () => {
+      const s = (await call(demos.url, 'GET', '/work-queue/stats')).body
+      return s.acked === 20 && s
+    }, 'the 20 jobs confirmed before the crash to be done', 10_000)
+    expect(Object.keys(stats.acks).sort()).toEqual([...queued.body.jobs].sort())
   })
 })

@@ -1,7 +1,10 @@
 import type { RunningDemoServer } from './support/demo-server.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoServer, waitFor } from './support/demo-server.ts'
-import { call, openSse } from './support/mq.ts'
+import { call, deleteQueue, openSse } from './support/mq.ts'
+
+// Its own work queue: test files run in parallel against one broker (read when the router is created).
+process.env.WORK_QUEUE = 'wire.jobs.test-work-queue'
 
 describe('work queue: competing workers, manual acks, redelivery', () => {
   let demos: RunningDemoServer
@@ -12,6 +15,7 @@ describe('work queue: competing workers, manual acks, redelivery', () => {
   })
   afterAll(async () => {
     await demos?.close()
+    await deleteQueue(process.env.AMQP_URL!, process.env.WORK_QUEUE!)
   })
 
   it('acks every one of 20 jobs exactly once although a worker is killed mid-job, counting the redelivery', async () => {
@@ -64,5 +68,18 @@ describe('work queue: competing workers, manual acks, redelivery', () => {
     await waitFor(async () => (await call(demos.url, 'GET', '/work-queue/stats')).body.queue.ready === 5, '5 ready jobs')
     await call(demos.url, 'POST', '/work-queue/workers', { delayMs: 10 })
     await waitFor(async () => (await call(demos.url, 'GET', '/work-queue/stats')).body.acked === 5, '5 acked jobs')
+  })
+
+  it('tells when the broker cancels its workers (queue deleted), and declares the queue again on the next post', async () => {
+    const events = await openSse(`${demos.url}/work-queue/events`)
+    await call(demos.url, 'POST', '/work-queue/workers', { delayMs: 10 })
+    const before = (await call(demos.url, 'GET', '/work-queue/workers')).body.length
+    await deleteQueue(process.env.AMQP_URL!, process.env.WORK_QUEUE!) // as if from the management UI
+    await events.waitForEvent('cancelled')
+    expect((await call(demos.url, 'GET', '/work-queue/workers')).body.length).toBe(before - events.events.filter(e => e.event === 'cancelled').length)
+    const posted = await call(demos.url, 'POST', '/work-queue/jobs', { count: 3 })
+    expect(posted.status).toBe(202)
+    await waitFor(async () => (await call(demos.url, 'GET', '/work-queue/stats')).body.queue?.ready === 3, 'the 3 jobs waiting in the re-declared queue')
+    await events.close()
   })
 })

@@ -2,7 +2,7 @@ import type { DemoContext } from '../app.ts'
 import { Router } from 'express'
 import { EXCHANGES } from '../pubsub/publisher.ts'
 import { subscribersOf } from '../pubsub/router.ts'
-import { JOBS_QUEUE } from '../work-queue/worker.ts'
+import { jobsQueueName } from '../work-queue/worker.ts'
 
 /** One queue as the slide draws it. `unacked` is null when only AMQP could be asked. */
 export interface QueueView {
@@ -47,6 +47,7 @@ function authOf(amqpUrl: string): string {
 export function brokerViewRouter(ctx: DemoContext): Router {
   const router = Router()
   const ours = new Set<string>(Object.values(EXCHANGES))
+  const JOBS_QUEUE = jobsQueueName()
 
   async function management<T>(path: string): Promise<T> {
     const res = await fetch(`${ctx.config.managementUrl.replace(/\/+$/, '')}/api${path}`, {

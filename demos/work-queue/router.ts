@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events'
 import { Router } from 'express'
 import { HttpError } from '../http.ts'
 import { openEventStream } from '../push/bridge.ts'
-import { JOBS_QUEUE, JOBS_QUEUE_OPTIONS, Worker } from './worker.ts'
+import { JOBS_QUEUE_OPTIONS, jobsQueueName, Worker } from './worker.ts'
 
 /** Most workers at once (a slide has room for a few). */
 export const MAX_WORKERS = 6
@@ -22,6 +22,7 @@ function delayOf(value: unknown, fallback: number): number {
 /** The work queue: competing workers, manual acks, redelivery when a worker dies. */
 export function workQueueRouter(ctx: DemoContext): Router {
   const router = Router()
+  const JOBS_QUEUE = jobsQueueName()
   const workers = new Map<number, Worker>()
   const hub = new EventEmitter()
   hub.setMaxListeners(100)
@@ -38,6 +39,8 @@ export function workQueueRouter(ctx: DemoContext): Router {
     }
     if (e.type === 'acked')
       ledger.acks.set(e.job, (ledger.acks.get(e.job) ?? 0) + 1)
+    if (e.type === 'cancelled') // its queue was deleted under it: the worker is gone
+      workers.delete(e.worker)
     hub.emit('event', e)
   }
 
@@ -55,21 +58,24 @@ export function workQueueRouter(ctx: DemoContext): Router {
 
   const describe = (w: Worker) => ({ id: w.id, state: w.state, delayMs: w.delayMs, done: w.done, current: w.current })
 
-  // #region jobs
-  /** POST /work-queue/jobs — {count?, delayMs?} enqueue jobs: persistent, confirmed by the broker. */
+  /** POST /work-queue/jobs — {count?} enqueue 1-500 jobs: persistent, confirmed by the broker. */
   router.post('/jobs', async (req, res) => {
     const count = (req.body as { count?: unknown } | undefined)?.count ?? 1
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_JOBS_PER_POST)
       throw new HttpError(400, `count must be an integer between 1 and ${MAX_JOBS_PER_POST}`)
-    ctx.broker.require()
+    // #region jobs
+    // Both sides declare what they use: a queue deleted from the management UI comes back here.
+    const ch = await ctx.broker.require().createChannel()
+    await ch.assertQueue(JOBS_QUEUE, JOBS_QUEUE_OPTIONS)
+    await ch.close()
     const ids = Array.from({ length: count }, () => `job-${nextJob++}`)
     // persistent (deliveryMode 2) in a durable queue, confirmed: on disk before we say 202.
     await Promise.all(ids.map(id => ctx.broker.publish('', JOBS_QUEUE, Buffer.from(id), { persistent: true, messageId: id })))
     ledger.published += count
     hub.emit('event', { type: 'published', jobs: ids })
     res.status(202).json({ jobs: ids })
+    // #endregion jobs
   })
-  // #endregion jobs
 
   /** DELETE /work-queue/jobs — purge waiting jobs and reset the ledger (a fresh demo). */
   router.delete('/jobs', async (_req, res) => {
@@ -93,7 +99,7 @@ export function workQueueRouter(ctx: DemoContext): Router {
     if (workers.size >= MAX_WORKERS)
       throw new HttpError(409, `at most ${MAX_WORKERS} workers`)
     const model = ctx.broker.require()
-    const w = new Worker(nextWorker++, delayMs, report)
+    const w = new Worker(nextWorker++, delayMs, report, JOBS_QUEUE)
     workers.set(w.id, w)
     try {
       await w.attach(model)

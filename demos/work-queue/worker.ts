@@ -1,7 +1,12 @@
 import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib'
 
-/** The work queue: one durable queue on the default exchange, named after what it holds. */
-export const JOBS_QUEUE = 'wire.jobs'
+/**
+ * The work queue: one durable queue on the default exchange, named after what it holds.
+ * Default `wire.jobs`; env `WORK_QUEUE` overrides it (test files running in parallel each use their own).
+ */
+export function jobsQueueName(): string {
+  return process.env.WORK_QUEUE || 'wire.jobs'
+}
 /**
  * Durable: the queue survives a broker restart (and RabbitMQ 4.3 refuses non-durable,
  * non-exclusive queues). Not exclusive: every worker, on any connection, competes for it.
@@ -29,7 +34,12 @@ export class Worker {
   private channel?: Channel
   private timer?: ReturnType<typeof setTimeout>
 
-  constructor(readonly id: number, public delayMs: number, private readonly report: (e: WorkerEvent) => void) {}
+  constructor(
+    readonly id: number,
+    public delayMs: number,
+    private readonly report: (e: WorkerEvent) => void,
+    private readonly queue: string = jobsQueueName(),
+  ) {}
 
   /** Opens the worker's channel and starts consuming; runs again after a broker reconnect. */
   async attach(model: ChannelModel): Promise<void> {
@@ -37,9 +47,9 @@ export class Worker {
     ch.on('error', () => {}) // a dead channel is replaced on the next 'up'
     this.channel = ch
     // #region consume
-    await ch.assertQueue(JOBS_QUEUE, JOBS_QUEUE_OPTIONS)
+    await ch.assertQueue(this.queue, JOBS_QUEUE_OPTIONS)
     await ch.prefetch(1) // at most one unacked job: the next one comes after the ack
-    await ch.consume(JOBS_QUEUE, (msg) => {
+    await ch.consume(this.queue, (msg) => {
       if (!msg) // cancelled by the broker (queue deleted): stop, and say so
         return this.cancelled()
       this.work(ch, msg)

@@ -4,11 +4,27 @@ import type { RunningDemoServer } from '../support/demo-server.ts'
 import { mkdirSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser, openWatchedPage } from '../support/browser.ts'
-import { currentSlide, deckUrl, goToSlide, openDeck } from '../support/deck.ts'
+import { currentSlide, deckUrl, goToSlide, openDeck, waitForSlide } from '../support/deck.ts'
 import { startDemoServer, waitFor } from '../support/demo-server.ts'
 
 const SHOTS = 'test-results/rabbitmq'
 mkdirSync(SHOTS, { recursive: true })
+
+/** Elements of slide `n` that stick out of the 16:9 canvas (same check as the deck walk). */
+const FIND_CLIPPED = `(n) => {
+  const page = document.querySelector('.slidev-page-' + n)
+  const layout = page && page.querySelector('.slidev-layout')
+  if (!page || !layout) return 'no .slidev-layout'
+  const box = page.getBoundingClientRect()
+  const bad = []
+  for (const el of layout.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect()
+    if (r.width === 0 || r.height === 0 || (r.right <= box.right + 2 && r.bottom <= box.bottom + 2)) continue
+    bad.push('<' + el.tagName.toLowerCase() + '> "' + (el.textContent || '').trim().slice(0, 40) + '"')
+    if (bad.length >= 3) break
+  }
+  return bad.join('; ')
+}`
 
 const counts = (slide: Locator) => slide.getByTestId('sub-count').allTextContents()
 
@@ -28,6 +44,23 @@ describe('RabbitMQ slides with a live broker', () => {
   afterAll(async () => {
     await browser?.close()
     await demos?.close()
+  })
+
+  it('fits every slide of the three RabbitMQ chapters on the canvas', async () => {
+    const first = await goToSlide(w.page, 'Message queues')
+    const last = await goToSlide(w.page, 'The work queue, from the broker\'s side')
+    const overflowing: string[] = []
+    for (let no = first; no <= last; no++) {
+      await w.page.evaluate(n => (window as any).__slidev__.nav.go(n), no)
+      await w.page.waitForFunction(n => (window as any).__slidev__.nav.currentSlideNo === n, no)
+      await waitForSlide(w.page)
+      await w.page.screenshot({ path: `${SHOTS}/slide-${String(no).padStart(3, '0')}.png` })
+      const over = await w.page.evaluate(`(${FIND_CLIPPED})(${no})`) as string
+      if (over)
+        overflowing.push(`slide ${no}: ${over}`)
+    }
+    expect(last - first).toBeGreaterThanOrEqual(20)
+    expect(overflowing).toEqual([])
   })
 
   it('pushes a published message through the broker to the browser and shows each hop', async () => {

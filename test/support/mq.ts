@@ -114,3 +114,16 @@ export async function queueExists(amqpUrl: string, queue: string): Promise<boole
     await conn.close()
   }
 }
+
+/** Deletes a (durable) queue a test created, so the broker is left as found. */
+export async function deleteQueue(amqpUrl: string, queue: string): Promise<void> {
+  const conn = await connect(amqpUrl)
+  try {
+    const ch = await conn.createChannel()
+    await ch.deleteQueue(queue)
+    await ch.close()
+  }
+  finally {
+    await conn.close()
+  }
+}
