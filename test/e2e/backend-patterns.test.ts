@@ -163,6 +163,7 @@ describe('backend patterns in the browser: multiplexing, state, sidecar', () => 
     ]
     for (const [i, title] of titles.entries()) {
       await goToSlide(page, title)
+      await page.waitForTimeout(400) // let the slide transition finish before the screenshot
       await shot(page, `slide-${String(i).padStart(2, '0')}`)
     }
     expect(w.remoteRequests).toEqual([])
