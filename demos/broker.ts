@@ -39,6 +39,8 @@ export class BrokerConnection extends EventEmitter {
   private publisher?: Promise<ConfirmChannel>
   private readonly returned = new Set<string>()
   private publishCount = 0
+  /** Set while the publisher's socket buffer is full: publishes wait for it. */
+  private draining?: Promise<void>
   lastError?: string
 
   constructor(readonly url: string, private readonly options: BrokerOptions = {}) {
@@ -135,8 +137,8 @@ export class BrokerConnection extends EventEmitter {
         // mandatory: the broker hands back (basic.return) a message no queue is bound for.
         const ok = ch.publish(exchange, routingKey, content, { ...options, messageId, mandatory: true }, done)
         // false: the socket buffer is full. Later publishes wait for 'drain' (publisherChannel).
-        if (!ok)
-          this.draining = new Promise(r => ch.once('drain', () => r()))
+        if (!ok && !this.draining)
+          this.draining = drained(ch)
       }
       catch (err) { // the channel closed under us
         done(err)
@@ -144,8 +146,6 @@ export class BrokerConnection extends EventEmitter {
       // #endregion confirm
     })
   }
-
-  private draining?: Promise<void>
 
   private async publisherChannel(): Promise<ConfirmChannel> {
     const model = this.require()
@@ -213,4 +213,17 @@ export class BrokerConnection extends EventEmitter {
 /** "Connection closed: 320 (CONNECTION-FORCED) with message ..." -> "Connection closed: 320 (CONNECTION-FORCED)". */
 function shortReason(error: string | undefined): string | undefined {
   return error?.split(' with message')[0]
+}
+
+/** Resolves on the channel's 'drain', or its 'close' (then the next publish fails fast instead of hanging). */
+function drained(ch: ConfirmChannel): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      ch.off('drain', done)
+      ch.off('close', done)
+      resolve()
+    }
+    ch.on('drain', done)
+    ch.on('close', done)
+  })
 }

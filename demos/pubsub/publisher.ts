@@ -63,13 +63,18 @@ export async function declareExchanges(model: ChannelModel): Promise<void> {
   await ch.close()
 }
 
-// #region publish
 /**
  * Publishes one message and resolves once RabbitMQ confirmed it. Not persistent: the
  * subscribers' queues are exclusive and die with their connection anyway. The publish
  * time travels in a header so each subscriber can time the hops.
  */
-export async function publishMessage(broker: BrokerConnection, type: ExchangeType, routingKey: string, message: string): Promise<Confirmed & { publishedAt: number }> {
+// #region publish
+export async function publishMessage(
+  broker: BrokerConnection,
+  type: ExchangeType,
+  routingKey: string,
+  message: string,
+): Promise<Confirmed & { publishedAt: number }> {
   const publishedAt = preciseNow()
   const confirmed = await broker.publish(EXCHANGES[type], routingKey, Buffer.from(message), {
     contentType: 'text/plain',
