@@ -64,7 +64,9 @@ async function startDemoChild(amqpUrl: string, managementUrl?: string): Promise<
 }
 
 /** A lean SSE reader (node:http, no web streams): calls `onMessage` with each `message` event's text. */
-function subscribe(url: string, onMessage: (text: string, at: number) => void): Promise<{ abort: () => void }> {
+interface SseMessage { message: string, publishedAt: number, consumedAt: number, sentAt: number }
+
+function subscribe(url: string, onMessage: (text: string, at: number, m: SseMessage) => void): Promise<{ abort: () => void }> {
   return new Promise((resolve, reject) => {
     const req = get(url, { agent: false }, (res) => {
       if (res.statusCode !== 200) {
@@ -83,8 +85,10 @@ function subscribe(url: string, onMessage: (text: string, at: number) => void): 
           buf = buf.slice(i + 2)
           if (frame.includes('event: message')) {
             const data = frame.split('\n').find(l => l.startsWith('data: '))
-            if (data)
-              onMessage((JSON.parse(data.slice(6)) as { message: string }).message, at)
+            if (data) {
+              const m = JSON.parse(data.slice(6)) as SseMessage
+              onMessage(m.message, at, m)
+            }
           }
         }
       })
@@ -186,8 +190,15 @@ export default async function (): Promise<BenchSection[]> {
     const count = (RATE * RUN_MS) / 1000
     const sent = new Map<number, number>()
     const lat: number[] = []
-    const sub = await subscribe(`${url}/pubsub/subscribe?bindingKey=bench.one`, (text, at) => {
-      lat.push(at - sent.get(Number(text))!)
+    // Where the time goes, from the server's timestamps (same machine, same wall clock).
+    const hops = { http: [] as number[], broker: [] as number[], sse: [] as number[] }
+    const sub = await subscribe(`${url}/pubsub/subscribe?bindingKey=bench.one`, (text, at, m) => {
+      const send = sent.get(Number(text))!
+      lat.push(at - send)
+      const epoch = (t: number) => performance.timeOrigin + t
+      hops.http.push(m.publishedAt - epoch(send))
+      hops.broker.push(m.consumedAt - m.publishedAt)
+      hops.sse.push(epoch(at) - m.sentAt)
     })
     // warm-up: connections, JIT
     await publishAtRate(url, i => ({ message: String(i), routingKey: 'bench.warm' }), 200, RATE, new Map())
@@ -239,6 +250,7 @@ export default async function (): Promise<BenchSection[]> {
         `Target p99 <= 10 ms at ${RATE} msg/s: push path ${p.p99 <= 10 ? 'met' : 'NOT met'} (${ms(p.p99)} ms); with the HTTP publish in front ${a.p99 <= 10 ? 'met' : 'NOT met'} (${ms(a.p99)} ms).`,
         'Latency is measured in the bench process from just before the HTTP POST to the arrival of the SSE event; the demo server runs in a child process.',
         'The publish is acknowledged (202) only after the broker confirmed it; the SSE bridge acks each delivery after writing it (prefetch 100).',
+        `HTTP path, median per hop: client -> publish handler ${ms(summary(hops.http).p50)} ms, handler -> consumer (broker) ${ms(summary(hops.broker).p50)} ms, SSE write -> client ${ms(summary(hops.sse).p50)} ms (p99: ${ms(summary(hops.http).p99)} / ${ms(summary(hops.broker).p99)} / ${ms(summary(hops.sse).p99)}).`,
         `Machine load average (1 min) before the run: ${loadBefore.toFixed(1)}, after: ${loadavg()[0]!.toFixed(1)}; on a busy 2-core box the broker, the demo server and this client compete for the CPU.`,
       ],
       data: { httpToSse: a, amqpToSse: p, fanout: f, floor: b },
