@@ -114,6 +114,21 @@ describe('publish/subscribe through RabbitMQ', () => {
     // and the broker is not still pushing to a consumer nobody reads: a publish is unroutable
     expect((await publish(demos.url, { message: 'anyone?', routingKey: 'cleanup.x' })).body.routed).toBe(false)
   })
+
+  it('leaves nothing behind when a client gives up while its queue is still being declared', async () => {
+    const up = demos.ctx.broker.listenerCount('up')
+    await Promise.all(Array.from({ length: 10 }, async (_, i) => {
+      const ac = new AbortController()
+      const pending = fetch(`${demos.url}/pubsub/subscribe?bindingKey=impatient.%23`, { signal: ac.signal }).catch(() => null)
+      setTimeout(() => ac.abort(), i) // 0-9 ms: before, during and after the queue declaration
+      const res = await pending
+      await res?.body?.cancel().catch(() => {})
+    }))
+    await waitFor(async () => (await call(demos.url, 'GET', '/pubsub/subscribers')).body.length === 0, 'no subscriber left')
+    await waitFor(() => demos.ctx.lifecycle.openCount === 0, 'no held response left')
+    expect(demos.ctx.broker.listenerCount('up')).toBe(up)
+    await waitFor(async () => !(await publish(demos.url, { message: 'anyone?', routingKey: 'impatient.x' })).body.routed, 'no queue bound for impatient.#')
+  })
 })
 
 describe('the broker view', () => {

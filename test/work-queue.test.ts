@@ -48,6 +48,7 @@ describe('work queue: competing workers, manual acks, redelivery', () => {
     expect(again?.data.worker).not.toBe(slow.id)
     expect(events.events.some(e => e.event === 'acked' && e.data.job === victimJob && e.data.worker !== slow.id)).toBe(true)
     await events.close()
+    await waitFor(() => demos.ctx.lifecycle.openCount === 0, 'the event stream released')
   })
 
   it('lets the presenter slow a worker down, and rejects bad input', async () => {

@@ -62,32 +62,38 @@ export function pubsubRouter(ctx: DemoContext): Router {
       const stream = await ready
       void stream.send('cancelled', { reason: 'the broker cancelled this subscriber (its queue was deleted)' }).then(stream.end)
     })
-    try {
-      await sub.attach(ctx.broker.require()) // queue bound before the 200: nothing published after it is missed
-    }
-    catch (err) {
-      await sub.close()
-      throw err instanceof HttpError ? err : new HttpError(503, `RabbitMQ refused the subscription: ${(err as Error).message}`)
-    }
-    const stream = openEventStream(ctx, res)
-    open(stream)
-    subscribers.add(sub)
-    void stream.send('subscribed', { queue: sub.queue, exchange: EXCHANGES[type], bindingKey })
-
-    // Broker restarted: the exclusive queue died with the old connection. Declare a new one
-    // and keep the stream; messages published while the broker was down were refused (503).
+    // Registered first: a client that leaves while the queue is being declared leaves nothing behind.
+    let gone = false
     const onUp = (model: ChannelModel) => {
-      sub.attach(model).then(queue => stream.send('subscribed', { queue, exchange: EXCHANGES[type], bindingKey, reconnected: true }), () => {})
+      // Broker restarted: the exclusive queue died with the old connection. Declare a new one and
+      // keep the stream; messages published while the broker was down were refused (503).
+      sub.attach(model).then(queue => ready.then(s => s.send('subscribed', { queue, exchange: EXCHANGES[type], bindingKey, reconnected: true })), () => {})
     }
-    const onDown = () => void stream.send('broker', { state: 'down' })
-    ctx.broker.on('up', onUp)
-    ctx.broker.on('down', onDown)
+    const onDown = () => void ready.then(s => s.send('broker', { state: 'down' }))
     res.once('close', () => {
+      gone = true
       ctx.broker.off('up', onUp)
       ctx.broker.off('down', onDown)
       subscribers.delete(sub)
       void sub.close()
     })
+    try {
+      await sub.attach(ctx.broker.require()) // queue bound before the 200: nothing published after it is missed
+    }
+    catch (err) {
+      await sub.close()
+      if (gone) // we closed its channel ourselves: nobody is waiting for an answer
+        return
+      throw err instanceof HttpError ? err : new HttpError(503, `RabbitMQ refused the subscription: ${(err as Error).message}`)
+    }
+    if (gone)
+      return
+    const stream = openEventStream(ctx, res)
+    open(stream)
+    subscribers.add(sub)
+    ctx.broker.on('up', onUp)
+    ctx.broker.on('down', onDown)
+    void stream.send('subscribed', { queue: sub.queue, exchange: EXCHANGES[type], bindingKey })
   })
 
   /** GET /pubsub/subscribers — who is subscribed right now (queue, exchange, binding key). */
