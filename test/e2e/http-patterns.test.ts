@@ -1,13 +1,9 @@
-import type { Browser, Locator } from 'playwright-core'
-import type { WatchedPage } from '../support/browser.ts'
-import type { RunningDemoServer } from '../support/demo-server.ts'
-import { mkdirSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchBrowser, openWatchedPage } from '../support/browser.ts'
-import { currentSlide, deckUrl, goToSlide, openDeck } from '../support/deck.ts'
-import { startDemoServer } from '../support/demo-server.ts'
+import type { Locator } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { currentSlide, goToSlide } from '../support/deck.ts'
+import { screenshots, useDeckSession } from '../support/e2e.ts'
 
-const SHOTS = 'test-results/http-patterns'
+const shot = screenshots('http-patterns')
 const ms = (text: string | null) => {
   const m = /([\d.]+)\s*(ms|s)\b/.exec(text ?? '')
   return m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : Number.NaN
@@ -15,24 +11,10 @@ const ms = (text: string | null) => {
 const num = async (l: Locator) => Number((await l.textContent())?.trim())
 
 describe('HTTP patterns on the slides: what a viewer sees', () => {
-  let browser: Browser
-  let demos: RunningDemoServer
-  let w: WatchedPage
-
-  beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true })
-    demos = await startDemoServer({ allowedOrigins: [deckUrl()], connectBroker: false })
-    browser = await launchBrowser()
-    w = await openWatchedPage(browser)
-    await openDeck(w.page, demos.url)
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await demos?.close()
-  })
+  const deck = useDeckSession({ demos: { connectBroker: false } })
 
   it('request/response: the echo shows the request as received, and the blocking call holds the client', async () => {
-    const { page } = w
+    const { page } = deck
     await goToSlide(page, 'Live: the anatomy of a round trip')
     const slide = currentSlide(page)
     await slide.getByTestId('rr-send').click()
@@ -43,13 +25,13 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     await slide.getByTestId('rr-block').click()
     await slide.getByTestId('rr-waiting').waitFor()
     await page.waitForTimeout(1500)
-    await page.screenshot({ path: `${SHOTS}/request-response.png` })
+    await shot(page, 'request-response')
     await slide.getByTestId('rr-blocked').waitFor({ timeout: 10_000 })
     expect(ms(await slide.getByTestId('rr-blocked').textContent())).toBeGreaterThanOrEqual(2900)
   })
 
   it('short polling: several requests, and the end is learned about half an interval late', async () => {
-    const { page } = w
+    const { page } = deck
     await goToSlide(page, 'Live: polling a job')
     const slide = currentSlide(page)
     // A 4.5 s job polled every 1 s (the default): polls land at ~4 s and ~5 s, so the job's end
@@ -58,7 +40,7 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     await slide.getByTestId('short-start').click()
     await page.waitForTimeout(2500)
     expect(await num(slide.getByTestId('short-requests'))).toBeGreaterThanOrEqual(3)
-    await page.screenshot({ path: `${SHOTS}/short-polling.png` })
+    await shot(page, 'short-polling')
     await expect.poll(() => slide.getByTestId('short-job').textContent(), { timeout: 10_000 }).toBe('done')
     expect(await num(slide.getByTestId('short-requests'))).toBe(7) // POST + polls at 0, 1, 2, 3, 4, 5 s
     expect(await num(slide.getByTestId('short-empty'))).toBe(5)
@@ -71,13 +53,13 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
   })
 
   it('long polling: one held request per state change, and a notification delay of a few ms', async () => {
-    const { page } = w
+    const { page } = deck
     await goToSlide(page, 'Live: one held request per change')
     const slide = currentSlide(page)
     await slide.getByTestId('long-start').click()
     await page.waitForTimeout(1800)
     expect(await num(slide.getByTestId('long-open'))).toBe(1)
-    await page.screenshot({ path: `${SHOTS}/long-polling.png` })
+    await shot(page, 'long-polling')
     await expect.poll(() => slide.getByTestId('long-job').textContent(), { timeout: 10_000 }).toBe('done')
     // POST + one GET per change: 20, 40, 60, 80, done.
     expect(await num(slide.getByTestId('long-requests'))).toBe(6)
@@ -86,7 +68,7 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
   })
 
   it('SSE: one request, progress events as raw frames, and a resume without gaps after a drop', async () => {
-    const { page } = w
+    const { page } = deck
     await goToSlide(page, 'Live: the raw stream')
     const slide = currentSlide(page)
     await slide.getByTestId('sse-start').click()
@@ -94,7 +76,7 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     await page.waitForTimeout(1200)
     await slide.getByTestId('sse-drop').click()
     await page.waitForTimeout(600)
-    await page.screenshot({ path: `${SHOTS}/sse.png` })
+    await shot(page, 'sse')
     await expect.poll(() => slide.getByTestId('sse-job').textContent(), { timeout: 15_000 }).toBe('done')
     const frames = await slide.getByTestId('sse-frame').allTextContents()
     expect(frames.at(-1)).toMatch(/^id: 6\nevent: done\ndata: \{/)
@@ -105,15 +87,15 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
   })
 
   it('the race fills every row of the table', async () => {
-    const { page } = w
+    const { page } = deck
     await goToSlide(page, 'The race: one job, four clients')
     const slide = currentSlide(page)
     await slide.getByTestId('race-start').click()
     await page.waitForTimeout(1500)
-    await page.screenshot({ path: `${SHOTS}/race-mid.png` })
+    await shot(page, 'race-mid')
     for (const row of ['rr', 'short', 'long', 'sse'])
       await expect.poll(() => slide.getByTestId(`race-row-${row}`).getByTestId('race-delay').textContent(), { timeout: 15_000 }).toMatch(/\d+ ms|\d\.\d s/)
-    await page.screenshot({ path: `${SHOTS}/race-done.png` })
+    await shot(page, 'race-done')
     const cell = (row: string, col: string) => slide.getByTestId(`race-row-${row}`).getByTestId(col).textContent()
     expect(Number(await cell('short', 'race-requests'))).toBeGreaterThanOrEqual(4)
     expect(Number(await cell('short', 'race-empty'))).toBeGreaterThanOrEqual(2)
@@ -126,7 +108,7 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     expect(delays.sse).toBeLessThan(250)
     for (const row of ['rr', 'short', 'long', 'sse'])
       expect(await cell(row, 'race-bytes')).toMatch(/\d+(\.\d)? k?B/)
-    expect(w.errors).toEqual([])
-    expect(w.remoteRequests).toEqual([])
+    expect(deck.errors).toEqual([])
+    expect(deck.remoteRequests).toEqual([])
   })
 })

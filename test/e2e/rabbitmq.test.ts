@@ -1,49 +1,19 @@
-import type { Browser, Locator } from 'playwright-core'
-import type { WatchedPage } from '../support/browser.ts'
-import type { RunningDemoServer } from '../support/demo-server.ts'
-import { mkdirSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchBrowser, openWatchedPage } from '../support/browser.ts'
-import { currentSlide, deckUrl, goToSlide, openDeck, waitForSlide } from '../support/deck.ts'
-import { startDemoServer, waitFor } from '../support/demo-server.ts'
+import type { Locator } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { currentSlide, goToSlide } from '../support/deck.ts'
+import { waitFor } from '../support/demo-server.ts'
+import { screenshots, useDeckSession } from '../support/e2e.ts'
 
-const SHOTS = 'test-results/rabbitmq'
-mkdirSync(SHOTS, { recursive: true })
-
-/** Elements of slide `n` that stick out of the 16:9 canvas (same check as the deck walk). */
-const FIND_CLIPPED = `(n) => {
-  const page = document.querySelector('.slidev-page-' + n)
-  const layout = page && page.querySelector('.slidev-layout')
-  if (!page || !layout) return 'no .slidev-layout'
-  const box = page.getBoundingClientRect()
-  const bad = []
-  for (const el of layout.querySelectorAll('*')) {
-    const r = el.getBoundingClientRect()
-    if (r.width === 0 || r.height === 0 || (r.right <= box.right + 2 && r.bottom <= box.bottom + 2)) continue
-    bad.push('<' + el.tagName.toLowerCase() + '> "' + (el.textContent || '').trim().slice(0, 40) + '"')
-    if (bad.length >= 3) break
-  }
-  return bad.join('; ')
-}`
+const shot = screenshots('rabbitmq')
 
 const counts = (slide: Locator) => slide.getByTestId('sub-count').allTextContents()
 
 describe('RabbitMQ slides with a live broker', () => {
-  let browser: Browser
-  let demos: RunningDemoServer
-  let w: WatchedPage
-
-  beforeAll(async () => {
-    demos = await startDemoServer({ allowedOrigins: [deckUrl()] })
-    await waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection')
-    await fetch(`${demos.url}/work-queue/jobs`, { method: 'DELETE' })
-    browser = await launchBrowser()
-    w = await openWatchedPage(browser)
-    await openDeck(w.page, demos.url)
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await demos?.close()
+  const w = useDeckSession({
+    ready: async (demos) => {
+      await waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection')
+      await fetch(`${demos.url}/work-queue/jobs`, { method: 'DELETE' })
+    },
   })
 
   it('pushes a published message through the broker to the browser and shows each hop', async () => {
@@ -54,7 +24,7 @@ describe('RabbitMQ slides with a live broker', () => {
     await slide.getByTestId('push-publish').click()
     await expect.poll(() => slide.getByTestId('push-row').count()).toBe(2)
     expect(await slide.getByTestId('push-row').first().textContent()).toMatch(/push #2.*ms/)
-    await w.page.screenshot({ path: `${SHOTS}/push.png` })
+    await shot(w.page, 'push')
   })
 
   it('fans a message out to every subscriber panel, with subscribers added and removed live', async () => {
@@ -71,8 +41,8 @@ describe('RabbitMQ slides with a live broker', () => {
     await expect.poll(() => counts(slide)).toEqual(['3', '3', '3', '1'])
     await slide.getByTestId('pubsub-remove').first().click()
     await expect.poll(() => counts(slide)).toEqual(['3', '3', '1'])
-    await waitFor(async () => (await (await fetch(`${demos.url}/pubsub/subscribers`)).json()).length === 3, 'the removed subscriber to be gone on the server')
-    await w.page.screenshot({ path: `${SHOTS}/fanout.png` })
+    await waitFor(async () => (await (await fetch(`${w.demos.url}/pubsub/subscribers`)).json()).length === 3, 'the removed subscriber to be gone on the server')
+    await shot(w.page, 'fanout')
   })
 
   it('routes by topic: only the panels whose binding key matches receive it', async () => {
@@ -85,7 +55,7 @@ describe('RabbitMQ slides with a live broker', () => {
     await slide.getByTestId('pubsub-routing-key').selectOption('audio.uploaded')
     await slide.getByTestId('pubsub-publish').click()
     await expect.poll(() => counts(slide)).toEqual(['1', '2', '1'])
-    await w.page.screenshot({ path: `${SHOTS}/topic.png` })
+    await shot(w.page, 'topic')
   })
 
   it('shows the broker redelivering the job of a worker killed mid-job', async () => {
@@ -99,7 +69,7 @@ describe('RabbitMQ slides with a live broker', () => {
     await slide.getByTestId('wq-redelivered').first().waitFor({ timeout: 5000 })
     await expect.poll(() => slide.getByTestId('wq-stats').textContent()).toMatch(/redelivered [1-9]/)
     expect(await slide.getByTestId('wq-feed').textContent()).toMatch(/killed holding job-\d+/)
-    await w.page.screenshot({ path: `${SHOTS}/work-queue.png` })
+    await shot(w.page, 'work-queue')
   })
 
   it('draws the broker from the broker: exchanges, bindings, queue counts', async () => {
@@ -111,47 +81,16 @@ describe('RabbitMQ slides with a live broker', () => {
     // a subscriber opened here shows up as a queue bound to wire.topic, with its consumer
     await slide.getByTestId('broker-subscribe').click()
     await expect.poll(() => slide.getByTestId('broker-view').textContent(), { timeout: 5000 }).toMatch(/video\.\* → amq\.gen-.*consumers 1/)
-    await w.page.screenshot({ path: `${SHOTS}/broker-view.png` })
+    await shot(w.page, 'broker-view')
     expect(w.remoteRequests).toEqual([])
-    expect(w.errors).toEqual([])
-  })
-
-  // Last: the dev server compiles each slide on first view, which takes a while on a shared machine.
-  it('fits every slide of the three RabbitMQ chapters on the canvas', { timeout: 600_000 }, async () => {
-    const first = await goToSlide(w.page, 'Message queues')
-    const last = await goToSlide(w.page, 'The work queue, from the broker\'s side')
-    const overflowing: string[] = []
-    for (let no = first; no <= last; no++) {
-      await w.page.evaluate(n => (window as any).__slidev__.nav.go(n), no)
-      await w.page.waitForFunction(n => (window as any).__slidev__.nav.currentSlideNo === n, no)
-      await waitForSlide(w.page)
-      await w.page.waitForTimeout(500) // let the slide transition finish before the screenshot
-      await w.page.screenshot({ path: `${SHOTS}/slide-${String(no).padStart(3, '0')}.png` })
-      const over = await w.page.evaluate(`(${FIND_CLIPPED})(${no})`) as string
-      if (over)
-        overflowing.push(`slide ${no}: ${over}`)
-    }
-    expect(last - first).toBeGreaterThanOrEqual(20)
-    expect(overflowing).toEqual([])
     expect(w.errors).toEqual([])
   })
 })
 
 describe('RabbitMQ slides with no broker', () => {
-  let browser: Browser
-  let demos: RunningDemoServer
-  let w: WatchedPage
-
-  beforeAll(async () => {
-    demos = await startDemoServer({ amqpUrl: 'amqp://127.0.0.1:1', allowedOrigins: [deckUrl()] })
-    await waitFor(() => demos.ctx.broker.state === 'down', 'the broker to be reported down')
-    browser = await launchBrowser()
-    w = await openWatchedPage(browser)
-    await openDeck(w.page, demos.url)
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await demos?.close()
+  const w = useDeckSession({
+    demos: { amqpUrl: 'amqp://127.0.0.1:1' },
+    ready: demos => waitFor(() => demos.ctx.broker.state === 'down', 'the broker to be reported down'),
   })
 
   it('says clearly that RabbitMQ is not reachable on every RabbitMQ demo, with no console errors', async () => {
@@ -162,7 +101,7 @@ describe('RabbitMQ slides with no broker', () => {
       await slide.getByTestId('demo-broker-down').waitFor({ timeout: 10_000 })
       expect(await slide.getByTestId('demo-broker-down').textContent()).toContain('RabbitMQ is not reachable')
       if (i === 0 || i === 3)
-        await w.page.screenshot({ path: `${SHOTS}/no-broker-${i}.png` })
+        await shot(w.page, `no-broker-${i}`)
     }
     // the rest of the deck keeps working
     await goToSlide(w.page, 'The smallest conversation')

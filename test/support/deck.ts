@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core'
-import { inject } from 'vitest'
+import { expect, inject } from 'vitest'
 
 /** Origin of the shared Slidev dev server (test/e2e/global-setup.ts). */
 export function deckUrl(): string {
@@ -22,8 +22,9 @@ export async function waitForSlide(page: Page): Promise<number> {
     // and no layout.
     return !!document.querySelector(`.slidev-page-${nav.currentSlideNo} .slidev-layout`)
   }, undefined, { timeout: 60_000 })
-  // Mermaid renders asynchronously after the slide mounts.
-  await page.waitForFunction(() => [...document.querySelectorAll('.slidev-page:not([style*="display: none"]) .mermaid')].every(m => m.querySelector('svg')), undefined, { timeout: 20_000 }).catch(() => {})
+  // Mermaid renders asynchronously after the slide mounts, into a shadow root (a plain
+  // querySelector would never see the SVG and this would always wait the full 20 s).
+  await page.waitForFunction(() => [...document.querySelectorAll('.slidev-page:not([style*="display: none"]) .mermaid')].every(m => m.shadowRoot?.querySelector('svg')), undefined, { timeout: 20_000 }).catch(() => {})
   await page.waitForTimeout(250)
   return page.evaluate(() => (window as any).__slidev__.nav.currentSlideNo as number)
 }
@@ -50,4 +51,54 @@ export async function goToSlide(page: Page, title: string): Promise<number> {
 /** The visible slide's root element. */
 export function currentSlide(page: Page) {
   return page.locator('.slidev-page:visible').last()
+}
+
+/**
+ * Runs in the page (plain JS, so no transform helpers leak in): what of slide `n` does not fit
+ * the 16:9 canvas, or ''. Reports the layout scrolling, a Mermaid diagram that failed to parse
+ * (Slidev shows it as a red-bordered <pre>), and the first elements, Mermaid's SVGs included
+ * (they live in shadow roots), that stick out of the slide's box to the right, bottom or left
+ * and are not inside a scroll/clip container of their own (those are the author's choice).
+ */
+const FIND_CLIPPED = `(n) => {
+  const page = document.querySelector('.slidev-page-' + n)
+  const layout = page && page.querySelector('.slidev-layout')
+  if (!page || !layout) return 'no .slidev-layout'
+  const bad = []
+  const dx = layout.scrollWidth - layout.clientWidth
+  const dy = layout.scrollHeight - layout.clientHeight
+  if (dx > 4 || dy > 4) bad.push('the layout overflows by ' + dx + 'px x ' + dy + 'px')
+  for (const pre of page.querySelectorAll('pre[border]'))
+    bad.push('diagram failed: ' + (pre.textContent || '').trim().slice(0, 200))
+  const box = page.getBoundingClientRect()
+  const inside = r => r.right <= box.right + 2 && r.bottom <= box.bottom + 2 && r.left >= box.left - 2
+  const shadowSvgs = [...layout.querySelectorAll('.mermaid')].flatMap(m => m.shadowRoot ? [...m.shadowRoot.querySelectorAll('svg')] : [])
+  for (const el of [...layout.querySelectorAll('*'), ...shadowSvgs]) {
+    const r = el.getBoundingClientRect()
+    if (r.width === 0 || r.height === 0 || inside(r)) continue
+    let clippedByOwnBox = false
+    for (let a = el.parentElement; a && a !== page; a = a.parentElement) {
+      const o = getComputedStyle(a)
+      if (o.overflowX !== 'visible' || o.overflowY !== 'visible') {
+        clippedByOwnBox = inside(a.getBoundingClientRect())
+        break
+      }
+    }
+    if (clippedByOwnBox || getComputedStyle(el).visibility === 'hidden') continue
+    const text = (el.textContent || '').trim().slice(0, 40)
+    bad.push('<' + el.tagName.toLowerCase() + '> "' + text + '" by ' + Math.round(r.right - box.right) + 'px x ' + Math.round(r.bottom - box.bottom) + 'px')
+    if (bad.length >= 3) break
+  }
+  return bad.join('; ')
+}`
+
+/** What of slide `no` (default: the current one) does not fit the 16:9 canvas, or '' when it all fits. */
+export async function findClipped(page: Page, no?: number): Promise<string> {
+  const n = no ?? await page.evaluate(() => (window as any).__slidev__.nav.currentSlideNo as number)
+  return await page.evaluate(`(${FIND_CLIPPED})(${n})`) as string
+}
+
+/** The current slide fits the canvas: checked again after a demo has filled it (the deck walk sees it empty). */
+export async function expectSlideFits(page: Page, what?: string): Promise<void> {
+  expect(await findClipped(page), what).toBe('')
 }
