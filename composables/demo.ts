@@ -1,4 +1,5 @@
 import { onSlideEnter, onSlideLeave, useNav, useSlideContext } from '@slidev/client'
+import type { Ref } from 'vue'
 import { computed, onBeforeUnmount, ref } from 'vue'
 import { byteLength, TrafficLog } from './traffic'
 
@@ -172,7 +173,38 @@ export function useDemo() {
     }
   }
 
-  return { url: DEMO_URL, isMain, active, online, health, log, whileActive, onLeave, signal, request, checkHealth }
+  /**
+   * A click handler with its state: `running` while `fn` runs, `error` the message it failed
+   * with (cleared when it runs again). A failure after the slide was left (the aborted
+   * requests) is no error. `onError` sends the message elsewhere instead of `error`.
+   */
+  function action<A extends unknown[]>(fn: (...args: A) => Promise<unknown>, onError?: (message: string) => void): DemoAction<A> {
+    const running = ref(false)
+    const error = ref('')
+    async function run(...args: A): Promise<void> {
+      error.value = ''
+      running.value = true
+      try {
+        await fn(...args)
+      }
+      catch (err) {
+        if (!controller.signal.aborted)
+          (onError ?? (m => error.value = m))((err as Error).message)
+      }
+      finally {
+        running.value = false
+      }
+    }
+    return { run, running, error }
+  }
+
+  return { url: DEMO_URL, isMain, active, online, health, log, whileActive, onLeave, signal, request, checkHealth, action }
+}
+
+export interface DemoAction<A extends unknown[]> {
+  run: (...args: A) => Promise<void>
+  running: Ref<boolean>
+  error: Ref<string>
 }
 
 export type Demo = ReturnType<typeof useDemo>
