@@ -1,18 +1,11 @@
 import type { Demo } from './demo'
 import type { TrafficEntry } from './traffic'
+import type { SseFrame } from './sse-parse'
 import { DEMO_URL } from './demo'
+import { parseFrame } from './sse-parse'
 import { byteLength } from './traffic'
 
-/** One Server-Sent Events frame as it came off the wire (comments included). */
-export interface SseFrame {
-  raw: string
-  bytes: number
-  id?: string
-  event?: string
-  data?: string
-  retry?: number
-  comment?: string
-}
+export type { SseFrame } from './sse-parse'
 
 export interface EventStreamOptions {
   /** Timeline lane. Default `SSE`. */
@@ -36,28 +29,6 @@ export interface EventStream {
   drop: () => void
   /** The id of the last event received (what a reconnect sends). */
   lastEventId: () => string | undefined
-}
-
-export function parseFrame(raw: string): SseFrame {
-  const f: SseFrame = { raw, bytes: byteLength(`${raw}\n\n`) }
-  for (const line of raw.split('\n')) {
-    if (line.startsWith(':')) {
-      f.comment = line.slice(1).trim()
-      continue
-    }
-    const i = line.indexOf(':')
-    const field = i < 0 ? line : line.slice(0, i)
-    const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '')
-    if (field === 'id')
-      f.id = value
-    else if (field === 'event')
-      f.event = value
-    else if (field === 'data')
-      f.data = f.data === undefined ? value : `${f.data}\n${value}`
-    else if (field === 'retry' && /^\d+$/.test(value))
-      f.retry = Number(value)
-  }
-  return f
 }
 
 /**

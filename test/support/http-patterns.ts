@@ -1,4 +1,8 @@
 // Small real clients for the HTTP-pattern tests: JSON calls and a fetch-based SSE reader.
+import type { SseFrame } from '../../composables/sse-parse.ts'
+import { parseFrame } from '../../composables/sse-parse.ts'
+
+export type { SseFrame }
 
 export interface JsonResponse<T = any> {
   status: number
@@ -25,38 +29,6 @@ export async function startJob(base: string, body: Record<string, unknown> = { d
   if (res.status !== 202)
     throw new Error(`POST /jobs answered ${res.status}: ${JSON.stringify(res.body)}`)
   return res.body
-}
-
-/** One parsed SSE frame (comments kept as `comment`). */
-export interface SseFrame {
-  id?: string
-  event?: string
-  data?: string
-  retry?: number
-  comment?: string
-  raw: string
-}
-
-export function parseFrame(raw: string): SseFrame {
-  const f: SseFrame = { raw }
-  for (const line of raw.split('\n')) {
-    if (line.startsWith(':')) {
-      f.comment = line.slice(1).trim()
-      continue
-    }
-    const i = line.indexOf(':')
-    const field = i < 0 ? line : line.slice(0, i)
-    const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '')
-    if (field === 'id')
-      f.id = value
-    else if (field === 'event')
-      f.event = value
-    else if (field === 'data')
-      f.data = f.data === undefined ? value : `${f.data}\n${value}`
-    else if (field === 'retry')
-      f.retry = Number(value)
-  }
-  return f
 }
 
 /**
