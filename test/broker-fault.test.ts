@@ -1,8 +1,8 @@
 import type { RunningDemoServer } from './support/demo-server.ts'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startBroker, stopBroker } from './support/broker.ts'
-import { startDemoServer, waitFor } from './support/demo-server.ts'
-import { call, deleteQueue, openSse, publish } from './support/mq.ts'
+import { waitFor } from './support/demo-server.ts'
+import { call, deleteQueue, openSse, publish, startConnectedDemoServer, waitForBrokerUp } from './support/mq.ts'
 
 const broker = inject('broker')
 
@@ -12,8 +12,7 @@ process.env.WORK_QUEUE = 'wire.jobs.test-fault'
 describe('the broker goes down mid-talk and comes back', () => {
   let demos: RunningDemoServer
   beforeAll(async () => {
-    demos = await startDemoServer()
-    await waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection')
+    demos = await startConnectedDemoServer()
   })
   afterAll(async () => {
     await demos?.close()
@@ -66,7 +65,7 @@ describe('the broker goes down mid-talk and comes back', () => {
   })
 
   it('survives a crash too (node killed, sockets dropped): confirmed persistent jobs are still there', async () => {
-    await waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection')
+    await waitForBrokerUp(demos)
     for (const w of (await call(demos.url, 'GET', '/work-queue/workers')).body)
       await call(demos.url, 'POST', `/work-queue/workers/${w.id}/kill`)
     await call(demos.url, 'DELETE', '/work-queue/jobs')

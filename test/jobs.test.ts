@@ -1,17 +1,10 @@
-import type { RunningDemoServer } from './support/demo-server.ts'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { jobsFor } from '../demos/jobs/index.ts'
-import { startDemoServer, waitFor } from './support/demo-server.ts'
+import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'
 import { call, sleep, startJob } from './support/http-patterns.ts'
 
 describe('jobs: the one job model every HTTP pattern watches', () => {
-  let s: RunningDemoServer
-  beforeAll(async () => {
-    s = await startDemoServer({ connectBroker: false })
-  })
-  afterAll(async () => {
-    await s?.close()
-  })
+  const s = useDemoServer({ connectBroker: false })
 
   it('POST /jobs answers 202 with an id and a Location that GET answers', async () => {
     const res = await call(`${s.url}/jobs`, { json: { durationMs: 300 } })

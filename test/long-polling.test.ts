@@ -1,19 +1,12 @@
-import type { RunningDemoServer } from './support/demo-server.ts'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { jobsFor } from '../demos/jobs/index.ts'
-import { startDemoServer, waitFor } from './support/demo-server.ts'
+import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'
 import { call, startJob } from './support/http-patterns.ts'
 
 const epoch = () => performance.timeOrigin + performance.now()
 
 describe('long polling: GET /jobs/:id?wait=<s> is held until something changes', () => {
-  let s: RunningDemoServer
-  beforeAll(async () => {
-    s = await startDemoServer({ connectBroker: false })
-  })
-  afterAll(async () => {
-    await s?.close()
-  })
+  const s = useDemoServer({ connectBroker: false })
 
   it('holds the request until the job changes, then answers with the new state', async () => {
     const job = await startJob(s.url, { durationMs: 1000 }) // a change every 200 ms

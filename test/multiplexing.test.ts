@@ -1,6 +1,5 @@
-import type { RunningDemoServer } from './support/demo-server.ts'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startDemoServer } from './support/demo-server.ts'
+import { describe, expect, it } from 'vitest'
+import { startDemoServer, useDemoServer } from './support/demo-server.ts'
 
 interface Span { i: number, startMs: number, endMs: number, queuedMs: number, connection: number, stream?: number }
 interface Run { protocol: string, count: number, tcpConnections: number, totalMs: number, spans: Span[] }
@@ -12,13 +11,7 @@ const post = async (url: string, body: unknown) => {
 }
 
 describe('multiplexing and pooling', () => {
-  let demos: RunningDemoServer
-  beforeAll(async () => {
-    demos = await startDemoServer({ connectBroker: false })
-  })
-  afterAll(async () => {
-    await demos?.close()
-  })
+  const demos = useDemoServer({ connectBroker: false })
 
   it('ten requests over HTTP/2 travel on one TCP connection, as ten streams, all at once', async () => {
     const { status, body } = await post(`${demos.url}/multiplexing/h2-run`, { count: 10, ms: 400 })

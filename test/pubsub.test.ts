@@ -1,19 +1,11 @@
-import type { RunningDemoServer } from './support/demo-server.ts'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startDemoServer, waitFor } from './support/demo-server.ts'
-import { call, openSse, publish, queueExists } from './support/mq.ts'
+import { describe, expect, it } from 'vitest'
+import { waitFor } from './support/demo-server.ts'
+import { call, openSse, publish, queueExists, startConnectedDemoServer, useConnectedDemoServer } from './support/mq.ts'
 
 const amqpUrl = () => process.env.AMQP_URL!
 
 describe('publish/subscribe through RabbitMQ', () => {
-  let demos: RunningDemoServer
-  beforeAll(async () => {
-    demos = await startDemoServer()
-    await waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection')
-  })
-  afterAll(async () => {
-    await demos?.close()
-  })
+  const demos = useConnectedDemoServer()
 
   it('reports the broker as up on /health', async () => {
     expect((await call(demos.url, 'GET', '/health')).body.broker).toBe('up')
@@ -132,14 +124,7 @@ describe('publish/subscribe through RabbitMQ', () => {
 })
 
 describe('the broker view', () => {
-  let demos: RunningDemoServer
-  beforeAll(async () => {
-    demos = await startDemoServer()
-    await waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection')
-  })
-  afterAll(async () => {
-    await demos?.close()
-  })
+  const demos = useConnectedDemoServer()
 
   it('draws exchanges, bindings and live queue counts taken from the broker', async () => {
     const sub = await openSse(`${demos.url}/pubsub/subscribe?bindingKey=${encodeURIComponent('view.*')}`)
@@ -154,8 +139,7 @@ describe('the broker view', () => {
   })
 
   it('falls back to what AMQP can tell when the management API is not there', async () => {
-    const offline = await startDemoServer({ managementUrl: 'http://127.0.0.1:1' })
-    await waitFor(() => offline.ctx.broker.state === 'up', 'the broker connection')
+    const offline = await startConnectedDemoServer({ managementUrl: 'http://127.0.0.1:1' })
     const sub = await openSse(`${offline.url}/pubsub/subscribe?exchange=fanout`)
     const { queue } = (await sub.waitForEvent('subscribed')).data
     const topo = (await call(offline.url, 'GET', '/broker/topology')).body

@@ -1,7 +1,6 @@
-import type { RunningDemoServer } from './support/demo-server.ts'
 import { connect } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startDemoServer } from './support/demo-server.ts'
+import { describe, expect, it } from 'vitest'
+import { useDemoServer } from './support/demo-server.ts'
 import { call } from './support/http-patterns.ts'
 
 /** Sends `raw` bytes over a fresh TCP connection and returns the whole answer. */
@@ -17,13 +16,7 @@ function rawRequest(port: number, raw: string): Promise<string> {
 }
 
 describe('request/response: /echo and the blocking /work', () => {
-  let s: RunningDemoServer
-  beforeAll(async () => {
-    s = await startDemoServer({ connectBroker: false })
-  })
-  afterAll(async () => {
-    await s?.close()
-  })
+  const s = useDemoServer({ connectBroker: false })
 
   it('echoes the request exactly as it crossed the wire: start line, headers in their case and order, blank line, body', async () => {
     const sent = 'PUT /echo?x=1 HTTP/1.1\r\nHost: demo\r\nX-Weird-CASE: a, b\r\nx-dup: 1\r\nx-dup: 2\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello world'

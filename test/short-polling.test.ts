@@ -1,16 +1,9 @@
-import type { RunningDemoServer } from './support/demo-server.ts'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startDemoServer } from './support/demo-server.ts'
+import { describe, expect, it } from 'vitest'
+import { useDemoServer } from './support/demo-server.ts'
 import { call, sleep, startJob } from './support/http-patterns.ts'
 
 describe('short polling: GET /jobs/:id answers at once', () => {
-  let s: RunningDemoServer
-  beforeAll(async () => {
-    s = await startDemoServer({ connectBroker: false })
-  })
-  afterAll(async () => {
-    await s?.close()
-  })
+  const s = useDemoServer({ connectBroker: false })
 
   it('answers immediately with the current state, never holding the request', async () => {
     const { id } = await startJob(s.url, { durationMs: 2000 })

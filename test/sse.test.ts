@@ -1,20 +1,13 @@
-import type { RunningDemoServer } from './support/demo-server.ts'
 import type { SseFrame } from './support/http-patterns.ts'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { jobsFor } from '../demos/jobs/index.ts'
-import { startDemoServer, waitFor } from './support/demo-server.ts'
+import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'
 import { call, readSse, startJob } from './support/http-patterns.ts'
 
 const events = (frames: SseFrame[]) => frames.filter(f => f.event)
 
 describe('SSE: GET /jobs/:id/events streams the job', () => {
-  let s: RunningDemoServer
-  beforeAll(async () => {
-    s = await startDemoServer({ connectBroker: false })
-  })
-  afterAll(async () => {
-    await s?.close()
-  })
+  const s = useDemoServer({ connectBroker: false })
 
   it('is one text/event-stream response with retry, ids, progress events and a final done, then it ends', async () => {
     const job = await startJob(s.url, { durationMs: 500 })

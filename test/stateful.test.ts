@@ -1,9 +1,8 @@
-import type { RunningDemoServer } from './support/demo-server.ts'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { runningChildren } from '../demos/children.ts'
 import { signToken, verifyToken } from '../demos/stateful/token.ts'
 import { isAlive, startDemoProcess } from './support/children.ts'
-import { startDemoServer, waitFor } from './support/demo-server.ts'
+import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'
 
 interface Answer { status: number, body: { user?: string, instance?: string, session?: string, token?: string, error?: string, via?: string } }
 
@@ -17,13 +16,7 @@ async function call(url: string, init: { method?: string, json?: unknown, auth?:
 }
 
 describe('stateful vs stateless: two backend instances behind a round-robin hop', () => {
-  let demos: RunningDemoServer
-  beforeAll(async () => {
-    demos = await startDemoServer({ connectBroker: false })
-  })
-  afterAll(async () => {
-    await demos?.close()
-  })
+  const demos = useDemoServer({ connectBroker: false })
 
   it('a session made on one instance is unknown to the other: the next request is logged out', async () => {
     const login = await call(`${demos.url}/stateful/login`, { json: { mode: 'session', user: 'ada' } })

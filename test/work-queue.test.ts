@@ -1,7 +1,7 @@
 import type { RunningDemoServer } from './support/demo-server.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startDemoServer, waitFor } from './support/demo-server.ts'
-import { call, deleteQueue, openSse } from './support/mq.ts'
+import { waitFor } from './support/demo-server.ts'
+import { call, deleteQueue, openSse, startConnectedDemoServer } from './support/mq.ts'
 
 // Its own work queue: test files run in parallel against one broker (read when the router is created).
 process.env.WORK_QUEUE = 'wire.jobs.test-work-queue'
@@ -9,8 +9,7 @@ process.env.WORK_QUEUE = 'wire.jobs.test-work-queue'
 describe('work queue: competing workers, manual acks, redelivery', () => {
   let demos: RunningDemoServer
   beforeAll(async () => {
-    demos = await startDemoServer()
-    await waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection')
+    demos = await startConnectedDemoServer()
     await call(demos.url, 'DELETE', '/work-queue/jobs')
   })
   afterAll(async () => {

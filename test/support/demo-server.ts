@@ -2,6 +2,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { Server } from 'node:http'
 import type { DemoContext } from '../../demos/app.ts'
 import type { DemoConfig } from '../../demos/config.ts'
+import { afterAll, beforeAll } from 'vitest'
 import { createApp, createDemoContext } from '../../demos/app.ts'
 import { loadConfig } from '../../demos/config.ts'
 import { attachWebSocket } from '../../demos/websocket/server.ts'
@@ -49,6 +50,22 @@ export async function startDemoServer(overrides: Partial<DemoConfig> & { connect
       await new Promise<void>(resolve => server.close(() => resolve()))
     },
   }
+}
+
+/**
+ * For the enclosing `describe`: the demo server (`startDemoServer(overrides)`, then `ready`),
+ * started before the first test and closed after the last. Its fields are filled in by `beforeAll`.
+ */
+export function useDemoServer(overrides: Parameters<typeof startDemoServer>[0] = {}, ready?: (demos: RunningDemoServer) => Promise<unknown>): RunningDemoServer {
+  const demos = {} as RunningDemoServer
+  beforeAll(async () => {
+    Object.assign(demos, await startDemoServer(overrides))
+    await ready?.(demos)
+  })
+  afterAll(async () => {
+    await demos.close?.()
+  })
+  return demos
 }
 
 /** Waits until `check` returns truthy, polling every 20 ms; throws with `what` on timeout. */

@@ -1,6 +1,26 @@
-// Helpers for the RabbitMQ demo tests: a real SSE client over fetch, and the publish call.
+// Helpers for the RabbitMQ demo tests: a demo server on the test broker, a real SSE client
+// over fetch, and the publish call.
+import type { RunningDemoServer } from './demo-server.ts'
 import { connect } from 'amqplib'
-import { waitFor } from './demo-server.ts'
+import { parseFrame } from '../../composables/sse-parse.ts'
+import { startDemoServer, useDemoServer, waitFor } from './demo-server.ts'
+
+/** Waits until the demo server is connected to the broker (after a start, or a broker restart). */
+export async function waitForBrokerUp(demos: RunningDemoServer): Promise<void> {
+  await waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection')
+}
+
+/** Starts the demo server on the test broker (`startDemoServer`) and waits until it is connected. */
+export async function startConnectedDemoServer(overrides?: Parameters<typeof startDemoServer>[0]): Promise<RunningDemoServer> {
+  const demos = await startDemoServer(overrides)
+  await waitForBrokerUp(demos)
+  return demos
+}
+
+/** For the enclosing `describe`: a demo server connected to the test broker (see `useDemoServer`). */
+export function useConnectedDemoServer(overrides?: Parameters<typeof startDemoServer>[0]): RunningDemoServer {
+  return useDemoServer(overrides, waitForBrokerUp)
+}
 
 export interface SseEvent { event: string, id?: string, data: any }
 
@@ -52,20 +72,11 @@ export async function openSse(url: string): Promise<SseClient> {
         buf += value
         let i: number
         while ((i = buf.indexOf('\n\n')) >= 0) {
-          const frame = buf.slice(0, i)
+          const frame = parseFrame(buf.slice(0, i))
           buf = buf.slice(i + 2)
-          const ev: SseEvent = { event: 'message', data: '' }
-          const data: string[] = []
-          let any = false
-          for (const line of frame.split('\n')) {
-            if (line.startsWith('event: ')) { ev.event = line.slice(7); any = true }
-            else if (line.startsWith('data: ')) { data.push(line.slice(6)); any = true }
-            else if (line.startsWith('id: ')) ev.id = line.slice(4)
-          }
-          if (any && data.length) {
-            ev.data = JSON.parse(data.join('\n'))
-            events.push(ev)
-          }
+          // Frames without data (retry:, comment heartbeats) are not events.
+          if (frame.data !== undefined)
+            events.push({ event: frame.event ?? 'message', ...(frame.id === undefined ? {} : { id: frame.id }), data: JSON.parse(frame.data) })
         }
       }
     }
