@@ -25,6 +25,8 @@ export async function waitForSlide(page: Page): Promise<number> {
   // Mermaid renders asynchronously after the slide mounts, into a shadow root (a plain
   // querySelector would never see the SVG and this would always wait the full 20 s).
   await page.waitForFunction(() => [...document.querySelectorAll('.slidev-page:not([style*="display: none"]) .mermaid')].every(m => m.shadowRoot?.querySelector('svg')), undefined, { timeout: 20_000 }).catch(() => {})
+  // The slide transition (slide-left) must be over, or screenshots catch two slides half-way.
+  await page.waitForFunction(() => !document.querySelector('[class*="-enter-active"], [class*="-leave-active"]'), undefined, { timeout: 5000 }).catch(() => {})
   await page.waitForTimeout(250)
   return page.evaluate(() => (window as any).__slidev__.nav.currentSlideNo as number)
 }
