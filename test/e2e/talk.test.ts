@@ -34,7 +34,10 @@ describe('the talk chapters around the patterns: sync/async and push demos', () 
     // While the loop computes nothing is answered: some heartbeat waits for most of the work.
     expect(blocked.worst, `worst heartbeat during ${blocked.cpu} ms on the loop`).toBeGreaterThan(blocked.cpu * 0.5)
     // On the worker the loop stays free (a loaded CI machine stretches everything: bound relative to the work).
-    expect(offloaded.worst, `worst heartbeat during ${offloaded.cpu} ms on the worker`).toBeLessThan(Math.max(100, offloaded.cpu * 0.4))
+    // What a viewer sees: the heartbeat jumps with the blocking handler and stays low with the
+    // worker. Relative to the blocking run, because a loaded CI machine stretches every number
+    // (test/sync-async.test.ts holds the strict bound, with the heartbeat in its own process).
+    expect(offloaded.worst, `worst heartbeat during ${offloaded.cpu} ms on the worker`).toBeLessThan(blocked.worst * 0.6)
     expect(offloaded.worst).toBeLessThan(blocked.worst)
     expect(await slide.locator('[data-lane="blocking"] [data-testid="timeline-bar"]').count()).toBeGreaterThan(0)
     expect(await slide.locator('[data-lane="worker"] [data-testid="timeline-bar"]').count()).toBeGreaterThan(0)
