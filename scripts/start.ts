@@ -70,20 +70,22 @@ function amqpReachable(url: string): Promise<boolean> {
 
 const demoUp = await waitFor(async () => (await fetch(`${demoUrl}/health`)).ok, 30_000)
 const deckUp = await waitFor(async () => (await fetch(deckUrl)).ok, 60_000)
+// The demo server connects to the broker in the background; if the port is open, give it a
+// moment to log in, otherwise say at once how to start one.
+const brokerPortOpen = await amqpReachable(config.amqpUrl)
 let broker = 'down'
-if (demoUp) {
-  // The demo server connects to the broker in the background: give it a moment.
+if (demoUp && brokerPortOpen) {
   await waitFor(async () => {
     const h = await (await fetch(`${demoUrl}/health`)).json() as { broker: string }
     broker = h.broker
     return broker === 'up'
-  }, 3000)
+  }, 5000)
 }
 const brokerHint = broker === 'up'
   ? `up at ${redactUrl(config.amqpUrl)}`
-  : (await amqpReachable(config.amqpUrl))
-      ? `port open at ${redactUrl(config.amqpUrl)} but the demo server could not log in (check AMQP_URL)`
-      : `not reachable at ${redactUrl(config.amqpUrl)}: run \`docker compose up -d rabbitmq\` (or install rabbitmq-server); only the messaging chapters need it`
+  : brokerPortOpen
+    ? `port open at ${redactUrl(config.amqpUrl)} but the demo server could not log in (check AMQP_URL)`
+    : `not reachable at ${redactUrl(config.amqpUrl)}: run \`docker compose up -d rabbitmq\` (or install rabbitmq-server); only the messaging chapters need it`
 
 console.log(`
   wire-patterns ready in ${((performance.now() - started) / 1000).toFixed(1)} s
