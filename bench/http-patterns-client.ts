@@ -2,14 +2,31 @@
 // opens N raw HTTP connections that all wait on one job, reports when they are all open,
 // then, armed with a version on stdin, reports when each one received that change.
 // Usage: <port> <sse|long-poll> <jobId> <n>
+// With jobId "-" (long polls) it reports {"type":"ready"} and reads "job <id> <since>" from stdin
+// first, so the job is created only once the clients are about to connect, and each poll is
+// held with `since` until the job's next version (since + 1).
 import type { Socket } from 'node:net'
 import { connect } from 'node:net'
+import { createInterface } from 'node:readline'
 
-const [port, mode, jobId, countArg] = process.argv.slice(2)
+const [port, mode, jobArg, countArg] = process.argv.slice(2)
 const n = Number(countArg)
-const path = mode === 'sse' ? `/jobs/${jobId}/events` : `/jobs/${jobId}?wait=30`
-// SSE: the frame with the armed id; a long poll: its answer (nothing arrives before the change).
-let marker = mode === 'sse' ? '\u0000' : 'HTTP/1.1'
+const input = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+let jobId = jobArg!
+let since = ''
+if (jobId === '-') {
+  process.stdout.write(`${JSON.stringify({ type: 'ready' })}\n`)
+  const line = (await input.next()).value as string | undefined
+  const m = /^job (\S+) (\d+)/.exec(line ?? '')
+  if (!m)
+    throw new Error(`expected "job <id> <since>" on stdin, got ${JSON.stringify(line)}`)
+  jobId = m[1]!
+  since = m[2]!
+}
+const path = mode === 'sse' ? `/jobs/${jobId}/events` : `/jobs/${jobId}?wait=30${since ? `&since=${since}` : ''}`
+// SSE: the frame with the armed id; a long poll: the answer carrying the next version (a
+// timeout answer carries the old one and is not counted).
+let marker = mode === 'sse' ? '\u0000' : since ? `"version":${Number(since) + 1},` : 'HTTP/1.1'
 const epoch = () => performance.timeOrigin + performance.now()
 const times: number[] = []
 const sockets: Socket[] = []
@@ -55,13 +72,14 @@ for (let i = 0; i < n; i += 250) {
   await new Promise(r => setTimeout(r, 40))
 }
 process.stdout.write(`${JSON.stringify({ type: 'connected', count: sockets.length - failed, failed })}\n`)
-process.stdin.setEncoding('utf8')
-process.stdin.on('data', (line: string) => {
+for (let r = await input.next(); !r.done; r = await input.next()) {
+  const line = r.value
   if (line.startsWith('arm ')) {
     if (mode === 'sse')
       marker = `id: ${line.slice(4).trim()}\n`
-    return
+    continue
   }
-  for (const s of sockets) s.destroy()
-  process.exit(0)
-})
+  break
+}
+for (const s of sockets) s.destroy()
+process.exit(0)

@@ -202,6 +202,8 @@ async function capacity(mode: 'sse' | 'long-poll'): Promise<Array<string | numbe
     const agent = new Agent({ keepAlive: false })
     // Warm up so the baseline includes a JIT-compiled server, then measure RSS.
     for (let i = 0; i < 300; i++) await call(base, agent, 'GET', '/ping')
+    if (mode === 'long-poll')
+      return await longPollCapacity(base, agent, server.pid!)
     const job = JSON.parse((await call(base, agent, 'POST', '/jobs', { durationMs: 60_000 })).body) as Job
     await new Promise(r => setTimeout(r, 200))
     const before = rssKb(server.pid!)
@@ -234,6 +236,55 @@ async function capacity(mode: 'sse' | 'long-poll'): Promise<Array<string | numbe
   }
 }
 
+/** The job's step interval for the long-poll capacity run: its first change comes this long after creation. */
+const LONG_POLL_JOB_MS = 60_000
+
+/**
+ * Pending long polls: the job is created only when the client process is up and about to
+ * connect; every poll asks `since=<created version>`, so it is held until the job's next
+ * change. That change (its first progress step, 12 s after creation) must come after the
+ * server reports all polls held, else the run is refused rather than reported. The delay is
+ * from the server's stamp of that change (updatedAt) to the last client's receipt of it.
+ */
+async function longPollCapacity(base: string, agent: Agent, serverPid: number): Promise<Array<string | number>> {
+  const port = new URL(base).port
+  await new Promise(r => setTimeout(r, 200))
+  const before = rssKb(serverPid)
+  const t0 = Date.now()
+  const client = spawnWithFds(['bench/http-patterns-client.ts', port, 'long-poll', '-', String(CAPACITY)])
+  client.stdin!.on('error', () => {}) // it may be gone already when told to stop
+  try {
+    const cl = lines(client)
+    await nextJson(cl, 'ready', 30_000)
+    const job = JSON.parse((await call(base, agent, 'POST', '/jobs', { durationMs: LONG_POLL_JOB_MS })).body) as Job & { updatedAt: number }
+    client.stdin!.write(`job ${job.id} ${job.version}\n`)
+    const connected = await nextJson(cl, 'connected', LONG_POLL_JOB_MS / 5)
+    const health = async () => (JSON.parse((await call(base, agent, 'GET', '/health')).body) as { openConnections: number }).openConnections
+    let held = await health()
+    for (let i = 0; i < 200 && held < connected.count; i++) {
+      await new Promise(r => setTimeout(r, 50))
+      held = await health()
+    }
+    const connectMs = Date.now() - t0
+    const now = JSON.parse((await call(base, agent, 'GET', `/jobs/${job.id}`)).body) as Job
+    if (held < connected.count)
+      throw new Error(`server holds ${held} of ${connected.count} long polls`)
+    if (now.version !== job.version)
+      throw new Error(`job changed (v${job.version} → v${now.version}) before all ${held} long polls were held`)
+    const after = rssKb(serverPid)
+    const got = await nextJson(cl, 'received', 30_000)
+    const changed = JSON.parse((await call(base, agent, 'GET', `/jobs/${job.id}`)).body) as Job & { updatedAt: number }
+    if (changed.version !== job.version + 1)
+      throw new Error(`expected v${job.version + 1} after the change, the job is at v${changed.version}`)
+    return ['pending long polls', held, connected.failed, ((after - before) / Math.max(1, held)).toFixed(1), f1(got.last - got.first), f1(got.last - changed.updatedAt), connectMs]
+  }
+  finally {
+    client.stdin!.write('stop\n')
+    const exited = new Promise(r => client.once('exit', r))
+    await Promise.race([exited, new Promise(r => setTimeout(r, 5000))])
+  }
+}
+
 export default async function (): Promise<BenchSection[]> {
   const out = await delays()
   const rows: Array<Array<string | number>> = []
@@ -249,7 +300,7 @@ export default async function (): Promise<BenchSection[]> {
     title: `HTTP patterns: capacity of one demo-server process (${CAPACITY} clients in another process, fd limit ${FD_LIMIT})`,
     columns: ['held connections', 'held', 'failed', 'server RSS / connection (KB)', 'first → last client told (ms)', 'change → last client told (ms)', 'time to open all (ms)'],
     rows,
-    notes: ['Targets: RSS <= 20 KB per connection; one event to all <= 250 ms. The change is the job\'s next progress step, stamped by the server (updatedAt).'],
+    notes: ['Targets: RSS <= 20 KB per connection; one event to all <= 250 ms. The change is the job\'s next progress step, stamped by the server (updatedAt).', 'Long polls: the job is created when the client process is ready; each poll is held with since=<its version>, and the change (the job\'s first step) comes only after /health reports every poll held (else the row fails).'],
     data: rows,
   })
   return out
