@@ -37,6 +37,19 @@ describe('long polling: GET /jobs/:id?wait=<s> is held until something changes',
     expect(last.learnedAt - last.finishedAt).toBeLessThan(20)
   })
 
+  it('wakes every poll held on one job with its next change, then keeps no listener on the job', async () => {
+    const job = await startJob(s.url, { durationMs: 2000 }) // a change every 400 ms
+    const store = jobsFor(s.ctx)
+    const polls = Array.from({ length: 200 }, () => call(`${s.url}/jobs/${job.id}?wait=10&since=${job.version}`))
+    await waitFor(() => s.ctx.lifecycle.openCount === 200, '200 held polls')
+    expect(store.listenerCount(job.id)).toBeLessThanOrEqual(2) // one for all the polls (+ the store's own), not 200
+    const answers = await Promise.all(polls)
+    expect(new Set(answers.map(a => a.body.version))).toEqual(new Set([job.version + 1]))
+    expect(answers.every(a => a.headers.get('x-long-poll') === 'changed')).toBe(true)
+    await waitFor(() => s.ctx.lifecycle.openCount === 0, 'holds released')
+    expect(store.listenerCount(job.id)).toBe(0)
+  })
+
   it('answers with the unchanged state when the wait ends first', async () => {
     const job = await startJob(s.url, { durationMs: 60_000 })
     const t0 = performance.now()
