@@ -27,7 +27,8 @@ export function longPollingRouter(ctx: DemoContext): Router {
         return
       answered = true
       release()
-      res.set('X-Long-Poll', why).json(view)
+      // Sent as is: thousands of polls may wake at once, and res.json would hash an ETag for each.
+      res.set('X-Long-Poll', why).type('json').end(JSON.stringify(view))
     }
     // Event-driven wake-up: the store emits under the job id when it changes.
     const unwatch = watch(job.id, e => answer(e.data, 'changed'))
