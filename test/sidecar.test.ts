@@ -2,7 +2,7 @@ import type { RunningDemoServer } from './support/demo-server.ts'
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isAlive } from './support/children.ts'
-import { startDemoServer } from './support/demo-server.ts'
+import { startDemoServer, waitFor } from './support/demo-server.ts'
 
 interface Stats {
   sidecar: boolean
@@ -89,8 +89,7 @@ describe('sidecar: the same app, with and without a proxy beside it', () => {
     expect(isAlive(off.app.pid)).toBe(false)
     demos = await startDemoServer({ connectBroker: false })
     await demos.close()
-    await new Promise(r => setTimeout(r, 200))
     // The app's pipes and the flaky service's listener are gone; nothing more than before is open.
-    expect(process.getActiveResourcesInfo().filter(r => r !== 'Timeout').length).toBeLessThan(resourcesBefore)
+    await waitFor(() => process.getActiveResourcesInfo().filter(r => r !== 'Timeout').length < resourcesBefore, 'the app\'s pipes and the flaky service to close')
   })
 })

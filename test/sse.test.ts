@@ -37,7 +37,7 @@ describe('SSE: GET /jobs/:id/events streams the job', () => {
     const first = await readSse(`${s.url}/jobs/${job.id}/events`, { onFrame: f => f.id === '2' })
     expect(events(first.frames).map(f => f.id)).toEqual(['1', '2'])
     // Offline while the job moves on: events 3 and 4 happen without us.
-    await waitFor(async () => (await call(`${s.url}/jobs/${job.id}`)).body.version >= 4, 'two missed events', 2000)
+    await waitFor(async () => (await call(`${s.url}/jobs/${job.id}`)).body.version >= 4, 'two missed events')
     const second = await readSse(`${s.url}/jobs/${job.id}/events`, { headers: { 'Last-Event-ID': '2' } })
     const ids = [...events(first.frames), ...events(second.frames)].map(f => Number(f.id))
     expect(ids).toEqual([1, 2, 3, 4, 5, 6])
@@ -90,13 +90,13 @@ describe('SSE: GET /jobs/:id/events streams the job', () => {
       expect(refused.headers.get('retry-after')).toBe('5')
       expect(refused.body.error).toMatch(/too many event streams open \(limit 2\)/)
       controllers[0]!.abort()
-      await waitFor(() => store.sseClients === 1, 'the slot to be freed', 1000)
+      await waitFor(() => store.sseClients === 1, 'the slot to be freed')
       const again = new AbortController()
       const res = await fetch(`${s.url}/jobs/${job.id}/events`, { signal: again.signal })
       expect(res.status).toBe(200)
       again.abort()
       controllers[1]!.abort()
-      await waitFor(() => store.sseClients === 0, 'every slot to be freed', 1000)
+      await waitFor(() => store.sseClients === 0, 'every slot to be freed')
     }
     finally {
       store.options.maxSseClients = 10_000
@@ -114,7 +114,7 @@ describe('SSE: GET /jobs/:id/events streams the job', () => {
     expect(timers()).toBe(before.timers + 1)
     expect(s.ctx.lifecycle.openCount).toBe(before.open + 1)
     c.abort()
-    await waitFor(() => s.ctx.lifecycle.openCount === before.open, 'the hold to be released', 1000)
+    await waitFor(() => s.ctx.lifecycle.openCount === before.open, 'the hold to be released')
     expect(store.watcherCount()).toBe(before.watchers)
     expect(timers()).toBe(before.timers)
     expect(store.sseClients).toBe(0)

@@ -91,7 +91,7 @@ describe('stateful vs stateless: two backend instances behind a round-robin hop'
       const { instances } = await (await fetch(`${url}/stateful/instances`)).json() as { instances: Array<{ pid: number }> }
       for (const i of instances) expect(isAlive(i.pid)).toBe(true)
       child.kill('SIGKILL')
-      await waitFor(() => instances.every(i => !isAlive(i.pid)), 'the orphaned instances to exit', 5000)
+      await waitFor(() => instances.every(i => !isAlive(i.pid)), 'the orphaned instances to exit')
     }
     finally {
       child.kill('SIGKILL')

@@ -99,7 +99,8 @@ describe('push over WebSocket: the server sends when it has something', () => {
     const t0 = Date.now()
     c!.ws.terminate() // no close frame: the TCP connection just drops, like a closed tab
     await waitFor(async () => (await (await fetch(`${demos.url}/push/clients`)).json() as { clients: number }).clients === 2, 'the server to count 2 views')
-    expect(Date.now() - t0).toBeLessThan(500)
+    // Seen when the TCP connection dropped, not at the next ping sweep (every 15 s).
+    expect(Date.now() - t0).toBeLessThan(15_000 / 3)
     for (const v of [a!, b!])
       await waitFor(() => countOf(v) === 2, `${v.id} to hear the count drop`)
     const res = await fetch(`${demos.url}/push/notify`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'message', text: 'hi' }) })
@@ -165,7 +166,7 @@ describe('push over WebSocket: cleanup', () => {
     const codes = views.map(v => new Promise<number>(resolve => v.ws.once('close', code => resolve(code))))
     await demos.close()
     expect(await Promise.all(codes)).toEqual([1001, 1001])
-    await waitFor(() => resources() <= before, 'sockets and timers to be released', 3000)
+    await waitFor(() => resources() <= before, 'sockets and timers to be released')
   })
 
   it('drops a view that stops answering pings (a closed laptop lid sends no goodbye)', async () => {
@@ -178,7 +179,7 @@ describe('push over WebSocket: cleanup', () => {
       const silent = await connect(url, undefined, { autoPong: false })
       const lively = await connect(url)
       expect(hub.count).toBe(2)
-      await waitFor(() => hub.count === 1, 'the silent view to be dropped', 2000)
+      await waitFor(() => hub.count === 1, 'the silent view to be dropped')
       expect(hub.ids).toEqual([lively.id])
       silent.ws.terminate()
       lively.ws.terminate()

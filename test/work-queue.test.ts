@@ -36,7 +36,7 @@ describe('work queue: competing workers, manual acks, redelivery', () => {
     const stats = await waitFor(async () => {
       const s = (await call(demos.url, 'GET', '/work-queue/stats')).body
       return s.acked === 20 && s
-    }, 'all 20 jobs acked', 10_000)
+    }, 'all 20 jobs acked')
     expect(stats.ackedMoreThanOnce).toBe(0)
     expect(Object.keys(stats.acks).sort()).toEqual([...posted.body.jobs].sort())
     expect(stats.redelivered).toBeGreaterThanOrEqual(1)

@@ -13,7 +13,7 @@ async function serverCount(demos: RunningDemoServer): Promise<number> {
 describe('the talk chapters around the patterns: sync/async and push demos', () => {
   const deck = useDeckSession({ demos: { connectBroker: false } })
 
-  it('sync vs async: the heartbeat jumps while the loop computes and stays flat while a worker thread computes', async () => {
+  it('sync vs async: the loop answers nothing while it computes, and keeps answering while a worker thread computes', async () => {
     const { page } = deck
     await goToSlide(page, 'Block the loop, or hand the work to a thread')
     const slide = currentSlide(page)
@@ -21,24 +21,24 @@ describe('the talk chapters around the patterns: sync/async and push demos', () 
     await expect.poll(() => slide.getByTestId('sa-heartbeat-last').textContent(), { timeout: 10_000 }).toMatch(/\d+ ms/)
     await expect.poll(() => slide.locator('[data-lane="heartbeat"] [data-testid="timeline-bar"]').count()).toBeGreaterThan(5)
 
-    /** Runs one variant from the slide; returns its CPU time and the worst heartbeat meanwhile. */
-    async function run(variant: 'blocking' | 'worker'): Promise<{ cpu: number, worst: number }> {
+    /** Runs one variant from the slide; returns what the server reported, as the table shows it. */
+    async function run(variant: 'blocking' | 'worker'): Promise<{ cpu: number, loopDelay: number, heartbeats: number }> {
       const row = slide.getByTestId(`sa-result-${variant}`)
       await slide.getByTestId(`sa-${variant}-button`).click()
-      await expect.poll(() => row.getAttribute('data-worst'), { timeout: 15_000 }).toBeTruthy()
+      await expect.poll(() => row.getAttribute('data-loop-delay'), { timeout: 15_000 }).toBeTruthy()
       await shot(page, `demo-sync-async-${variant}`)
-      return { cpu: Number(await row.getAttribute('data-cpu')), worst: Number(await row.getAttribute('data-worst')) }
+      const attr = async (name: string) => Number(await row.getAttribute(name))
+      return { cpu: await attr('data-cpu'), loopDelay: await attr('data-loop-delay'), heartbeats: await attr('data-heartbeats') }
     }
     const blocked = await run('blocking')
     const offloaded = await run('worker')
-    // While the loop computes nothing is answered: some heartbeat waits for most of the work.
-    expect(blocked.worst, `worst heartbeat during ${blocked.cpu} ms on the loop`).toBeGreaterThan(blocked.cpu * 0.5)
-    // On the worker the loop stays free (a loaded CI machine stretches everything: bound relative to the work).
-    // What a viewer sees: the heartbeat jumps with the blocking handler and stays low with the
-    // worker. Relative to the blocking run, because a loaded CI machine stretches every number
-    // (test/sync-async.test.ts holds the strict bound, with the heartbeat in its own process).
-    expect(offloaded.worst, `worst heartbeat during ${offloaded.cpu} ms on the worker`).toBeLessThan(blocked.worst * 0.6)
-    expect(offloaded.worst).toBeLessThan(blocked.worst)
+    // What the table says, measured on the server (a busy laptop stretches both runs alike):
+    // on the loop, not one heartbeat answered and the loop late by all of the work;
+    expect(blocked.heartbeats).toBe(0)
+    expect(blocked.loopDelay, `loop delay during ${blocked.cpu} ms on the loop`).toBeGreaterThanOrEqual(blocked.cpu - 20)
+    // on the worker, the slide's heartbeats kept being answered and the loop stayed nearly on time.
+    expect(offloaded.heartbeats, `heartbeats answered during ${offloaded.cpu} ms on the worker`).toBeGreaterThanOrEqual(1)
+    expect(offloaded.loopDelay).toBeLessThan(blocked.loopDelay / 2)
     expect(await slide.locator('[data-lane="blocking"] [data-testid="timeline-bar"]').count()).toBeGreaterThan(0)
     expect(await slide.locator('[data-lane="worker"] [data-testid="timeline-bar"]').count()).toBeGreaterThan(0)
     await expectSlideFits(page)
@@ -62,14 +62,14 @@ describe('the talk chapters around the patterns: sync/async and push demos', () 
       await expect.poll(() => slide.getByTestId(`ws-notes-${v}`).textContent()).toContain('hello from view A')
 
     await slide.getByTestId('ws-toggle-C').click()
-    await expect.poll(() => slide.getByTestId('ws-server-count').textContent(), { timeout: 2000 }).toBe('2')
+    await expect.poll(() => slide.getByTestId('ws-server-count').textContent()).toBe('2')
     expect(await serverCount(deck.demos)).toBe(2)
     expect(await slide.getByTestId('ws-view-C').getAttribute('data-state')).toBe('closed')
     await shot(page, 'demo-websocket-push')
     await expectSlideFits(page)
 
     await goToSlide(page, 'The handshake, checked')
-    await expect.poll(() => serverCount(deck.demos), { timeout: 3000 }).toBe(0)
+    await expect.poll(() => serverCount(deck.demos)).toBe(0)
     // The demos above, clicked through, logged no error and reached nothing off the machine.
     expect(deck.remoteRequests, 'requests that left the machine').toEqual([])
     expect(deck.errors, 'console errors').toEqual([])

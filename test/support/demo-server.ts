@@ -68,13 +68,16 @@ export function useDemoServer(overrides: Parameters<typeof startDemoServer>[0] =
   return demos
 }
 
-/** Waits until `check` returns truthy, polling every 20 ms; throws with `what` on timeout. */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 5000): Promise<NonNullable<T>> {
+/** What a truthy check returned. */
+export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>
+
+/** Waits until `check` returns truthy, polling every 20 ms; throws with `what` after `timeoutMs` (default 10 s: a deadline for a stuck run, not a speed check). */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const v = await check()
     if (v)
-      return v as NonNullable<T>
+      return v as Truthy<T>
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise(r => setTimeout(r, 20))

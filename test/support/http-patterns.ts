@@ -24,7 +24,7 @@ export async function call<T = any>(url: string, init: { method?: string, json?:
 }
 
 /** Starts a job; returns its JSON (throws unless 202). */
-export async function startJob(base: string, body: Record<string, unknown> = { durationMs: 500 }): Promise<{ id: string, version: number, finishedAt: number | null }> {
+export async function startJob(base: string, body: Record<string, unknown> = { durationMs: 500 }): Promise<{ id: string, version: number, updatedAt: number, finishedAt: number | null }> {
   const res = await call(`${base}/jobs`, { json: body })
   if (res.status !== 202)
     throw new Error(`POST /jobs answered ${res.status}: ${JSON.stringify(res.body)}`)
