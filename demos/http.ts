@@ -67,8 +67,15 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
       message = e.message
     }
   }
-  if (status >= 500)
-    console.error(`[demos] ${req.method} ${req.originalUrl} failed:`, err)
+  const clientGone = res.writableEnded || res.destroyed || req.socket.destroyed
+  if (err instanceof HttpError || clientGone) {
+    // Expected: a refusal the server chose (503 broker down, 429 full), or a client that left.
+    if (status >= 500)
+      console.warn(`[demos] ${req.method} ${req.originalUrl} -> ${clientGone ? 'client gone' : status}: ${err instanceof Error ? err.message : String(err)}`)
+  }
+  else if (status >= 500) {
+    console.error(`[demos] ${req.method} ${req.originalUrl} failed:`, err) // a bug: keep the stack
+  }
   if (res.headersSent) {
     // A stream already started: the only honest thing left is to end it.
     res.end()
