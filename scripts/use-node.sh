@@ -1,7 +1,7 @@
 # Put a supported Node.js first on PATH, for this shell.
 #
-#   source scripts/use-node.sh          # Node 24 LTS unless the machine's node is already >= 22.18
-#   source scripts/use-node.sh 22.18.0  # exactly this version (CI uses it to test the supported minimum)
+#   source scripts/use-node.sh          # Node 24 LTS unless the machine's node is already >= 22.22
+#   source scripts/use-node.sh 22.22.0  # exactly this version (CI uses it to test the supported minimum)
 #
 # When the machine's Node is older (or a version was asked for), the official Linux binary is taken from
 # the npm registry package `node-linux-<arch>` (it ships the real `bin/node`; the machine's `npm` runs on
@@ -13,7 +13,7 @@ _wp_use_node() {
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   want=${1:-}
   if [ -z "$want" ] && command -v node >/dev/null 2>&1 \
-    && node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a >= 25 || (a === 24 && b >= 11) || (a === 22 && b >= 18) ? 0 : 1)'; then
+    && node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a >= 25 || (a === 24 && b >= 11) || (a === 22 && b >= 22) ? 0 : 1)'; then
     return 0
   fi
   case "$(uname -m)" in
