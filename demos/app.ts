@@ -1,11 +1,9 @@
 import type { Express } from 'express'
-import type { IncomingMessage } from 'node:http'
+import type { DemoContext } from './context.ts'
+import type { RawBodyRequest } from './http.ts'
 import express from 'express'
-import { BrokerConnection } from './broker.ts'
-import type { DemoConfig } from './config.ts'
 import { redactUrl } from './config.ts'
 import { cors, errorHandler, notFound } from './http.ts'
-import { Lifecycle } from './lifecycle.ts'
 import { pingRouter } from './ping/router.ts'
 import { multiplexingRouter } from './multiplexing/router.ts'
 import { statefulRouter } from './stateful/router.ts'
@@ -14,21 +12,11 @@ import { pubsubRouter } from './pubsub/router.ts'
 import { workQueueRouter } from './work-queue/router.ts'
 import { brokerViewRouter } from './broker-view/router.ts'
 import { syncAsyncRouter } from './sync-async/router.ts'
-import { pushRouter } from './websocket/router.ts'
+import { websocketRouter } from './websocket/router.ts'
 import { longPollingRouter } from './long-polling/router.ts'
 import { requestResponseRouter } from './request-response/router.ts'
 import { shortPollingRouter } from './short-polling/router.ts'
 import { sseRouter } from './sse/router.ts'
-
-/** A request whose JSON body was parsed; `rawBody` holds the bytes as they arrived. */
-export interface RawBodyRequest extends IncomingMessage { rawBody?: Buffer }
-
-/** What every demo router gets: the configuration, the broker, and the lifecycle registry. */
-export interface DemoContext {
-  config: DemoConfig
-  broker: BrokerConnection
-  lifecycle: Lifecycle
-}
 
 /** Builds the demo app without listening; `main.ts` listens, tests mount it on port 0. */
 export function createApp(ctx: DemoContext): Express {
@@ -55,7 +43,7 @@ export function createApp(ctx: DemoContext): Express {
   // Demo routers, one per pattern (each folder is readable on a slide).
   app.use('/ping', pingRouter())
   // -- routers: request/response, polling, SSE --
-  // At the root: /echo, /work, /jobs (long polling first: it passes plain GETs on to short polling).
+  // At the root: /echo, /work, /jobs. GET /jobs/:id is short polling; with ?wait= it is long polling.
   app.use(requestResponseRouter(ctx))
   app.use(longPollingRouter(ctx))
   app.use(shortPollingRouter(ctx))
@@ -69,20 +57,9 @@ export function createApp(ctx: DemoContext): Express {
   app.use('/stateful', statefulRouter(ctx)) // spawns two backend instances on first use
   app.use('/sidecar', sidecarRouter(ctx)) // spawns the app and its sidecar on first use
   app.use('/sync-async', syncAsyncRouter(ctx))
-  app.use('/push', pushRouter(ctx)) // its WebSocket endpoint is attached to the server: demos/websocket/server.ts
+  app.use('/push', websocketRouter(ctx)) // its WebSocket endpoint is attached to the server: demos/websocket/server.ts
 
   app.use(notFound)
   app.use(errorHandler)
   return app
-}
-
-/**
- * The app plus everything it owns. `close()` ends held streams, stops the broker
- * connection and runs every demo's shutdown hook.
- */
-export function createDemoContext(config: DemoConfig): DemoContext {
-  const lifecycle = new Lifecycle()
-  const broker = new BrokerConnection(config.amqpUrl)
-  lifecycle.onShutdown(() => broker.close())
-  return { config, broker, lifecycle }
 }

@@ -1,4 +1,4 @@
-import type { ChannelModel, ConfirmChannel, Options, RecoveringChannelModel } from 'amqplib'
+import type { Channel, ChannelModel, ConfirmChannel, Options, RecoveringChannelModel } from 'amqplib'
 import { EventEmitter } from 'node:events'
 import { connect } from 'amqplib'
 import { HttpError } from './http.ts'
@@ -45,7 +45,6 @@ export class BrokerConnection extends EventEmitter {
 
   constructor(readonly url: string, private readonly options: BrokerOptions = {}) {
     super()
-    this.setMaxListeners(1000) // one 'up' + one 'down' listener per open SSE subscriber
   }
 
   /** Starts connecting in the background; never throws, the state says how it goes. */
@@ -112,6 +111,25 @@ export class BrokerConnection extends EventEmitter {
     if (!model)
       throw new HttpError(503, `RabbitMQ is not reachable (${shortReason(this.lastError) ?? this.state}); the demo server reconnects by itself, try again in a few seconds`, { 'Retry-After': '2' })
     return model
+  }
+
+  /**
+   * Runs `fn` on a short-lived channel of its own, then closes it. The channel's failure stays
+   * its own (an `error` listener keeps it from taking the connection down); a refusal by the
+   * broker (queue not found, wrong arguments) becomes a 503 naming it. 503 at once while down.
+   */
+  async withChannel<T>(fn: (ch: Channel) => Promise<T>): Promise<T> {
+    const ch = await this.require().createChannel()
+    ch.on('error', () => {}) // reported through the rejected call below
+    try {
+      return await fn(ch)
+    }
+    catch (err) {
+      throw err instanceof HttpError ? err : new HttpError(503, `RabbitMQ refused: ${shortReason((err as Error).message)}`, { 'Retry-After': '2' })
+    }
+    finally {
+      await ch.close().catch(() => {})
+    }
   }
 
   /**

@@ -4,6 +4,8 @@ export interface DemoConfig {
   host: string
   /** TCP port. Default `3031` (env `DEMO_PORT`); `0` picks a free port (tests). */
   port: number
+  /** The deck's port, for `npm start` and the default CORS origins. Default `3030` (env `DECK_PORT`). */
+  deckPort: number
   /**
    * Origins allowed by CORS. Default the deck on port 3030 of localhost and 127.0.0.1
    * (env `DECK_ORIGINS`, comma-separated). Never `*`.
@@ -15,17 +17,39 @@ export interface DemoConfig {
   managementUrl: string
   /** Largest accepted request body. Default `16kb` (env `BODY_LIMIT`). */
   bodyLimit: string
+  /** Most jobs kept at once; the oldest finished ones are evicted first. Default 1000 (env `JOBS_MAX`). */
+  jobsMax: number
+  /** How long a finished job stays readable, ms. Default 600000, ten minutes (env `JOBS_TTL_MS`). */
+  jobsTtlMs: number
+  /** Event streams open at once (every SSE route together); past it a 429. Default 10000 (env `SSE_MAX_CLIENTS`). */
+  sseMaxClients: number
+  /** Comment heartbeat on open event streams, ms. Default 10000 (env `SSE_HEARTBEAT_MS`). */
+  sseHeartbeatMs: number
+  /** The work queue's name. Default `wire.jobs` (env `WORK_QUEUE`; test files each use their own). */
+  workQueue: string
 }
 
 export const DEFAULT_DEMO_PORT = 3031
 export const DEFAULT_DECK_PORT = 3030
 
-/** Reads the configuration from `env` (default: `process.env`), filling in the defaults. */
+/** A whole number from `env[name]` (default `fallback`), within min..max; otherwise an Error naming the variable. */
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '')
+    return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`)
+  return n
+}
+
+/**
+ * Reads the configuration from `env` (default: `process.env`), filling in the defaults.
+ * Throws an Error naming the variable when a value is out of range (the entry point prints it, exit 2).
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
-  const port = Number(env.DEMO_PORT ?? DEFAULT_DEMO_PORT)
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`DEMO_PORT must be a port number (0-65535), got "${env.DEMO_PORT}"`)
-  const deckPort = Number(env.DECK_PORT ?? DEFAULT_DECK_PORT)
+  const port = integer(env, 'DEMO_PORT', DEFAULT_DEMO_PORT, 0, 65535)
+  const deckPort = integer(env, 'DECK_PORT', DEFAULT_DECK_PORT, 1, 65535)
   const origins = env.DECK_ORIGINS
     ? env.DECK_ORIGINS.split(',').map(s => s.trim()).filter(Boolean)
     : [`http://localhost:${deckPort}`, `http://127.0.0.1:${deckPort}`]
@@ -34,10 +58,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   return {
     host: env.HOST ?? '127.0.0.1',
     port,
+    deckPort,
     allowedOrigins: origins,
     amqpUrl: env.AMQP_URL ?? 'amqp://localhost',
     managementUrl: env.AMQP_MANAGEMENT_URL ?? 'http://localhost:15672',
     bodyLimit: env.BODY_LIMIT ?? '16kb',
+    jobsMax: integer(env, 'JOBS_MAX', 1000, 1, 1_000_000),
+    jobsTtlMs: integer(env, 'JOBS_TTL_MS', 10 * 60_000, 1, 7 * 24 * 3_600_000),
+    sseMaxClients: integer(env, 'SSE_MAX_CLIENTS', 10_000, 1, 1_000_000),
+    sseHeartbeatMs: integer(env, 'SSE_HEARTBEAT_MS', 10_000, 10, 3_600_000),
+    workQueue: env.WORK_QUEUE || 'wire.jobs',
   }
 }
 

@@ -1,4 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express'
+import type { IncomingMessage } from 'node:http'
+
+/** A request whose JSON body was parsed; `rawBody` holds the bytes as they arrived (see app.ts). */
+export interface RawBodyRequest extends IncomingMessage { rawBody?: Buffer }
 
 /** An error with an HTTP status; the error handler turns it into `{ "error": message }`. */
 export class HttpError extends Error {

@@ -2,10 +2,10 @@
 import type { ChildProcess } from 'node:child_process'
 import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
-import { DEFAULT_DECK_PORT, loadConfig, redactUrl } from '../demos/config.ts'
+import { loadConfig, redactUrl } from '../demos/config.ts'
 
 const config = loadConfig()
-const deckPort = Number(process.env.DECK_PORT ?? DEFAULT_DECK_PORT)
+const deckPort = config.deckPort
 const demoUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`
 const deckUrl = `http://localhost:${deckPort}`
 const started = performance.now()

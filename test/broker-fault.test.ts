@@ -6,19 +6,19 @@ import { call, deleteQueue, openSse, publish, startConnectedDemoServer, waitForB
 
 const broker = inject('broker')
 
-// Its own work queue: test files run in parallel against one broker (read when the router is created).
-process.env.WORK_QUEUE = 'wire.jobs.test-fault'
+// Its own work queue: test files run in parallel against one broker.
+const WORK_QUEUE = 'wire.jobs.test-fault'
 
 describe('the broker goes down mid-talk and comes back', () => {
   let demos: RunningDemoServer
   beforeAll(async () => {
-    demos = await startConnectedDemoServer()
+    demos = await startConnectedDemoServer({ workQueue: WORK_QUEUE })
   })
   afterAll(async () => {
     await demos?.close()
     if (broker.kind !== 'env')
       await startBroker(broker).catch(() => {}) // never leave the shared broker down
-    await deleteQueue(process.env.AMQP_URL!, process.env.WORK_QUEUE!)
+    await deleteQueue(process.env.AMQP_URL!, WORK_QUEUE)
   })
 
   it('answers 503 while it is down, reconnects within 5 s, and loses no confirmed message', async () => {

@@ -3,7 +3,6 @@ import type { RunningDemoServer } from './support/demo-server.ts'
 import { createHook } from 'node:async_hooks'
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { jobsFor } from '../demos/jobs/index.ts'
 import { startDemoServer, waitFor } from './support/demo-server.ts'
 
 const CYCLES = 1000
@@ -30,7 +29,7 @@ describe('held connections leave nothing behind', () => {
     timerHook.enable()
     s = await startDemoServer({ connectBroker: false })
     // Created in-process: a fetch here would leave a pooled keep-alive socket (and its timer) in the baseline.
-    jobId = jobsFor(s.ctx).create(60_000).id
+    jobId = s.ctx.jobs.create(60_000).id
   })
   afterAll(async () => {
     timerHook.disable()
@@ -41,13 +40,13 @@ describe('held connections leave nothing behind', () => {
   async function snapshot() {
     const resources = process.getActiveResourcesInfo()
     const connections = await new Promise<number>((resolve, reject) => s.server.getConnections((err, n) => err ? reject(err) : resolve(n)))
-    const store = jobsFor(s.ctx)
+    const store = s.ctx.jobs
     return {
       timers: demoTimers.size,
       sockets: resources.filter(r => r === 'TCPSocketWrap').length,
       watchers: store.watcherCount(),
       held: s.ctx.lifecycle.openCount,
-      sseClients: store.sseClients,
+      sseClients: s.ctx.eventStreams.size,
       connections,
     }
   }

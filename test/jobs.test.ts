@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { epochMs, jobsFor } from '../demos/jobs/index.ts'
+import { epochMs } from '../demos/clock.ts'
 import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'
 import { call, startJob } from './support/http-patterns.ts'
 
@@ -72,10 +72,9 @@ describe('jobs: the one job model every HTTP pattern watches', () => {
   })
 
   it('the store is bounded: the oldest finished job makes room, and when all are running it refuses with 429', async () => {
-    const local = await startDemoServer({ connectBroker: false })
+    const local = await startDemoServer({ connectBroker: false, jobsMax: 3 })
     try {
-      const store = jobsFor(local.ctx)
-      store.options.maxJobs = 3
+      const store = local.ctx.jobs
       const first = await startJob(local.url, { durationMs: 100 })
       await waitFor(() => store.get(first.id)?.state === 'done', 'the first job to finish')
       await startJob(local.url, { durationMs: 5000 })
@@ -94,18 +93,16 @@ describe('jobs: the one job model every HTTP pattern watches', () => {
   })
 
   it('a finished job is forgotten after its time-to-live', async () => {
-    const store = jobsFor(s.ctx)
-    const ttl = store.options.ttlMs
-    store.options.ttlMs = 1000
+    const local = await startDemoServer({ connectBroker: false, jobsTtlMs: 1000 })
     try {
-      const { id } = await startJob(s.url, { durationMs: 100 })
-      const done = await waitFor(() => store.get(id)?.state === 'done' && store.get(id), 'the job to finish')
-      expect((await call(`${s.url}/jobs/${id}`)).status).toBe(200)
-      await waitFor(async () => (await call(`${s.url}/jobs/${id}`)).status === 404, 'the job to be forgotten')
+      const { id } = await startJob(local.url, { durationMs: 100 })
+      const done = await waitFor(() => local.ctx.jobs.get(id)?.state === 'done' && local.ctx.jobs.get(id), 'the job to finish')
+      expect((await call(`${local.url}/jobs/${id}`)).status).toBe(200)
+      await waitFor(async () => (await call(`${local.url}/jobs/${id}`)).status === 404, 'the job to be forgotten')
       expect(epochMs() - done.finishedAt!).toBeGreaterThanOrEqual(1000)
     }
     finally {
-      store.options.ttlMs = ttl
+      await local.close()
     }
   })
 

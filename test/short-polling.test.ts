@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { useDemoServer } from './support/demo-server.ts'
 import { call, sleep, startJob } from './support/http-patterns.ts'
+import { epochMs } from '../demos/clock.ts'
 
 describe('short polling: GET /jobs/:id answers at once', () => {
   const s = useDemoServer({ connectBroker: false })
@@ -25,7 +26,7 @@ describe('short polling: GET /jobs/:id answers at once', () => {
     let sentAt = 0
     for (;;) {
       previousSentAt = sentAt
-      sentAt = performance.timeOrigin + performance.now()
+      sentAt = epochMs()
       const res = await call(`${s.url}/jobs/${id}`)
       polls++
       if (res.body.state === 'running') {
@@ -33,7 +34,7 @@ describe('short polling: GET /jobs/:id answers at once', () => {
         await sleep(100)
         continue
       }
-      final = { ...res.body, learnedAt: performance.timeOrigin + performance.now() }
+      final = { ...res.body, learnedAt: epochMs() }
       break
     }
     expect(final.state).toBe('done')

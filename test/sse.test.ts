@@ -1,6 +1,5 @@
 import type { SseFrame } from './support/http-patterns.ts'
 import { describe, expect, it } from 'vitest'
-import { jobsFor } from '../demos/jobs/index.ts'
 import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'
 import { call, readSse, startJob } from './support/http-patterns.ts'
 
@@ -63,48 +62,47 @@ describe('SSE: GET /jobs/:id/events streams the job', () => {
   })
 
   it('sends comment heartbeats while nothing happens', async () => {
-    const store = jobsFor(s.ctx)
-    store.options.heartbeatMs = 50
+    const local = await startDemoServer({ connectBroker: false, sseHeartbeatMs: 50 })
     try {
-      const job = await startJob(s.url, { durationMs: 60_000 })
+      const job = await startJob(local.url, { durationMs: 60_000 })
       let beats = 0
-      const res = await readSse(`${s.url}/jobs/${job.id}/events`, { onFrame: f => f.comment === 'heartbeat' && ++beats === 3 })
+      const res = await readSse(`${local.url}/jobs/${job.id}/events`, { onFrame: f => f.comment === 'heartbeat' && ++beats === 3 })
       expect(res.frames.filter(f => f.comment === 'heartbeat')).toHaveLength(3)
       expect(events(res.frames)).toHaveLength(1)
     }
     finally {
-      store.options.heartbeatMs = 10_000
+      await local.close()
     }
   })
 
   it('refuses streams past the per-server cap with a 429 JSON error, and frees a slot when a client leaves', async () => {
-    const store = jobsFor(s.ctx)
-    store.options.maxSseClients = 2
+    const local = await startDemoServer({ connectBroker: false, sseMaxClients: 2 })
+    const streams = local.ctx.eventStreams
     try {
-      const job = await startJob(s.url, { durationMs: 60_000 })
+      const job = await startJob(local.url, { durationMs: 60_000 })
       const controllers = [new AbortController(), new AbortController()]
-      const opened = await Promise.all(controllers.map(c => fetch(`${s.url}/jobs/${job.id}/events`, { signal: c.signal })))
+      const opened = await Promise.all(controllers.map(c => fetch(`${local.url}/jobs/${job.id}/events`, { signal: c.signal })))
       expect(opened.map(r => r.status)).toEqual([200, 200])
-      const refused = await call(`${s.url}/jobs/${job.id}/events`)
+      const refused = await call(`${local.url}/jobs/${job.id}/events`)
       expect(refused.status).toBe(429)
       expect(refused.headers.get('retry-after')).toBe('5')
       expect(refused.body.error).toMatch(/too many event streams open \(limit 2\)/)
       controllers[0]!.abort()
-      await waitFor(() => store.sseClients === 1, 'the slot to be freed')
+      await waitFor(() => streams.size === 1, 'the slot to be freed')
       const again = new AbortController()
-      const res = await fetch(`${s.url}/jobs/${job.id}/events`, { signal: again.signal })
+      const res = await fetch(`${local.url}/jobs/${job.id}/events`, { signal: again.signal })
       expect(res.status).toBe(200)
       again.abort()
       controllers[1]!.abort()
-      await waitFor(() => store.sseClients === 0, 'every slot to be freed')
+      await waitFor(() => streams.size === 0, 'every slot to be freed')
     }
     finally {
-      store.options.maxSseClients = 10_000
+      await local.close()
     }
   })
 
   it('a client that leaves releases its heartbeat timer, its listener and its hold', async () => {
-    const store = jobsFor(s.ctx)
+    const store = s.ctx.jobs
     const job = await startJob(s.url, { durationMs: 60_000 })
     const timers = () => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
     const before = { timers: timers(), watchers: store.watcherCount(), open: s.ctx.lifecycle.openCount }
@@ -117,7 +115,7 @@ describe('SSE: GET /jobs/:id/events streams the job', () => {
     await waitFor(() => s.ctx.lifecycle.openCount === before.open, 'the hold to be released')
     expect(store.watcherCount()).toBe(before.watchers)
     expect(timers()).toBe(before.timers)
-    expect(store.sseClients).toBe(0)
+    expect(s.ctx.eventStreams.size).toBe(0)
   })
 
   it('shutdown ends open streams with a comment', async () => {

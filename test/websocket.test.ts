@@ -4,7 +4,7 @@ import type { RunningDemoServer } from './support/demo-server.ts'
 import { createServer } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { PushHub } from '../demos/websocket/hub.ts'
+import { WebSocketHub } from '../demos/websocket/hub.ts'
 import { startDemoServer, waitFor } from './support/demo-server.ts'
 
 const DECK = 'http://deck.test:3030'
@@ -170,7 +170,7 @@ describe('push over WebSocket: cleanup', () => {
   })
 
   it('drops a view that stops answering pings (a closed laptop lid sends no goodbye)', async () => {
-    const hub = new PushHub({ pingIntervalMs: 100 })
+    const hub = new WebSocketHub({ pingIntervalMs: 100 })
     const server = createServer()
     server.on('upgrade', (req, socket, head) => hub.wss.handleUpgrade(req, socket, head, ws => hub.add(ws)))
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))

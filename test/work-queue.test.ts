@@ -3,18 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from './support/demo-server.ts'
 import { call, deleteQueue, openSse, startConnectedDemoServer } from './support/mq.ts'
 
-// Its own work queue: test files run in parallel against one broker (read when the router is created).
-process.env.WORK_QUEUE = 'wire.jobs.test-work-queue'
+// Its own work queue: test files run in parallel against one broker.
+const WORK_QUEUE = 'wire.jobs.test-work-queue'
 
 describe('work queue: competing workers, manual acks, redelivery', () => {
   let demos: RunningDemoServer
   beforeAll(async () => {
-    demos = await startConnectedDemoServer()
+    demos = await startConnectedDemoServer({ workQueue: WORK_QUEUE })
     await call(demos.url, 'DELETE', '/work-queue/jobs')
   })
   afterAll(async () => {
     await demos?.close()
-    await deleteQueue(process.env.AMQP_URL!, process.env.WORK_QUEUE!)
+    await deleteQueue(process.env.AMQP_URL!, WORK_QUEUE)
   })
 
   it('acks every one of 20 jobs exactly once although a worker is killed mid-job, counting the redelivery', async () => {
@@ -74,7 +74,7 @@ describe('work queue: competing workers, manual acks, redelivery', () => {
     const events = await openSse(`${demos.url}/work-queue/events`)
     await call(demos.url, 'POST', '/work-queue/workers', { delayMs: 10 })
     const before = (await call(demos.url, 'GET', '/work-queue/workers')).body.length
-    await deleteQueue(process.env.AMQP_URL!, process.env.WORK_QUEUE!) // as if from the management UI
+    await deleteQueue(process.env.AMQP_URL!, WORK_QUEUE) // as if from the management UI
     await events.waitForEvent('cancelled')
     expect((await call(demos.url, 'GET', '/work-queue/workers')).body.length).toBe(before - events.events.filter(e => e.event === 'cancelled').length)
     const posted = await call(demos.url, 'POST', '/work-queue/jobs', { count: 3 })

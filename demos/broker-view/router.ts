@@ -1,8 +1,6 @@
-import type { DemoContext } from '../app.ts'
+import type { DemoContext } from '../context.ts'
 import { Router } from 'express'
 import { EXCHANGES } from '../pubsub/publisher.ts'
-import { subscribersOf } from '../pubsub/router.ts'
-import { jobsQueueName } from '../work-queue/worker.ts'
 
 /** One queue as the slide draws it. `unacked` is null when only AMQP could be asked. */
 export interface QueueView {
@@ -47,7 +45,7 @@ function authOf(amqpUrl: string): string {
 export function brokerViewRouter(ctx: DemoContext): Router {
   const router = Router()
   const ours = new Set<string>(Object.values(EXCHANGES))
-  const JOBS_QUEUE = jobsQueueName()
+  const JOBS_QUEUE = ctx.config.workQueue
 
   async function management<T>(path: string): Promise<T> {
     const res = await fetch(`${ctx.config.managementUrl.replace(/\/+$/, '')}/api${path}`, {
@@ -70,7 +68,7 @@ export function brokerViewRouter(ctx: DemoContext): Router {
       bindings: [],
       queues: [],
     }
-    let names = [JOBS_QUEUE, ...[...subscribersOf.get(ctx) ?? []].map(s => s.queue).filter((q): q is string => !!q)]
+    let names = [JOBS_QUEUE, ...[...ctx.subscribers].map(s => s.queue).filter((q): q is string => !!q)]
     const fromMgmt = new Map<string, MgmtQueue>()
     try { // The management API knows every binding and the unacked counts (sampled every few seconds).
       const [bindings, queues] = await Promise.all([
@@ -84,7 +82,7 @@ export function brokerViewRouter(ctx: DemoContext): Router {
       for (const q of queues) fromMgmt.set(q.name, q)
     }
     catch { // No management plugin: bindings we made ourselves, counts from AMQP only.
-      for (const s of subscribersOf.get(ctx) ?? []) {
+      for (const s of ctx.subscribers) {
         if (s.queue)
           view.bindings.push({ exchange: EXCHANGES[s.type], queue: s.queue, key: s.bindingKey })
       }

@@ -1,28 +1,10 @@
 import type { Request } from 'express'
-import type { DemoContext } from '../app.ts'
-import type { JobView } from './store.ts'
+import type { JobStore, JobView } from './store.ts'
 import { HttpError } from '../http.ts'
-import { DURATION_MAX_MS, DURATION_MIN_MS, JobStore, StoreFullError } from './store.ts'
+import { DURATION_MAX_MS, DURATION_MIN_MS, StoreFullError } from './store.ts'
 
 export type { JobEvent, JobOptions, JobState, JobView } from './store.ts'
-export { epochMs, JobStore } from './store.ts'
-
-const stores = new WeakMap<DemoContext, JobStore>()
-
-/**
- * The one job store of a demo server, shared by every HTTP pattern so they watch the same
- * jobs. Created on first use; its timers and watchers are released on shutdown.
- */
-export function jobsFor(ctx: DemoContext): JobStore {
-  let store = stores.get(ctx)
-  if (!store) {
-    const s = new JobStore()
-    stores.set(ctx, s)
-    ctx.lifecycle.onShutdown(() => s.close())
-    store = s
-  }
-  return store
-}
+export { JobStore } from './store.ts'
 
 /** The job named in `req.params.id`, or a 404 naming it. */
 export function findJob(store: JobStore, req: Request): JobView {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { EventEmitter } from 'node:events'
+import { epochMs } from '../clock.ts'
 
 /** Where a job is in its life. `running` until it ends in `done` or `failed`. */
 export type JobState = 'running' | 'done' | 'failed'
@@ -29,22 +29,16 @@ export interface JobEvent {
   data: JobView
 }
 
-/** Limits of the job store and of the patterns watching it. Defaults in `DEFAULT_JOB_OPTIONS`. */
+/** Limits of the job store. Defaults in `DEFAULT_JOB_OPTIONS`; the demo server takes maxJobs and ttlMs from its config. */
 export interface JobOptions {
-  /** Most jobs kept at once; the oldest finished ones are evicted first. Default 1000 (env `JOBS_MAX`). */
+  /** Most jobs kept at once; the oldest finished ones are evicted first. Default 1000. */
   maxJobs: number
-  /** How long a finished job stays readable, ms. Default 10 minutes (env `JOBS_TTL_MS`). */
+  /** How long a finished job stays readable, ms. Default 10 minutes. */
   ttlMs: number
   /** Progress steps of a job (each one a state change). Default 5. */
   steps: number
   /** Longest `?wait=` a long poll may ask for, seconds. Default 30. */
   maxWaitS: number
-  /** Concurrent SSE streams per server; past it a 429. Default 10,000 (env `SSE_MAX_CLIENTS`). */
-  maxSseClients: number
-  /** Comment heartbeat on idle SSE streams, ms. Default 10,000. */
-  heartbeatMs: number
-  /** `retry:` sent to SSE clients, ms. Default 2000. */
-  retryMs: number
   /** Events kept per job for `Last-Event-ID` replay. Default 50. */
   replayLimit: number
 }
@@ -52,28 +46,7 @@ export interface JobOptions {
 export const DURATION_MIN_MS = 100
 export const DURATION_MAX_MS = 60_000
 
-function envNumber(name: string, fallback: number): number {
-  const v = Number(process.env[name])
-  return Number.isFinite(v) && v > 0 ? v : fallback
-}
-
-export function defaultJobOptions(): JobOptions {
-  return {
-    maxJobs: envNumber('JOBS_MAX', 1000),
-    ttlMs: envNumber('JOBS_TTL_MS', 10 * 60_000),
-    steps: 5,
-    maxWaitS: 30,
-    maxSseClients: envNumber('SSE_MAX_CLIENTS', 10_000),
-    heartbeatMs: 10_000,
-    retryMs: 2000,
-    replayLimit: 50,
-  }
-}
-
-/** Epoch milliseconds with sub-millisecond precision (same clock in Node and the browser). */
-export function epochMs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 100) / 100
-}
+export const DEFAULT_JOB_OPTIONS: Readonly<JobOptions> = { maxJobs: 1000, ttlMs: 10 * 60_000, steps: 5, maxWaitS: 30, replayLimit: 50 }
 
 interface Job extends JobView {
   /** At what progress it fails (`fail: true` means 60); undefined: it succeeds. */
@@ -85,21 +58,23 @@ interface Job extends JobView {
 /** Thrown when the store is full of running jobs. */
 export class StoreFullError extends Error {}
 
+/** Called with each change of the job it watches. */
+export type JobWatcher = (event: JobEvent) => void
+
 /**
  * The jobs every HTTP pattern watches. Jobs progress on the server by themselves (one
- * timer per running job); every change is emitted under the job's id, so a long poll or an
- * SSE stream wakes up when it happens instead of re-checking in a loop.
+ * timer per running job); every change is handed to the job's watchers at once, so a long
+ * poll or an SSE stream wakes up when it happens instead of re-checking in a loop.
  * Bounded: at most `maxJobs`, finished ones forgotten after `ttlMs`.
  */
-export class JobStore extends EventEmitter {
+export class JobStore {
   private readonly jobs = new Map<string, Job>()
-  /** SSE streams open right now (for the connection cap). */
-  sseClients = 0
+  /** Watchers per job id: a Set, so 10,000 polls on one job come and go in O(1) each. */
+  private readonly watchers = new Map<string, Set<JobWatcher>>()
+  readonly options: JobOptions
 
-  constructor(readonly options: JobOptions = defaultJobOptions()) {
-    super()
-    // Thousands of watchers of one job are expected (the capacity benchmark), not a leak.
-    this.setMaxListeners(0)
+  constructor(options: Partial<JobOptions> = {}) {
+    this.options = { ...DEFAULT_JOB_OPTIONS, ...options }
   }
 
   // #region create
@@ -150,9 +125,23 @@ export class JobStore extends EventEmitter {
     job.events.push(event)
     if (job.events.length > this.options.replayLimit)
       job.events.shift()
-    this.emit(job.id, event)
+    for (const watcher of [...this.watchers.get(job.id) ?? []])
+      watcher(event)
   }
   // #endregion notify
+
+  /** Calls `watcher` with every change of job `id` from now on; returns the function that stops it. */
+  watch(id: string, watcher: JobWatcher): () => void {
+    let set = this.watchers.get(id)
+    if (!set)
+      this.watchers.set(id, set = new Set())
+    set.add(watcher)
+    return () => {
+      set.delete(watcher)
+      if (set.size === 0 && this.watchers.get(id) === set)
+        this.watchers.delete(id)
+    }
+  }
 
   /** The job's current state, or undefined if unknown (never existed, or expired). */
   get(id: string): JobView | undefined {
@@ -176,10 +165,12 @@ export class JobStore extends EventEmitter {
     return this.jobs.size
   }
 
-  /** Listeners across every job (tests check it returns to zero). */
-  watcherCount(): number {
+  /** Watchers of job `id`, or of every job (tests check they return to zero). */
+  watcherCount(id?: string): number {
+    if (id !== undefined)
+      return this.watchers.get(id)?.size ?? 0
     let n = 0
-    for (const name of this.eventNames()) n += this.listenerCount(name)
+    for (const set of this.watchers.values()) n += set.size
     return n
   }
 
@@ -187,7 +178,7 @@ export class JobStore extends EventEmitter {
   close(): void {
     for (const job of this.jobs.values()) clearTimeout(job.timer)
     this.jobs.clear()
-    this.removeAllListeners()
+    this.watchers.clear()
   }
 
   private expired(job: Job): boolean {

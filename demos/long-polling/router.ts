@@ -1,13 +1,12 @@
-import type { DemoContext } from '../app.ts'
-import type { JobEvent, JobStore, JobView } from '../jobs/index.ts'
+import type { DemoContext } from '../context.ts'
+import type { JobView } from '../jobs/index.ts'
 import { Router } from 'express'
 import { HttpError } from '../http.ts'
-import { findJob, jobsFor } from '../jobs/index.ts'
+import { findJob } from '../jobs/index.ts'
 
 /** Long polling: the same `GET /jobs/:id`, but with `?wait=` the server holds it until something changes. */
 export function longPollingRouter(ctx: DemoContext): Router {
-  const jobs = jobsFor(ctx)
-  const watch = waitersFor(jobs)
+  const { jobs } = ctx
   const router = Router()
   /** GET /jobs/:id?wait=<s>[&since=<version>] — held until the job changes or `wait` seconds pass. */
   router.get('/jobs/:id', (req, res, next) => {
@@ -30,8 +29,8 @@ export function longPollingRouter(ctx: DemoContext): Router {
       // Sent as is: thousands of polls may wake at once, and res.json would hash an ETag for each.
       res.set('X-Long-Poll', why).type('json').end(JSON.stringify(view))
     }
-    // Event-driven wake-up: the store emits under the job id when it changes.
-    const unwatch = watch(job.id, e => answer(e.data, 'changed'))
+    // Event-driven wake-up: the store calls us when the job changes.
+    const unwatch = jobs.watch(job.id, e => answer(e.data, 'changed'))
     const timer = setTimeout(() => answer(jobs.get(job.id) ?? job, 'timeout'), waitS * 1000)
     const unhold = ctx.lifecycle.hold(res, () => answer(jobs.get(job.id) ?? job, 'shutdown'))
     // Whoever ends first (answer, client gone, shutdown) releases everything.
@@ -44,43 +43,6 @@ export function longPollingRouter(ctx: DemoContext): Router {
     // #endregion hold
   })
   return router
-}
-
-type Waiter = (e: JobEvent) => void
-
-/**
- * The held polls of each job behind ONE store listener per job, which wakes them all on the
- * job's next change. A listener per poll would cost O(n²) to remove with thousands of polls
- * on one job (EventEmitter scans its listener array on every removal).
- */
-function waitersFor(jobs: JobStore): (id: string, waiter: Waiter) => () => void {
-  const byJob = new Map<string, { waiters: Set<Waiter>, wake: Waiter }>()
-  const stop = (id: string) => {
-    const entry = byJob.get(id)
-    byJob.delete(id)
-    if (entry)
-      jobs.off(id, entry.wake)
-  }
-  return (id, waiter) => {
-    let entry = byJob.get(id)
-    if (!entry) {
-      const waiters = new Set<Waiter>()
-      const wake: Waiter = (e) => {
-        stop(id) // the next change belongs to the next polls
-        for (const w of waiters) w(e)
-      }
-      entry = { waiters, wake }
-      byJob.set(id, entry)
-      jobs.on(id, wake)
-    }
-    const { waiters } = entry
-    waiters.add(waiter)
-    return () => {
-      waiters.delete(waiter)
-      if (waiters.size === 0 && byJob.get(id)?.waiters === waiters)
-        stop(id)
-    }
-  }
 }
 
 /** `wait` in seconds, 0..max; anything else is a 400. */

@@ -1,5 +1,5 @@
 import type { Response } from 'express'
-import type { DemoContext } from '../app.ts'
+import type { DemoContext } from '../context.ts'
 import { Router } from 'express'
 import { HttpError } from '../http.ts'
 import { runHttp1, runHttp2, runPooled } from './runs.ts'

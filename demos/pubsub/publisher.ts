@@ -1,7 +1,7 @@
 import type { ChannelModel } from 'amqplib'
 import type { BrokerConnection, Confirmed } from '../broker.ts'
 import { HttpError } from '../http.ts'
-import { preciseNow } from '../push/bridge.ts'
+import { epochMs } from '../clock.ts'
 
 /** The three exchanges of the pub/sub demos, one per exchange type, named after it. */
 export const EXCHANGES = { fanout: 'wire.fanout', direct: 'wire.direct', topic: 'wire.topic' } as const
@@ -75,7 +75,7 @@ export async function publishMessage(
   routingKey: string,
   message: string,
 ): Promise<Confirmed & { publishedAt: number }> {
-  const publishedAt = preciseNow()
+  const publishedAt = epochMs()
   const confirmed = await broker.publish(EXCHANGES[type], routingKey, Buffer.from(message), {
     contentType: 'text/plain',
     persistent: false,

@@ -1,25 +1,24 @@
-import type { ChannelModel } from 'amqplib'
-import type { DemoContext } from '../app.ts'
+import type { DemoContext } from '../context.ts'
+import type { EventStream } from '../sse/stream.ts'
 import { Router } from 'express'
+import { epochMs } from '../clock.ts'
 import { HttpError } from '../http.ts'
-import type { EventStream } from '../push/bridge.ts'
-import { openEventStream, preciseNow } from '../push/bridge.ts'
+import { openEventStream } from '../sse/stream.ts'
 import { bindingKeyOf, declareExchanges, EXCHANGES, exchangeOf, messageOf, publishMessage, routingKeyOf } from './publisher.ts'
 import { Subscriber } from './subscriber.ts'
-
-/** The live subscribers of each demo server (the broker view reads them when it has no management API). */
-export const subscribersOf = new WeakMap<DemoContext, Set<Subscriber>>()
 
 /** Publish/subscribe through RabbitMQ, bridged to the browser over Server-Sent Events. */
 export function pubsubRouter(ctx: DemoContext): Router {
   const router = Router()
-  const subscribers = new Set<Subscriber>()
-  subscribersOf.set(ctx, subscribers)
+  const { subscribers } = ctx
   let declared: Promise<void> | undefined
-  ctx.broker.onUp((model) => {
+  // One listener for every subscriber: after a broker restart each one gets a new queue.
+  ctx.broker.onUp(async (model) => {
     declared = declareExchanges(model)
-    return declared
+    await declared
+    await Promise.all([...subscribers].map(s => s.reattach(model)))
   })
+  ctx.broker.on('down', () => subscribers.forEach(s => s.brokerDown()))
 
   // #region publish-route
   /** POST /pubsub/publish — {message, routingKey?, exchange?}; 202 once RabbitMQ confirmed it. */
@@ -43,37 +42,33 @@ export function pubsubRouter(ctx: DemoContext): Router {
     // Messages may arrive before the stream is open (between consume-ok and the 200): they wait.
     let open!: (s: EventStream) => void
     const ready = new Promise<EventStream>(resolve => (open = resolve))
-    const sub: Subscriber = new Subscriber(type, bindingKey, async (msg) => {
-      const stream = await ready
-      const publishedAt = Number(msg.properties.headers?.['x-published-at']) || undefined
-      const consumedAt = preciseNow()
-      return stream.send('message', {
-        seq: ++seq,
-        id: msg.properties.messageId,
-        message: msg.content.toString(),
-        routingKey: msg.fields.routingKey,
-        redelivered: msg.fields.redelivered,
-        queue: sub.queue,
-        publishedAt,
-        consumedAt,
-        sentAt: preciseNow(),
-      }, String(seq))
-    }, async () => {
-      const stream = await ready
-      void stream.send('cancelled', { reason: 'the broker cancelled this subscriber (its queue was deleted)' }).then(stream.end)
+    const sub: Subscriber = new Subscriber(type, bindingKey, {
+      async deliver(msg) {
+        const stream = await ready
+        const publishedAt = Number(msg.properties.headers?.['x-published-at']) || undefined
+        const consumedAt = epochMs()
+        return stream.send('message', {
+          seq: ++seq,
+          id: msg.properties.messageId,
+          message: msg.content.toString(),
+          routingKey: msg.fields.routingKey,
+          redelivered: msg.fields.redelivered,
+          queue: sub.queue,
+          publishedAt,
+          consumedAt,
+          sentAt: epochMs(),
+        }, seq)
+      },
+      tell: (event, data) => void ready.then(async (stream) => {
+        await stream.send(event, data)
+        if (event === 'cancelled')
+          stream.end()
+      }),
     })
     // Registered first: a client that leaves while the queue is being declared leaves nothing behind.
     let gone = false
-    const onUp = (model: ChannelModel) => {
-      // Broker restarted: the exclusive queue died with the old connection. Declare a new one and
-      // keep the stream; messages published while the broker was down were refused (503).
-      sub.attach(model).then(queue => ready.then(s => s.send('subscribed', { queue, exchange: EXCHANGES[type], bindingKey, reconnected: true })), () => {})
-    }
-    const onDown = () => void ready.then(s => s.send('broker', { state: 'down' }))
     res.once('close', () => {
       gone = true
-      ctx.broker.off('up', onUp)
-      ctx.broker.off('down', onDown)
       subscribers.delete(sub)
       void sub.close()
     })
@@ -84,15 +79,15 @@ export function pubsubRouter(ctx: DemoContext): Router {
       await sub.close()
       if (gone) // we closed its channel ourselves: nobody is waiting for an answer
         return
-      throw err instanceof HttpError ? err : new HttpError(503, `RabbitMQ refused the subscription: ${(err as Error).message}`)
+      throw err instanceof HttpError ? err : new HttpError(503, `RabbitMQ refused the subscription: ${(err as Error).message}`, { 'Retry-After': '2' })
     }
-    if (gone)
+    if (gone || req.socket.destroyed) { // left before we could even see it leave (its 'close' came first)
+      await sub.close()
       return
+    }
     const stream = openEventStream(ctx, res)
     open(stream)
     subscribers.add(sub)
-    ctx.broker.on('up', onUp)
-    ctx.broker.on('down', onDown)
     void stream.send('subscribed', { queue: sub.queue, exchange: EXCHANGES[type], bindingKey })
   })
 
@@ -101,9 +96,5 @@ export function pubsubRouter(ctx: DemoContext): Router {
     res.json([...subscribers].map(s => ({ queue: s.queue, exchange: EXCHANGES[s.type], bindingKey: s.bindingKey })))
   })
 
-  ctx.lifecycle.onShutdown(async () => {
-    await Promise.all([...subscribers].map(s => s.close()))
-    subscribers.clear()
-  })
   return router
 }

@@ -4,9 +4,20 @@ import { EXCHANGES, type ExchangeType } from './publisher.ts'
 /** How many unacknowledged messages the broker may push to one subscriber before it waits. */
 export const SUBSCRIBER_PREFETCH = 100
 
+/** Where a subscriber's news goes: its client (an event stream in the demo server). */
+export interface SubscriberClient {
+  /** Called per message; resolve when it was passed on: the message is acked then. */
+  deliver: (msg: ConsumeMessage) => Promise<void>
+  /**
+   * Everything else the client should hear: `subscribed` again after a broker restart (on a new
+   * queue), `broker` down, `cancelled` when the broker cancelled the consumer (queue deleted).
+   */
+  tell: (event: 'subscribed' | 'broker' | 'cancelled', data: object) => void
+}
+
 /**
  * One subscriber: its own queue, bound to an exchange with a binding key, and a consumer.
- * `attach` runs again after a broker reconnect (the old queue died with the old connection).
+ * After a broker restart `reattach` declares a new queue (the old one died with the old connection).
  */
 export class Subscriber {
   queue?: string
@@ -16,10 +27,7 @@ export class Subscriber {
   constructor(
     readonly type: ExchangeType,
     readonly bindingKey: string,
-    /** Called per message; resolve when it was passed on: the message is acked then. */
-    private readonly deliver: (msg: ConsumeMessage) => Promise<void>,
-    /** The broker cancelled the consumer (queue deleted from the management UI...). */
-    private readonly cancelled: () => void,
+    private readonly client: SubscriberClient,
   ) {}
 
   /** Declares the subscriber's queue, binds it and starts consuming. Returns the queue name. */
@@ -43,13 +51,25 @@ export class Subscriber {
     await ch.prefetch(SUBSCRIBER_PREFETCH)
     await ch.consume(queue, (msg) => {
       if (!msg)
-        return this.closed ? undefined : this.cancelled()
-      void this.deliver(msg).then(() => this.ack(ch, msg))
+        return this.closed ? undefined : this.client.tell('cancelled', { reason: 'the broker cancelled this subscriber (its queue was deleted)' })
+      void this.client.deliver(msg).then(() => this.ack(ch, msg))
     }, { noAck: false })
     // #endregion consume
     if (this.closed) // the client left while we were declaring
       await this.close()
     return queue
+  }
+
+  /** The broker is back: a new queue and consumer for the same binding; the client hears the new queue. */
+  async reattach(model: ChannelModel): Promise<void> {
+    const queue = await this.attach(model).catch(() => undefined) // failed: the next 'up' tries again
+    if (queue && !this.closed)
+      this.client.tell('subscribed', { queue, exchange: EXCHANGES[this.type], bindingKey: this.bindingKey, reconnected: true })
+  }
+
+  /** The broker went away; messages published meanwhile are refused (503), not lost. */
+  brokerDown(): void {
+    this.client.tell('broker', { state: 'down' })
   }
 
   private ack(ch: Channel, msg: ConsumeMessage): void {

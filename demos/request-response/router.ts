@@ -1,12 +1,13 @@
 import type { Request } from 'express'
-import type { DemoContext, RawBodyRequest } from '../app.ts'
-import type { JobEvent } from '../jobs/index.ts'
+import type { DemoContext } from '../context.ts'
+import type { RawBodyRequest } from '../http.ts'
 import express, { Router } from 'express'
-import { createJob, epochMs, jobsFor } from '../jobs/index.ts'
+import { epochMs } from '../clock.ts'
+import { createJob } from '../jobs/index.ts'
 
 /** Request/response: what a request looks like on the wire, and what waiting for a long answer costs. */
 export function requestResponseRouter(ctx: DemoContext): Router {
-  const jobs = jobsFor(ctx)
+  const { jobs } = ctx
   const router = Router()
   // Bodies the JSON parser left alone arrive here as raw bytes, up to the same limit (413 past it).
   const rawBody = express.raw({ type: () => true, limit: ctx.config.bodyLimit })
@@ -28,13 +29,12 @@ export function requestResponseRouter(ctx: DemoContext): Router {
   /** POST /work — runs a job `{"durationMs": n}` and answers only when it is over. */
   router.post('/work', (req, res) => {
     const job = createJob(jobs, req.body)
-    const onChange = (e: JobEvent) => {
+    const unwatch = jobs.watch(job.id, (e) => {
       if (e.event !== 'progress')
-        res.json(e.data)
-    }
-    jobs.on(job.id, onChange)
+        res.json(e.data) // the answer, at last
+    })
     ctx.lifecycle.hold(res)
-    res.once('close', () => jobs.off(job.id, onChange))
+    res.once('close', unwatch)
   })
   // #endregion blocking
   return router

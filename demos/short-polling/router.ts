@@ -1,10 +1,10 @@
-import type { DemoContext } from '../app.ts'
+import type { DemoContext } from '../context.ts'
 import { Router } from 'express'
-import { createJob, findJob, jobsFor } from '../jobs/index.ts'
+import { createJob, findJob } from '../jobs/index.ts'
 
 /** Short polling: start a job, get a handle at once, then ask "is it done?" as often as you like. */
 export function shortPollingRouter(ctx: DemoContext): Router {
-  const jobs = jobsFor(ctx)
+  const { jobs } = ctx
   const router = Router()
   // #region create
   /** POST /jobs — starts a job `{"durationMs": n}`; 202 with its id and a Location to poll. */
@@ -15,7 +15,9 @@ export function shortPollingRouter(ctx: DemoContext): Router {
   // #endregion create
   // #region poll
   /** GET /jobs/:id — the job's state, answered at once (ready or not). */
-  router.get('/jobs/:id', (req, res) => {
+  router.get('/jobs/:id', (req, res, next) => {
+    if (req.query.wait !== undefined)
+      return next() // ?wait= asks for a long poll: long-polling/router.ts
     res.set('Cache-Control', 'no-store').json(findJob(jobs, req))
   })
   // #endregion poll

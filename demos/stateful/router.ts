@@ -1,4 +1,4 @@
-import type { DemoContext } from '../app.ts'
+import type { DemoContext } from '../context.ts'
 import type { RunningChild } from '../children.ts'
 import { randomBytes } from 'node:crypto'
 import { Router } from 'express'

@@ -1,5 +1,5 @@
 import { Router } from 'express'
-import type { DemoContext } from '../app.ts'
+import type { DemoContext } from '../context.ts'
 import { countPrimes, parseN } from './cpu.ts'
 import { loopWatch } from './loop-watch.ts'
 import { CpuWorker } from './pool.ts'

@@ -1,5 +1,4 @@
 import type { RawData } from 'ws'
-import type { DemoContext } from '../app.ts'
 import { WebSocket, WebSocketServer } from 'ws'
 
 /** What the server pushes. Every frame is one JSON object with a `type`. */
@@ -11,7 +10,7 @@ export type ServerFrame =
 
 export type NotificationKind = 'login' | 'message'
 
-export interface PushHubOptions {
+export interface WebSocketHubOptions {
   /** Connections accepted at once; more are refused with 503. Default 50. */
   maxClients?: number
   /** Largest frame a client may send, bytes (ws closes with 1009 above it). Default 4096. */
@@ -24,9 +23,9 @@ export interface PushHubOptions {
 
 /**
  * The connected views of the push demo: who is there, and `notify` to push to all of them.
- * One per demo server (see `pushHub`); the HTTP router and the upgrade handler share it.
+ * One per demo server (`ctx.views`); the HTTP router and the upgrade handler share it.
  */
-export class PushHub {
+export class WebSocketHub {
   readonly wss: WebSocketServer
   private readonly clients = new Map<WebSocket, string>()
   private nextId = 1
@@ -36,7 +35,7 @@ export class PushHub {
   readonly maxClients: number
   private readonly maxBufferedBytes: number
 
-  constructor(options: PushHubOptions = {}) {
+  constructor(options: WebSocketHubOptions = {}) {
     this.maxClients = options.maxClients ?? 50
     this.maxBufferedBytes = options.maxBufferedBytes ?? 1 << 20
     // noServer: the demo server's own 'upgrade' handler decides who gets in (see server.ts).
@@ -145,18 +144,4 @@ export class PushHub {
     timer.unref()
     this.wss.close()
   }
-}
-
-const hubs = new WeakMap<DemoContext, PushHub>()
-
-/** The push hub of this demo server, created on first use and closed on shutdown. */
-export function pushHub(ctx: DemoContext): PushHub {
-  let hub = hubs.get(ctx)
-  if (!hub) {
-    const created = new PushHub()
-    ctx.lifecycle.onShutdown(() => created.close())
-    hubs.set(ctx, created)
-    hub = created
-  }
-  return hub
 }

@@ -1,15 +1,14 @@
 import { Router } from 'express'
-import type { DemoContext } from '../app.ts'
+import type { DemoContext } from '../context.ts'
 import type { NotificationKind } from './hub.ts'
 import { HttpError } from '../http.ts'
-import { pushHub } from './hub.ts'
 
 const KINDS: readonly NotificationKind[] = ['login', 'message']
 
 /** The HTTP side of the push demo: something happens on the server, every view hears of it. */
-export function pushRouter(ctx: DemoContext): Router {
+export function websocketRouter(ctx: DemoContext): Router {
   const router = Router()
-  const hub = pushHub(ctx)
+  const hub = ctx.views
 
   // #region notify
   /** POST /push/notify {kind, text} — something happened: push it to every connected view. */

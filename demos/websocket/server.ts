@@ -1,8 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { DemoContext } from '../app.ts'
+import type { DemoContext } from '../context.ts'
 import { STATUS_CODES } from 'node:http'
-import { pushHub } from './hub.ts'
 
 /** Where views connect: `ws://127.0.0.1:3031/push/ws`. */
 export const PUSH_WS_PATH = '/push/ws'
@@ -12,7 +11,7 @@ export const PUSH_WS_PATH = '/push/ws'
  * never sees upgrades, so the server entry point (demos/main.ts, the test harness) calls this.
  */
 export function attachWebSocket(server: Server, ctx: DemoContext): void {
-  const hub = pushHub(ctx)
+  const hub = ctx.views
   const allowed = new Set(ctx.config.allowedOrigins)
   // #region upgrade
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -1,13 +1,7 @@
 import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib'
 
 /**
- * The work queue: one durable queue on the default exchange, named after what it holds.
- * Default `wire.jobs`; env `WORK_QUEUE` overrides it (test files running in parallel each use their own).
- */
-export function jobsQueueName(): string {
-  return process.env.WORK_QUEUE || 'wire.jobs'
-}
-/**
+ * The work queue is one durable queue on the default exchange, named by the config (`workQueue`).
  * Durable: the queue survives a broker restart (and RabbitMQ 4.3 refuses non-durable,
  * non-exclusive queues). Not exclusive: every worker, on any connection, competes for it.
  */
@@ -38,7 +32,7 @@ export class Worker {
     readonly id: number,
     public delayMs: number,
     private readonly report: (e: WorkerEvent) => void,
-    private readonly queue: string = jobsQueueName(),
+    private readonly queue: string,
   ) {}
 
   /** Opens the worker's channel and starts consuming; runs again after a broker reconnect. */

@@ -1,11 +1,10 @@
-import type { AddressInfo, Socket } from 'node:net'
 import type { Server } from 'node:http'
-import type { DemoContext } from '../../demos/app.ts'
 import type { DemoConfig } from '../../demos/config.ts'
+import type { DemoContext } from '../../demos/context.ts'
 import { afterAll, beforeAll } from 'vitest'
-import { createApp, createDemoContext } from '../../demos/app.ts'
 import { loadConfig } from '../../demos/config.ts'
-import { attachWebSocket } from '../../demos/websocket/server.ts'
+import { createDemoContext } from '../../demos/context.ts'
+import { listen } from '../../demos/listen.ts'
 
 export interface RunningDemoServer {
   url: string
@@ -17,39 +16,18 @@ export interface RunningDemoServer {
 }
 
 /**
- * Starts the real demo app on loopback (port 0 unless given), as `demos/main.ts` does,
- * with the broker from the test run (AMQP_URL). `connectBroker: false` keeps it offline.
+ * Starts the real demo server on loopback (port 0 unless given) with `listen()`, as `demos/main.ts`
+ * does, with the broker from the test run (AMQP_URL). Settings not given come from the environment
+ * and the defaults, as in production; tests pass what they change (`{ sseMaxClients: 2 }`).
+ * `connectBroker: false` keeps it offline.
  */
 export async function startDemoServer(overrides: Partial<DemoConfig> & { connectBroker?: boolean } = {}): Promise<RunningDemoServer> {
   const { connectBroker = true, ...rest } = overrides
-  const config: DemoConfig = { ...loadConfig({ ...process.env, DEMO_PORT: '0' }), ...rest }
-  const ctx = createDemoContext(config)
-  const app = createApp(ctx)
-  const sockets = new Set<Socket>()
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s))
-    s.once('error', reject)
-  })
-  attachWebSocket(server, ctx)
-  server.on('connection', (s) => {
-    sockets.add(s)
-    s.once('close', () => sockets.delete(s))
-  })
+  const ctx = createDemoContext({ ...loadConfig({ ...process.env, DEMO_PORT: '0' }), ...rest })
+  const { server, url, port, close } = await listen(ctx)
   if (connectBroker)
     ctx.broker.start()
-  const port = (server.address() as AddressInfo).port
-  return {
-    url: `http://${config.host}:${port}`,
-    port,
-    ctx,
-    server,
-    async close() {
-      await ctx.lifecycle.shutdown()
-      server.closeIdleConnections()
-      for (const s of sockets) s.destroy()
-      await new Promise<void>(resolve => server.close(() => resolve()))
-    },
-  }
+  return { url, port, ctx, server, close: () => close(0) }
 }
 
 /**

@@ -1,0 +1,59 @@
+import type { Server } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import type { DemoContext } from './context.ts'
+import { createApp } from './app.ts'
+import { attachWebSocket } from './websocket/server.ts'
+
+/** A demo server that is listening. */
+export interface Listening {
+  server: Server
+  /** `http://<host>:<port>`, with the port actually bound (useful with port 0). */
+  url: string
+  port: number
+  /**
+   * Graceful stop: no new connections, every held response ended (long polls answered, streams
+   * closed), every demo's shutdown hook run (channels, then the broker connection; child
+   * processes), idle sockets closed, and whatever is still open after `graceMs` (default 1000)
+   * destroyed. Resolves when the server has closed. Safe to call twice.
+   */
+  close: (graceMs?: number) => Promise<void>
+}
+
+/**
+ * Builds the app for `ctx` and listens on `ctx.config.host` / `ctx.config.port` (0 = any free
+ * port), with the WebSocket upgrade attached. Rejects with the listen error (EADDRINUSE, EACCES)
+ * before anything else happens: the broker is not contacted until the server is listening.
+ * The one place that listens: `demos/main.ts`, the tests and the bench all use it.
+ */
+export async function listen(ctx: DemoContext): Promise<Listening> {
+  const app = createApp(ctx)
+  const sockets = new Set<Socket>()
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(ctx.config.port, ctx.config.host)
+    s.once('listening', () => resolve(s))
+    s.once('error', reject)
+  })
+  attachWebSocket(server, ctx) // WebSocket upgrades never reach Express
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+  const { port } = server.address() as AddressInfo
+  let closing: Promise<void> | undefined
+  return {
+    server,
+    port,
+    url: `http://${ctx.config.host.includes(':') ? `[${ctx.config.host}]` : ctx.config.host}:${port}`,
+    close(graceMs = 1000) {
+      closing ??= (async () => {
+        const closed = new Promise<void>(resolve => server.close(() => resolve()))
+        await ctx.lifecycle.shutdown()
+        server.closeIdleConnections()
+        const timer = setTimeout(() => sockets.forEach(s => s.destroy()), graceMs)
+        await closed
+        clearTimeout(timer)
+      })()
+      return closing
+    },
+  }
+}

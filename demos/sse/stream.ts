@@ -1,0 +1,82 @@
+import type { Request, Response } from 'express'
+import type { DemoContext } from '../context.ts'
+import { HttpError } from '../http.ts'
+
+/** `retry:` sent on connect, ms: how long an EventSource waits before it reconnects. */
+export const SSE_RETRY_MS = 2000
+
+/** One open Server-Sent Events response. */
+export interface EventStream {
+  /**
+   * Writes one event (`data` as JSON on one line; `id` for `Last-Event-ID`). Resolves once it was
+   * handed to the socket (the back-pressure signal). A no-op once the stream is closed.
+   */
+  send: (event: string, data: unknown, id?: string | number) => Promise<void>
+  /** True once the client went away or the stream was ended. */
+  readonly closed: boolean
+  /** Ends the response (the client's EventSource will reconnect unless told otherwise). */
+  end: () => void
+}
+
+/**
+ * Turns `res` into an event stream, per the WHATWG HTML "Server-sent events" section: headers
+ * (`text/event-stream`, `no-cache, no-transform`, `X-Accel-Buffering: no` so proxies do not
+ * buffer), `retry:` on connect, a comment heartbeat every `ctx.config.sseHeartbeatMs` so idle
+ * proxies keep the connection, and a registration with the lifecycle so shutdown ends it.
+ * Everything it owns is released on the response's `close` (which fires for every ending:
+ * `end()`, the client leaving, shutdown), and `onClose` runs then.
+ * Throws a 429 (Retry-After: 5) when `ctx.config.sseMaxClients` streams are open already.
+ * Modelled on better-sse's Session; production code would use such a library.
+ */
+export function openEventStream(ctx: DemoContext, res: Response, onClose?: () => void): EventStream {
+  const { sseMaxClients, sseHeartbeatMs } = ctx.config
+  if (ctx.eventStreams.size >= sseMaxClients)
+    throw new HttpError(429, `too many event streams open (limit ${sseMaxClients}); retry later`, { 'Retry-After': '5' })
+  res.status(200).set({
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    'X-Accel-Buffering': 'no',
+  })
+  res.flushHeaders()
+  res.write(`retry: ${SSE_RETRY_MS}\n\n`)
+  let closed = false
+  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), sseHeartbeatMs)
+  ctx.eventStreams.add(res)
+  ctx.lifecycle.hold(res, () => res.end(': server shutting down\n\n')) // a comment: the client reconnects later
+  res.once('close', () => {
+    closed = true
+    clearInterval(heartbeat)
+    ctx.eventStreams.delete(res)
+    onClose?.()
+  })
+  return {
+    get closed() {
+      return closed
+    },
+    end: () => {
+      if (!closed)
+        res.end()
+    },
+    // #region send
+    send(event, data, id) {
+      if (closed)
+        return Promise.resolve()
+      const frame = `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+      return new Promise(resolve => res.write(frame, () => resolve()))
+    },
+    // #endregion send
+  }
+}
+
+/**
+ * The id the client last saw: the `Last-Event-ID` header (what EventSource sends on reconnect),
+ * or `?lastEventId=` for manual tests; 0 when absent. 400 unless a non-negative integer.
+ */
+export function lastEventId(req: Request): number {
+  const raw = req.get('Last-Event-ID') ?? req.query.lastEventId
+  if (raw === undefined || raw === '')
+    return 0
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()))
+    throw new HttpError(400, 'Last-Event-ID must be a non-negative integer (an id: this stream sent)')
+  return Number(raw)
+}
