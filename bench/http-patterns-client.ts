@@ -1,13 +1,15 @@
 // Load generator for bench/http-patterns.ts, run in its own process (its own fd limit):
-// opens N raw HTTP connections that all wait on one job, reports when they are all open,
+// opens N HTTP connections that all wait on one job, reports when they are all open,
 // then, armed with a version on stdin, reports when each one received that change.
 // Usage: <port> <sse|long-poll> <jobId> <n>
 // With jobId "-" (long polls) it reports {"type":"ready"} and reads "job <id> <since>" from stdin
 // first, so the job is created only once the clients are about to connect, and each poll is
 // held with `since` until the job's next version (since + 1).
-import type { Socket } from 'node:net'
+import { request } from 'node:http'
 import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
+import { frameSplitter } from '../composables/sse-parse.ts'
+import { epochMs } from '../demos/clock.ts'
 
 const [port, mode, jobArg, countArg] = process.argv.slice(2)
 const n = Number(countArg)
@@ -26,12 +28,34 @@ if (jobId === '-') {
 const path = mode === 'sse' ? `/jobs/${jobId}/events` : `/jobs/${jobId}?wait=30${since ? `&since=${since}` : ''}`
 // SSE: the frame with the armed id; a long poll: the answer carrying the next version (a
 // timeout answer carries the old one and is not counted).
-let marker = mode === 'sse' ? '\u0000' : since ? `"version":${Number(since) + 1},` : 'HTTP/1.1'
-const epoch = () => performance.timeOrigin + performance.now()
+let armedId: string | undefined
+const marker = since ? `"version":${Number(since) + 1},` : 'HTTP/1.1'
 const times: number[] = []
-const sockets: Socket[] = []
+const sockets: Array<{ destroy: () => void }> = []
 let failed = 0
 
+/** SSE: a node:http request whose body is read by the shared frame splitter (composables/sse-parse.ts). */
+function openStream(): Promise<void> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port: Number(port), path, agent: false, headers: { Accept: 'text/event-stream' } }, (res) => {
+      res.on('data', frameSplitter((f) => {
+        if (armedId === undefined || f.id !== armedId)
+          return false
+        received()
+        return true
+      }))
+    })
+    req.once('socket', s => s.once('connect', () => resolve()))
+    req.on('error', () => {
+      failed++
+      resolve()
+    })
+    req.end()
+    sockets.push(req)
+  })
+}
+
+/** A long poll: a raw socket, counted when the answer carries `marker`. */
 function open(): Promise<void> {
   return new Promise((resolve) => {
     const s = connect(Number(port), '127.0.0.1', () => {
@@ -45,10 +69,8 @@ function open(): Promise<void> {
         return
       seen += d
       if (seen.includes(marker)) {
-        times.push(epoch())
         seen = 'done'
-        if (times.length + failed === n)
-          report()
+        received()
       }
     })
     s.on('error', () => {
@@ -60,6 +82,13 @@ function open(): Promise<void> {
   })
 }
 
+/** One client got the change; the last one reports. */
+function received(): void {
+  times.push(epochMs())
+  if (times.length + failed === n)
+    report()
+}
+
 function report(): void {
   times.sort((a, b) => a - b)
   process.stdout.write(`${JSON.stringify({ type: 'received', count: times.length, failed, first: times[0], last: times.at(-1), p50: times[Math.floor(times.length * 0.5)] })}\n`)
@@ -68,7 +97,7 @@ function report(): void {
 // Connect in small paced batches so the server's listen backlog (511) never overflows:
 // an overflow drops SYNs, and the kernel's 1 s / 3 s retransmits would dominate the numbers.
 for (let i = 0; i < n; i += 250) {
-  await Promise.all(Array.from({ length: Math.min(250, n - i) }, open))
+  await Promise.all(Array.from({ length: Math.min(250, n - i) }, mode === 'sse' ? openStream : open))
   await new Promise(r => setTimeout(r, 40))
 }
 process.stdout.write(`${JSON.stringify({ type: 'connected', count: sockets.length - failed, failed })}\n`)
@@ -76,7 +105,7 @@ for (let r = await input.next(); !r.done; r = await input.next()) {
   const line = r.value
   if (line.startsWith('arm ')) {
     if (mode === 'sse')
-      marker = `id: ${line.slice(4).trim()}\n`
+      armedId = line.slice(4).trim()
     continue
   }
   break

@@ -9,8 +9,11 @@ import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { createInterface } from 'node:readline'
-import { createApp, createDemoContext } from '../demos/app.ts'
+import { frameSplitter } from '../composables/sse-parse.ts'
+import { epochMs } from '../demos/clock.ts'
 import { loadConfig } from '../demos/config.ts'
+import { createDemoContext } from '../demos/context.ts'
+import { listen } from '../demos/listen.ts'
 
 /** Jobs per pattern for the delay measurement (the issue asks for >= 200). */
 const JOBS = Number(process.env.BENCH_JOBS ?? 240)
@@ -23,7 +26,6 @@ const POLL_MS = 100
 const CAPACITY = Number(process.env.BENCH_CAPACITY ?? 10_000)
 const FD_LIMIT = 20_000
 
-const epoch = () => performance.timeOrigin + performance.now()
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? Number.NaN
@@ -66,7 +68,7 @@ const patterns: Record<string, Watch> = {
   'request/response (POST /work)': async (base, agent) => {
     const a = await call(base, agent, 'POST', '/work', { durationMs: JOB_MS })
     const job = JSON.parse(a.body) as Job
-    return { requests: 1, delay: epoch() - job.finishedAt! }
+    return { requests: 1, delay: epochMs() - job.finishedAt! }
   },
   [`short polling (every ${POLL_MS} ms)`]: async (base, agent) => {
     const job = JSON.parse((await call(base, agent, 'POST', '/jobs', { durationMs: JOB_MS })).body) as Job
@@ -76,7 +78,7 @@ const patterns: Record<string, Watch> = {
       const j = JSON.parse((await call(base, agent, 'GET', `/jobs/${job.id}`)).body) as Job
       requests++
       if (j.state !== 'running')
-        return { requests, delay: epoch() - j.finishedAt! }
+        return { requests, delay: epochMs() - j.finishedAt! }
     }
   },
   'long polling (?wait=10&since=v)': async (base, agent) => {
@@ -86,20 +88,18 @@ const patterns: Record<string, Watch> = {
       j = JSON.parse((await call(base, agent, 'GET', `/jobs/${j.id}?wait=10&since=${j.version}`)).body) as Job
       requests++
     }
-    return { requests, delay: epoch() - j.finishedAt! }
+    return { requests, delay: epochMs() - j.finishedAt! }
   },
   'Server-Sent Events': async (base, agent) => {
     const job = JSON.parse((await call(base, agent, 'POST', '/jobs', { durationMs: JOB_MS })).body) as Job
     return new Promise((resolve, reject) => {
       const req = request(`${base}/jobs/${job.id}/events`, { agent }, (res) => {
-        let buf = ''
-        res.setEncoding('utf8')
-        res.on('data', (d: string) => {
-          buf += d
-          const m = /event: (?:done|failed)\ndata: (.*)\n\n/.exec(buf)
-          if (m)
-            resolve({ requests: 2, delay: epoch() - (JSON.parse(m[1]!) as Job).finishedAt! })
-        })
+        res.on('data', frameSplitter((f) => {
+          if (f.type !== 'done' && f.type !== 'failed')
+            return false
+          resolve({ requests: 2, delay: epochMs() - (JSON.parse(f.data) as Job).finishedAt! })
+          return true
+        }))
       })
       req.on('error', reject)
       req.end()
@@ -109,9 +109,8 @@ const patterns: Record<string, Watch> = {
 
 async function delays(): Promise<BenchSection[]> {
   const ctx = createDemoContext({ ...loadConfig({ ...process.env, DEMO_PORT: '0' }) })
-  const server = createApp(ctx).listen(0, '127.0.0.1')
-  await new Promise(r => server.once('listening', r))
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  const demo = await listen(ctx)
+  const base = demo.url
 
   // The floor: a raw keep-alive round trip on loopback, same process, same run.
   const floorAgent = countingAgent()
@@ -144,8 +143,7 @@ async function delays(): Promise<BenchSection[]> {
     rows.push([name, f1(pct(d, 0.5)), f1(pct(d, 0.99)), (requests / JOBS).toFixed(1), Math.round(bytes() / JOBS)])
     data[name] = { jobs: JOBS, p50: pct(d, 0.5), p99: pct(d, 0.99), max: Math.max(...d), requestsPerJob: requests / JOBS, wireBytesPerJob: bytes() / JOBS }
   }
-  await ctx.lifecycle.shutdown()
-  server.close()
+  await demo.close(0)
   return [{
     title: `HTTP patterns: notification delay (server finish → client knows) over ${JOBS} jobs of ${JOB_MS} ms, ${CONCURRENCY} at a time`,
     columns: ['pattern', 'delay p50 (ms)', 'delay p99 (ms)', 'requests / job', 'bytes on the wire / job'],

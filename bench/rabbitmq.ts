@@ -9,6 +9,7 @@ import { Agent, get, request } from 'node:http'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'amqplib'
+import { frameSplitter } from '../composables/sse-parse.ts'
 import { provisionBroker } from '../test/support/broker.ts'
 
 const ROOT = join(import.meta.dirname, '..')
@@ -63,7 +64,7 @@ async function startDemoChild(amqpUrl: string, managementUrl?: string): Promise<
   throw new Error('the demo server did not connect to the broker')
 }
 
-/** A lean SSE reader (node:http, no web streams): calls `onMessage` with each `message` event's text. */
+/** A lean SSE reader (node:http and the shared frame splitter, no web streams): calls `onMessage` with each `message` event's text. */
 interface SseMessage { message: string, publishedAt: number, consumedAt: number, sentAt: number }
 
 function subscribe(url: string, onMessage: (text: string, at: number, m: SseMessage) => void): Promise<{ abort: () => void }> {
@@ -74,23 +75,16 @@ function subscribe(url: string, onMessage: (text: string, at: number, m: SseMess
         reject(new Error(`subscribe answered ${res.statusCode}`))
         return
       }
-      res.setEncoding('utf8')
-      let buf = ''
-      res.on('data', (chunk: string) => {
-        const at = performance.now()
-        buf += chunk
-        let i: number
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const frame = buf.slice(0, i)
-          buf = buf.slice(i + 2)
-          if (frame.includes('event: message')) {
-            const data = frame.split('\n').find(l => l.startsWith('data: '))
-            if (data) {
-              const m = JSON.parse(data.slice(6)) as SseMessage
-              onMessage(m.message, at, m)
-            }
-          }
+      let at = 0 // when the chunk carrying the frame arrived
+      const push = frameSplitter((frame) => {
+        if (frame.type === 'message') {
+          const m = JSON.parse(frame.data) as SseMessage
+          onMessage(m.message, at, m)
         }
+      })
+      res.on('data', (chunk: Buffer) => {
+        at = performance.now()
+        push(chunk)
       })
       res.on('error', () => {}) // aborted
       resolve({ abort: () => req.destroy() })

@@ -1,41 +1,195 @@
-// Pure Server-Sent Events parsing, free of browser-only imports: the deck's reader
-// (composables/sse.ts) and the tests' readers (test/support) share it.
+// Pure Server-Sent Events parsing, free of browser-only imports: one frame parser and one
+// stream reader, shared by the deck's reader (composables/sse.ts), the tests' readers
+// (test/support) and the benchmarks (bench/).
+//
+// The rules are those of the WHATWG HTML Standard, §9.2 "Server-sent events":
+// §9.2.5 "Parsing an event stream" (https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream)
+// and §9.2.6 "Interpreting an event stream" (…#event-stream-interpretation).
 import { byteLength } from './traffic'
 
-/** One Server-Sent Events frame as it came off the wire (comments included). */
-export interface SseFrame {
+/** What every frame carries, whether or not it dispatches an event. */
+interface SseFrameFields {
+  /** The frame's lines joined with `\n` (whatever line ends came on the wire), without the blank line that ended it. */
   raw: string
+  /**
+   * UTF-8 bytes the frame took on the wire: its lines with their own line ends (CRLF is 2),
+   * the blank line ending it, and whatever the reader skipped since the previous frame (a
+   * leading BOM, extra blank lines). A stream's frames add up to its bytes, less an
+   * unfinished frame at its end. One exception per frame at most: when the CRLF of its blank
+   * line is split across chunks, the frame is handed over at the CR (not held back for a
+   * byte that may never come) and that LF counts toward the next frame.
+   */
   bytes: number
+  /** The last `id` field whose value has no U+0000 NULL (one with a NULL is ignored, as the spec says). `''` resets it. */
   id?: string
+  /** The last `event` field, as sent (may be `''`). See `type` for the event type it dispatches as. */
   event?: string
-  data?: string
+  /** The last `retry` field made only of ASCII digits, in ms; any other `retry` is ignored. Not bounded here. */
   retry?: number
+  /** The text of the last comment line (`:` …), trimmed. Comments are never events. */
   comment?: string
 }
 
 /**
- * Parses one frame (the text between two blank lines) field by field, as EventSource does:
- * `data` lines join with newlines, a leading space after the colon is dropped, a `retry`
- * that is not a number is ignored, and a `:` line is a comment.
+ * One Server-Sent Events frame as it came off the wire (comments and `retry:` included).
+ * `dispatch` says whether it is an event: only a frame with at least one `data` line is
+ * (§9.2.6: "If the data buffer is an empty string, … return"). A frame of `event:`, `id:`,
+ * `retry:` or comments alone dispatches nothing, so check `dispatch` (or `type`) before
+ * treating a frame as an event; `data` and `type` are only there when it is one.
  */
-export function parseFrame(raw: string): SseFrame {
-  const f: SseFrame = { raw, bytes: byteLength(`${raw}\n\n`) }
-  for (const line of raw.split('\n')) {
+export type SseFrame = SseFrameFields & (
+  | {
+    dispatch: true
+    /** The event type: `event`, or `message` when that is absent or empty. */
+    type: string
+    /** The `data` lines' values joined with `\n` (`''` for one empty `data` line). */
+    data: string
+  }
+  | { dispatch: false, type?: undefined, data?: undefined }
+)
+
+const ASCII_DIGITS = /^[0-9]+$/
+
+/**
+ * Parses one frame (the lines between two blank lines) field by field, as EventSource does
+ * (§9.2.6): a line starting with `:` is a comment; otherwise the field name runs to the first
+ * `:` (the whole line when there is none, with an empty value) and one space right after the
+ * colon is dropped. `data` values join with `\n`; `event`, `id` and `retry` keep their last
+ * valid value; an `id` containing U+0000 NULL and a `retry` that is not all ASCII digits are
+ * ignored; unknown fields are ignored. Lines may end in CRLF, LF or CR.
+ * @param raw The frame's lines, without the blank line that ends it.
+ * @param bytes Its size on the wire, when the caller knows it; default `raw` plus a `\n\n` ending, in UTF-8.
+ */
+export function parseFrame(raw: string, bytes = byteLength(`${raw}\n\n`)): SseFrame {
+  const fields: SseFrameFields = { raw, bytes }
+  const data: string[] = []
+  for (const line of raw.split(/\r\n|\r|\n/)) {
     if (line.startsWith(':')) {
-      f.comment = line.slice(1).trim()
+      fields.comment = line.slice(1).trim()
       continue
     }
-    const i = line.indexOf(':')
-    const field = i < 0 ? line : line.slice(0, i)
-    const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '')
-    if (field === 'id')
-      f.id = value
-    else if (field === 'event')
-      f.event = value
+    const colon = line.indexOf(':')
+    const field = colon < 0 ? line : line.slice(0, colon)
+    const value = colon < 0 ? '' : line.slice(line.startsWith(' ', colon + 1) ? colon + 2 : colon + 1)
+    if (field === 'event')
+      fields.event = value
     else if (field === 'data')
-      f.data = f.data === undefined ? value : `${f.data}\n${value}`
-    else if (field === 'retry' && /^\d+$/.test(value))
-      f.retry = Number(value)
+      data.push(value)
+    else if (field === 'id' && !value.includes('\0'))
+      fields.id = value
+    else if (field === 'retry' && ASCII_DIGITS.test(value))
+      fields.retry = Number(value)
   }
-  return f
+  return data.length
+    ? { ...fields, dispatch: true, type: fields.event || 'message', data: data.join('\n') }
+    : { ...fields, dispatch: false }
+}
+
+/** Called with each frame; return `true` to stop reading (nothing else stops it). */
+export type FrameHandler = (frame: SseFrame) => boolean | void
+
+/**
+ * The push side of the reader, for byte sources that are not web streams (a `node:http`
+ * response's `'data'` events): returns a function to call with each chunk of the body, in
+ * order. It decodes UTF-8 as a stream (a character split across chunks is fine; invalid
+ * bytes become U+FFFD), drops one U+FEFF BOM at the very start, ends lines at CRLF, LF or
+ * CR (a CR ending one chunk and an LF starting the next are one line end), and hands each
+ * frame — the lines before a blank line — to `onFrame` as soon as its blank line arrives.
+ * Blank lines with no frame before them are skipped. The function returns `true` once
+ * `onFrame` has returned `true`; from then on it ignores its input. What follows the last
+ * blank line is an unfinished frame and is never handed over (§9.2.6: at the end of the
+ * stream "any pending data must be discarded").
+ */
+export function frameSplitter(onFrame: FrameHandler): (chunk: Uint8Array) => boolean {
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true })
+  const lineEnd = /\r\n|\r|\n/g
+  let atStart = true
+  let afterCR = false
+  let line = ''
+  let lines: string[] = []
+  let bytes = 0
+  let stopped = false
+  return (chunk) => {
+    if (stopped)
+      return true
+    let text = decoder.decode(chunk, { stream: true })
+    if (!text)
+      return false
+    if (atStart) {
+      atStart = false
+      if (text.startsWith('\uFEFF')) {
+        text = text.slice(1)
+        bytes += 3
+      }
+    }
+    let from = 0
+    if (afterCR && text.startsWith('\n')) { // the LF of a CRLF split across chunks
+      from = 1
+      bytes += 1
+    }
+    lineEnd.lastIndex = from
+    for (let end = lineEnd.exec(text); end; end = lineEnd.exec(text)) {
+      line += text.slice(from, end.index)
+      from = lineEnd.lastIndex
+      bytes += byteLength(line) + end[0].length
+      if (line) {
+        lines.push(line)
+      }
+      else if (lines.length) {
+        const frame = parseFrame(lines.join('\n'), bytes)
+        lines = []
+        bytes = 0
+        if (onFrame(frame) === true) {
+          stopped = true
+          return true
+        }
+      }
+      line = ''
+    }
+    afterCR = text.endsWith('\r')
+    line += text.slice(from)
+    return false
+  }
+}
+
+/** How a read ended: the server closed the stream, or `onFrame` returned `true`. */
+export type StreamEnd = 'ended' | 'stopped'
+
+/**
+ * Reads an event stream (e.g. a fetch `Response.body`) to its end, handing each frame to
+ * `onFrame` as it arrives; decoding, BOM, line ends and frames as in {@link frameSplitter}
+ * (WHATWG HTML §9.2.5, §9.2.6).
+ * @param body The response body, bytes. The reader locks it.
+ * @param onFrame Called with every frame, events or not (`frame.dispatch`); return `true` to stop.
+ * @param signal Optional: aborting it cancels the body and rejects with `signal.reason`.
+ * @returns `'ended'` when the body closed (an unfinished last frame is dropped), or
+ *   `'stopped'` when `onFrame` returned `true`; the body is then cancelled, which releases
+ *   the connection.
+ * @throws The body's error (a network failure; the fetch's `AbortError` when its request was
+ *   aborted), `signal.reason`, or what `onFrame` threw; the body is cancelled in each case.
+ */
+export async function readEventStream(body: ReadableStream<Uint8Array>, onFrame: FrameHandler, signal?: AbortSignal): Promise<StreamEnd> {
+  const reader = body.getReader()
+  const push = frameSplitter(onFrame)
+  let open = true
+  const onAbort = () => void reader.cancel(signal?.reason).catch(() => {})
+  signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    for (;;) {
+      signal?.throwIfAborted()
+      const { value, done } = await reader.read()
+      signal?.throwIfAborted()
+      if (done) {
+        open = false
+        return 'ended'
+      }
+      if (push(value))
+        return 'stopped'
+    }
+  }
+  finally {
+    signal?.removeEventListener('abort', onAbort)
+    if (open)
+      void reader.cancel().catch(() => {})
+  }
 }

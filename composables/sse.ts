@@ -2,7 +2,7 @@ import type { Demo } from './demo'
 import type { TrafficEntry } from './traffic'
 import type { SseFrame } from './sse-parse'
 import { DEMO_URL } from './demo'
-import { parseFrame } from './sse-parse'
+import { readEventStream } from './sse-parse'
 import { byteLength } from './traffic'
 
 export type { SseFrame } from './sse-parse'
@@ -14,7 +14,11 @@ export interface EventStreamOptions {
   lastEventId?: string
   /** Every frame, including `retry:` and comment heartbeats. */
   onFrame?: (frame: SseFrame) => void
-  /** A frame after which the stream is over (no reconnect). Default: none. */
+  /**
+   * An event after which the stream is over (no reconnect). Asked only of frames that
+   * dispatch an event (`frame.dispatch`), never of `retry:`, comment or `event:`-only frames.
+   * Default: none.
+   */
   isFinal?: (frame: SseFrame) => boolean
   /** Each time a connection is opened (the first, and every reconnect). */
   onOpen?: () => void
@@ -25,22 +29,46 @@ export interface EventStreamOptions {
 export interface EventStream {
   /** Ends the stream for good. */
   stop: () => void
-  /** Cuts the connection as a network failure would; the reader reconnects after `retry`. */
+  /** Cuts the connection as a network failure would; the reader reconnects after the (bounded) `retry` delay. */
   drop: () => void
   /** The id of the last event received (what a reconnect sends). */
   lastEventId: () => string | undefined
 }
 
+/** Reconnect delay before the server sends `retry:`, ms. */
+const DEFAULT_RETRY_MS = 2000
+/** Bounds on the reconnect delay, ms: whatever `retry:` says, never sooner than 250 ms (no hammering) nor later than 30 s (the slide stays live). */
+const RETRY_BOUNDS_MS = { min: 250, max: 30_000 } as const
+
+/** A server's `retry:` (ms) clamped to {@link RETRY_BOUNDS_MS}. */
+function boundedRetry(ms: number): number {
+  return Math.min(RETRY_BOUNDS_MS.max, Math.max(RETRY_BOUNDS_MS.min, ms))
+}
+
+/** The timeline label of a frame: its event type, `: comment`, `retry`, or `frame`. */
+function frameLabel(frame: SseFrame): string {
+  if (frame.dispatch)
+    return frame.type
+  if (frame.comment !== undefined)
+    return `: ${frame.comment}`
+  return frame.retry === undefined ? 'frame' : 'retry'
+}
+
 /**
- * A fetch-based EventSource that shows its work: every frame is handed over raw and
- * recorded in the demo's log (a tick per frame on a `stream` bar). Honours `retry:` and
- * reconnects with `Last-Event-ID` like EventSource; stops on a final frame, a 204, or an
- * error status. Aborted with the slide.
+ * The deck's event-stream client: a fetch-based EventSource that shows its work. Every
+ * frame is handed over raw and recorded in the demo's log (a tick per frame on a `stream`
+ * bar); frames are read by `readEventStream` (composables/sse-parse.ts, WHATWG rules).
+ * Like EventSource it follows the stream across drops: after an early end or a network
+ * error it waits the reconnect delay — 2000 ms until the server sends `retry:`, and any
+ * `retry:` is clamped to 250–30,000 ms ({@link RETRY_BOUNDS_MS}) — then reconnects with
+ * `Last-Event-ID` (the last `id:` received; none when it is empty). Stops for good on a
+ * final event (`isFinal`), a 204, an error status, `stop()`, or when the slide is left.
+ * (Not to be confused with the server's writer, `openEventStream` in demos/push/bridge.ts.)
  */
-export function openEventStream(demo: Demo, path: string, options: EventStreamOptions = {}): EventStream {
+export function followEventStream(demo: Demo, path: string, options: EventStreamOptions = {}): EventStream {
   const { lane = 'SSE', onFrame, isFinal = () => false, onClose, onOpen } = options
   let lastId = options.lastEventId
-  let retryMs = 2000
+  let retryMs = DEFAULT_RETRY_MS
   let stopped = false
   let current: AbortController | undefined
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -79,32 +107,21 @@ export function openEventStream(demo: Demo, path: string, options: EventStreamOp
         demo.log.update(entry, { receivedBytes: byteLength(text), data: text })
         return finish(`HTTP ${res.status}: ${text}`)
       }
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
-      let buffer = ''
-      for (;;) {
-        const { value, done } = await reader.read()
-        if (done)
-          break
-        buffer += value.replace(/\r\n?/g, '\n')
-        let end = buffer.indexOf('\n\n')
-        while (end >= 0) {
-          const frame = parseFrame(buffer.slice(0, end))
-          buffer = buffer.slice(end + 2)
-          end = buffer.indexOf('\n\n')
-          if (frame.id !== undefined)
-            lastId = frame.id
-          if (frame.retry !== undefined)
-            retryMs = frame.retry
-          demo.log.update(entry, { receivedBytes: entry.receivedBytes + frame.bytes })
-          demo.log.tick({ lane, kind: 'event', label: frame.event ?? (frame.comment !== undefined ? `: ${frame.comment}` : 'retry'), receivedBytes: frame.bytes, data: frame.raw })
-          onFrame?.(frame)
-          if (isFinal(frame)) {
-            reason = 'final event'
-            controller.abort()
-            demo.log.finish(entry)
-            return finish(reason)
-          }
-        }
+      const end = await readEventStream(res.body, (frame) => {
+        if (frame.id !== undefined)
+          lastId = frame.id
+        if (frame.retry !== undefined)
+          retryMs = boundedRetry(frame.retry)
+        demo.log.update(entry, { receivedBytes: entry.receivedBytes + frame.bytes })
+        demo.log.tick({ lane, kind: 'event', label: frameLabel(frame), receivedBytes: frame.bytes, data: frame.raw })
+        onFrame?.(frame)
+        return frame.dispatch && isFinal(frame)
+      })
+      if (end === 'stopped') {
+        reason = 'final event'
+        controller.abort()
+        demo.log.finish(entry)
+        return finish(reason)
       }
     }
     catch {
@@ -115,7 +132,7 @@ export function openEventStream(demo: Demo, path: string, options: EventStreamOp
       if (entry.end === undefined)
         demo.log.finish(entry, reason === 'ended' ? {} : { error: reason })
     }
-    // Like EventSource: the stream ended early, so wait `retry` ms and resume after lastId.
+    // Like EventSource: the stream ended early, so wait the (bounded) `retry` delay and resume after lastId.
     if (!stopped)
       timer = setTimeout(() => void connect(), retryMs)
   }
@@ -127,3 +144,6 @@ export function openEventStream(demo: Demo, path: string, options: EventStreamOp
     lastEventId: () => lastId,
   }
 }
+
+/** @deprecated The old name of {@link followEventStream}; kept until composables/jobs.ts calls the new one. */
+export const openEventStream = followEventStream

@@ -1,6 +1,6 @@
 // Small real clients for the HTTP-pattern tests: JSON calls and a fetch-based SSE reader.
 import type { SseFrame } from '../../composables/sse-parse.ts'
-import { parseFrame } from '../../composables/sse-parse.ts'
+import { readEventStream } from '../../composables/sse-parse.ts'
 
 export type { SseFrame }
 
@@ -32,41 +32,20 @@ export async function startJob(base: string, body: Record<string, unknown> = { d
 }
 
 /**
- * Opens an event stream and calls `onFrame` for each frame as it arrives. Resolves with every
- * frame when the server ends the stream, or when `stop` (return true from onFrame) aborts it.
+ * Opens an event stream and calls `onFrame` for each frame as it arrives (read by
+ * `readEventStream`: every frame, events or not). Resolves with every frame when the server
+ * ends the stream, or when `onFrame` returns true (the stream is then cancelled). A response
+ * that is not `text/event-stream` resolves with its text as `body` and no frames.
  */
 export async function readSse(url: string, options: { headers?: Record<string, string>, onFrame?: (f: SseFrame) => boolean | void } = {}): Promise<{ status: number, headers: Headers, frames: SseFrame[], body?: string }> {
-  const controller = new AbortController()
-  const res = await fetch(url, { headers: { Accept: 'text/event-stream', ...options.headers }, signal: controller.signal })
+  const res = await fetch(url, { headers: { Accept: 'text/event-stream', ...options.headers } })
   if (!res.headers.get('content-type')?.startsWith('text/event-stream'))
     return { status: res.status, headers: res.headers, frames: [], body: await res.text() }
   const frames: SseFrame[] = []
-  const decoder = new TextDecoder()
-  let buffer = ''
-  const reader = res.body!.getReader()
-  try {
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done)
-        break
-      buffer += decoder.decode(value, { stream: true })
-      let end = buffer.indexOf('\n\n')
-      while (end >= 0) {
-        const frame = parseFrame(buffer.slice(0, end))
-        buffer = buffer.slice(end + 2)
-        frames.push(frame)
-        if (options.onFrame?.(frame)) {
-          controller.abort()
-          return { status: res.status, headers: res.headers, frames }
-        }
-        end = buffer.indexOf('\n\n')
-      }
-    }
-  }
-  catch (err) {
-    if (!controller.signal.aborted)
-      throw err
-  }
+  await readEventStream(res.body!, (frame) => {
+    frames.push(frame)
+    return options.onFrame?.(frame)
+  })
   return { status: res.status, headers: res.headers, frames }
 }
 

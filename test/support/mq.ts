@@ -2,7 +2,7 @@
 // over fetch, and the publish call.
 import type { RunningDemoServer } from './demo-server.ts'
 import { connect } from 'amqplib'
-import { parseFrame } from '../../composables/sse-parse.ts'
+import { readEventStream } from '../../composables/sse-parse.ts'
 import { startDemoServer, useDemoServer, waitFor } from './demo-server.ts'
 
 /** Waits until the demo server is connected to the broker (after a start, or a broker restart). */
@@ -62,23 +62,12 @@ export async function openSse(url: string): Promise<SseClient> {
     return client
   }
   done = (async () => {
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
-    let buf = ''
     try {
-      for (;;) {
-        const { value, done: eof } = await reader.read()
-        if (eof)
-          break
-        buf += value
-        let i: number
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const frame = parseFrame(buf.slice(0, i))
-          buf = buf.slice(i + 2)
-          // Frames without data (retry:, comment heartbeats) are not events.
-          if (frame.data !== undefined)
-            events.push({ event: frame.event ?? 'message', ...(frame.id === undefined ? {} : { id: frame.id }), data: JSON.parse(frame.data) })
-        }
-      }
+      // Only frames that dispatch an event count (not retry:, heartbeats, or event: without data).
+      await readEventStream(res.body!, (frame) => {
+        if (frame.dispatch)
+          events.push({ event: frame.type, ...(frame.id === undefined ? {} : { id: frame.id }), data: JSON.parse(frame.data) })
+      })
     }
     finally {
       client.ended = true
