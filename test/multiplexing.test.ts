@@ -102,4 +102,20 @@ describe('multiplexing and pooling', () => {
     await waitFor(() => sockets() <= during - 12, 'the run\'s twelve socket ends to close')
     await other.close()
   })
+
+  it('a client that gives up on an HTTP/2 run mid-flight does not take the server down', async () => {
+    for (const ms of [0, 5, 20, 100]) { // before, during and after the h2 session opens
+      const controller = new AbortController()
+      const run = fetch(`${demos.url}/multiplexing/h2-run`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ count: 10, ms: 1000 }), signal: controller.signal,
+      }).catch(() => 'aborted')
+      setTimeout(() => controller.abort(), ms)
+      expect(await run).toBe('aborted')
+    }
+    // Still serving, and a fresh run works.
+    expect((await fetch(`${demos.url}/ping`)).status).toBe(200)
+    const { status, body } = await post(`${demos.url}/multiplexing/h2-run`, { count: 2, ms: 100 })
+    expect(status).toBe(200)
+    expect(body.tcpConnections).toBe(1)
+  })
 })

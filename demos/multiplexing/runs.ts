@@ -78,6 +78,7 @@ export async function runHttp1(origin: string, count: number, delayMs: number,
 export async function runHttp2(origin: string, count: number,
   delayMs: number, signal: AbortSignal): Promise<RunReport> {
   const session = connect(origin) // one TCP connection
+  session.on('error', () => {}) // each stream's own failure rejects its request below
   const abort = () => session.destroy(new Error('aborted'))
   signal.addEventListener('abort', abort, { once: true })
   const t0 = performance.now()

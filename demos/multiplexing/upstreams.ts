@@ -64,11 +64,13 @@ export class Upstreams {
     if (!this.h2) {
       const server = createH2Server()
       server.on('session', (session: Http2Session) => {
+        session.on('error', () => {}) // a client that goes away resets its streams: not our failure
         this.h2Ids.set(session, ++this.accepted.h2)
         this.sessions.add(session)
         session.once('close', () => this.sessions.delete(session))
       })
       server.on('stream', (stream: ServerHttp2Stream, headers) => {
+        stream.on('error', () => {}) // reset by a client that gave up (ERR_HTTP2_STREAM_ERROR); 'close' cleans up
         this.answerLater(Upstreams.delayOf(headers[':path']), (body) => {
           if (!stream.destroyed) {
             stream.respond({ ':status': 200, 'content-type': 'application/json' })
