@@ -3,7 +3,7 @@ import type { DemoContext } from './context.ts'
 import type { RawBodyRequest } from './http.ts'
 import express from 'express'
 import { redactUrl } from './config.ts'
-import { cors, errorHandler, notFound } from './http.ts'
+import { cors, errorHandler, notFound, refuseForeignHosts, refuseForeignOrigins } from './http.ts'
 import { pingRouter } from './ping/router.ts'
 import { multiplexingRouter } from './multiplexing/router.ts'
 import { statefulRouter } from './stateful/router.ts'
@@ -23,7 +23,9 @@ export function createApp(ctx: DemoContext): Express {
   const app = express()
   app.disable('x-powered-by')
   app.set('trust proxy', false)
+  app.use(refuseForeignHosts(ctx.config.host)) // 421 before anything else: no DNS rebinding
   app.use(cors(ctx.config.allowedOrigins))
+  app.use(refuseForeignOrigins(ctx.config.allowedOrigins)) // 403 before any state-changing handler
   // Keep the bytes as received too: /echo shows a request exactly as it crossed the wire.
   app.use(express.json({ limit: ctx.config.bodyLimit, verify: (req, _res, buf) => {
     (req as RawBodyRequest).rawBody = buf

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express'
 import type { IncomingMessage } from 'node:http'
+import { STATUS_CODES } from 'node:http'
 
 /** A request whose JSON body was parsed; `rawBody` holds the bytes as they arrived (see app.ts). */
 export interface RawBodyRequest extends IncomingMessage { rawBody?: Buffer }
@@ -41,12 +42,63 @@ export function cors(allowedOrigins: readonly string[]): RequestHandler {
   }
 }
 
+/** Methods that change nothing (RFC 9110 §9.2.1); every other one is state-changing. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/**
+ * Refuses a state-changing request (POST, PUT, PATCH, DELETE) that a page on another origin
+ * sent: CORS only hides the answer from that page, the request itself would still run. 403 JSON
+ * before any handler when `Origin` is not on the allow-list, or when a browser says the request
+ * is cross-site (`Sec-Fetch-Site`) without an `Origin`. Requests without either (curl, other
+ * servers) pass: they are not sent by a page.
+ */
+export function refuseForeignOrigins(allowedOrigins: readonly string[]): RequestHandler {
+  const allowed = new Set(allowedOrigins)
+  return (req, _res, next) => {
+    if (SAFE_METHODS.has(req.method))
+      return next()
+    const origin = req.headers.origin
+    const site = req.headers['sec-fetch-site']
+    if (origin ? !allowed.has(origin) : site === 'cross-site' || site === 'same-site')
+      return next(new HttpError(403, `${req.method} from ${origin ?? `a ${site} page`} is not allowed: only the deck's origins (DECK_ORIGINS) may change things`))
+    next()
+  }
+}
+
+/**
+ * Whether a `Host` header names this server: localhost, 127.0.0.1, [::1], or the interface it
+ * was bound to (any port). Anything else is a name someone pointed at us (DNS rebinding: a page on
+ * evil.example whose name now resolves to 127.0.0.1).
+ */
+export function isOwnHost(host: string | undefined, boundHost: string): boolean {
+  if (!host)
+    return false
+  let name: string
+  try {
+    name = new URL(`http://${host}`).hostname.replace(/^\[|\]$/g, '')
+  }
+  catch {
+    return false
+  }
+  return name === 'localhost' || name === '127.0.0.1' || name === '::1' || name === boundHost.replace(/^\[|\]$/g, '')
+}
+
+/** 421 Misdirected Request (RFC 9110 §15.5.20) for a `Host` that is not this server's: see {@link isOwnHost}. */
+export function refuseForeignHosts(boundHost: string): RequestHandler {
+  return (req, _res, next) => {
+    if (!isOwnHost(req.headers.host, boundHost))
+      return next(new HttpError(421, `this is the demo server on ${boundHost}; it does not answer for host ${JSON.stringify(req.headers.host ?? '')}`))
+    next()
+  }
+}
+
 /** 404 for any route no demo handles. */
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new HttpError(404, `no route for ${req.method} ${req.path}`))
 }
 
-interface BodyParserError { type?: string, status?: number, limit?: number, message: string }
+/** What body-parser and Express's router attach to the errors they throw (http-errors). */
+interface ClientError { type?: string, status?: number, statusCode?: number, limit?: number, expose?: boolean, message: string }
 
 /** Every error leaves as JSON with a 4xx/5xx status and a message, never a stack trace. */
 export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
@@ -56,8 +108,10 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
   if (err instanceof HttpError) {
     ({ status, message, headers } = err)
   }
-  else if (typeof err === 'object' && err && 'type' in err) {
-    const e = err as BodyParserError
+  else if (typeof err === 'object' && err) {
+    // A 4xx someone else decided (body-parser, the router's path decoding): the client's mistake.
+    const e = err as ClientError
+    const code = e.status ?? e.statusCode
     if (e.type === 'entity.too.large') {
       status = 413
       message = `request body too large (limit ${e.limit} bytes)`
@@ -66,9 +120,9 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
       status = 400
       message = `malformed JSON body: ${e.message}`
     }
-    else if (e.status && e.status >= 400 && e.status < 500) {
-      status = e.status
-      message = e.message
+    else if (code && code >= 400 && code < 500) {
+      status = code
+      message = e.expose === false ? (STATUS_CODES[code] ?? 'bad request') : e.message
     }
   }
   const clientGone = res.writableEnded || res.destroyed || req.socket.destroyed

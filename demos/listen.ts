@@ -1,6 +1,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { DemoContext } from './context.ts'
+import { createServer } from 'node:http'
 import { createApp } from './app.ts'
 import { attachWebSocket } from './websocket/server.ts'
 
@@ -28,10 +29,13 @@ export interface Listening {
 export async function listen(ctx: DemoContext): Promise<Listening> {
   const app = createApp(ctx)
   const sockets = new Set<Socket>()
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(ctx.config.port, ctx.config.host)
-    s.once('listening', () => resolve(s))
-    s.once('error', reject)
+  // Only WebSocket upgrades go to the 'upgrade' handler; any other Upgrade (curl --http2 asks
+  // for h2c) is ignored, as RFC 9110 §7.8 allows, and the request is answered over HTTP/1.1.
+  const server = createServer({ shouldUpgradeCallback: req => req.headers.upgrade?.toLowerCase() === 'websocket' }, app)
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve)
+    server.once('error', reject)
+    server.listen(ctx.config.port, ctx.config.host)
   })
   attachWebSocket(server, ctx) // WebSocket upgrades never reach Express
   server.on('connection', (socket) => {

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { DemoContext } from '../context.ts'
 import { STATUS_CODES } from 'node:http'
+import { isOwnHost } from '../http.ts'
 
 /** Where views connect: `ws://127.0.0.1:3031/push/ws`. */
 export const PUSH_WS_PATH = '/push/ws'
@@ -22,6 +23,8 @@ export function attachWebSocket(server: Server, ctx: DemoContext): void {
         refuse(socket, 404, `no WebSocket endpoint at ${pathname}`)
       return
     }
+    if (!isOwnHost(req.headers.host, ctx.config.host))
+      return refuse(socket, 421, `this server does not answer for host ${JSON.stringify(req.headers.host ?? '')}`)
     // CORS does not cover WebSockets: any page may open one, so check the Origin here.
     const origin = req.headers.origin
     if (origin && !allowed.has(origin))
