@@ -101,6 +101,15 @@ describe('SSE: GET /jobs/:id/events streams the job', () => {
     }
   })
 
+  it('answers HEAD with the stream\'s headers and holds nothing open', async () => {
+    const job = await startJob(s.url, { durationMs: 60_000 })
+    const res = await fetch(`${s.url}/jobs/${job.id}/events`, { method: 'HEAD' })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    expect(await res.text()).toBe('')
+    await waitFor(() => s.ctx.eventStreams.size === 0 && s.ctx.lifecycle.openCount === 0 && s.ctx.jobs.watcherCount(job.id) === 0, 'nothing held')
+  })
+
   it('a client that leaves releases its heartbeat timer, its listener and its hold', async () => {
     const store = s.ctx.jobs
     const job = await startJob(s.url, { durationMs: 60_000 })

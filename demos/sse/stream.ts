@@ -49,17 +49,19 @@ export function openEventStream(ctx: DemoContext, res: Response, onClose?: () =>
     ctx.eventStreams.delete(res)
     onClose?.()
   })
+  if (res.req.method === 'HEAD') // the headers are the whole answer: nothing to hold open
+    res.end()
   return {
     get closed() {
       return closed
     },
     end: () => {
-      if (!closed)
+      if (!closed && !res.writableEnded)
         res.end()
     },
     // #region send
     send(event, data, id) {
-      if (closed)
+      if (closed || res.writableEnded)
         return Promise.resolve()
       const frame = `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
       return new Promise(resolve => res.write(frame, () => resolve()))
