@@ -27,6 +27,13 @@ export interface DemoConfig {
   sseHeartbeatMs: number
   /** The work queue's name. Default `wire.jobs` (env `WORK_QUEUE`; test files each use their own). */
   workQueue: string
+  /** Jobs that may wait in the work queue; a POST that would pass it gets a 429. Default 1000 (env `WORK_QUEUE_MAX`). */
+  workQueueMax: number
+  /**
+   * Pub/sub subscribers at once, each a queue and an AMQP channel; past it a 429. Default 1000
+   * (env `PUBSUB_MAX_SUBSCRIBERS`), well under RabbitMQ's 2047 channels per connection.
+   */
+  pubsubMaxSubscribers: number
 }
 
 export const DEFAULT_DEMO_PORT = 3031
@@ -68,6 +75,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     sseMaxClients: integer(env, 'SSE_MAX_CLIENTS', 10_000, 1, 1_000_000),
     sseHeartbeatMs: integer(env, 'SSE_HEARTBEAT_MS', 10_000, 10, 3_600_000),
     workQueue: env.WORK_QUEUE || 'wire.jobs',
+    workQueueMax: integer(env, 'WORK_QUEUE_MAX', 1000, 1, 1_000_000),
+    pubsubMaxSubscribers: integer(env, 'PUBSUB_MAX_SUBSCRIBERS', 1000, 1, 2000),
   }
 }
 

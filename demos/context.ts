@@ -42,7 +42,7 @@ export function createDemoContext(config: DemoConfig): DemoContext {
     await Promise.all([...subscribers].map(s => s.close()))
     subscribers.clear()
   })
-  const workQueue = new WorkerPool(broker, config.workQueue)
+  const workQueue = new WorkerPool(broker, config.workQueue, config.workQueueMax)
   lifecycle.onShutdown(() => workQueue.close())
   return { config, broker, lifecycle, jobs, eventStreams: new Set(), views, subscribers, workQueue }
 }

@@ -80,6 +80,26 @@ describe('publish/subscribe through RabbitMQ', () => {
     }
   })
 
+  it('refuses subscribers past the limit with a 429 before declaring anything, and takes one again when a subscriber leaves', async () => {
+    const small = await startConnectedDemoServer({ pubsubMaxSubscribers: 2 })
+    try {
+      const subs = await Promise.all([1, 2].map(() => openSse(`${small.url}/pubsub/subscribe?bindingKey=cap.%23`)))
+      await Promise.all(subs.map(s => s.waitForEvent('subscribed')))
+      const refused = await call(small.url, 'GET', '/pubsub/subscribe?bindingKey=cap.%23')
+      expect(refused.status).toBe(429)
+      expect(refused.body.error).toMatch(/too many subscribers \(limit 2\)/)
+      expect((await call(small.url, 'GET', '/pubsub/subscribers')).body).toHaveLength(2)
+      await subs[0]!.close()
+      await waitFor(async () => (await call(small.url, 'GET', '/pubsub/subscribers')).body.length === 1, 'the slot to be freed')
+      const again = await openSse(`${small.url}/pubsub/subscribe?bindingKey=cap.%23`)
+      await again.waitForEvent('subscribed')
+      await Promise.all([subs[1]!.close(), again.close()])
+    }
+    finally {
+      await small.close()
+    }
+  })
+
   it('leaves no queue, consumer, listener, timer or held response behind when subscribers disconnect', async () => {
     const before = {
       resources: process.getActiveResourcesInfo().filter(r => r === 'Timeout').length,

@@ -70,6 +70,22 @@ describe('work queue: competing workers, manual acks, redelivery', () => {
     await waitFor(async () => (await call(demos.url, 'GET', '/work-queue/stats')).body.acked === 5, '5 acked jobs')
   })
 
+  it('bounds the queue: a post that would pass the limit of waiting jobs is a 429, and nothing of it is enqueued', async () => {
+    const small = await startConnectedDemoServer({ workQueue: `${WORK_QUEUE}.small`, workQueueMax: 5 })
+    try {
+      expect((await call(small.url, 'POST', '/work-queue/jobs', { count: 3 })).status).toBe(202)
+      const refused = await call(small.url, 'POST', '/work-queue/jobs', { count: 3 })
+      expect(refused.status).toBe(429)
+      expect(refused.body.error).toMatch(/holds 3 waiting jobs; 3 more would pass its limit of 5/)
+      expect((await call(small.url, 'GET', '/work-queue/stats')).body).toMatchObject({ published: 3, queue: { ready: 3 } })
+      expect((await call(small.url, 'POST', '/work-queue/jobs', { count: 2 })).status).toBe(202)
+    }
+    finally {
+      await small.close()
+      await deleteQueue(process.env.AMQP_URL!, `${WORK_QUEUE}.small`)
+    }
+  })
+
   it('tells when the broker cancels its workers (queue deleted), and declares the queue again on the next post', async () => {
     const events = await openSse(`${demos.url}/work-queue/events`)
     await call(demos.url, 'POST', '/work-queue/workers', { delayMs: 10 })

@@ -38,6 +38,9 @@ export function pubsubRouter(ctx: DemoContext): Router {
   router.get('/subscribe', async (req, res) => {
     const type = exchangeOf(req.query.exchange)
     const bindingKey = bindingKeyOf(req.query.bindingKey, type)
+    const max = ctx.config.pubsubMaxSubscribers // each one holds a queue and a channel: refuse before they run out
+    if (subscribers.size >= max)
+      throw new HttpError(429, `too many subscribers (limit ${max}); try again when one leaves`, { 'Retry-After': '5' })
     let seq = 0
     // Messages may arrive before the stream is open (between consume-ok and the 200): they wait.
     let open!: (s: EventStream) => void

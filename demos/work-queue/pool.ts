@@ -32,7 +32,8 @@ export class WorkerPool {
   private nextWorker = 1
   private nextJob = 1
 
-  constructor(private readonly broker: BrokerConnection, readonly queue: string) {
+  /** @param maxWaiting jobs that may wait in the queue; `enqueue` past it is a 429. */
+  constructor(private readonly broker: BrokerConnection, readonly queue: string, private readonly maxWaiting = 1000) {
     broker.onUp(async (model) => {
       const ch = await model.createChannel()
       ch.on('error', () => {}) // a refusal rejects the call below; the next 'up' tries again
@@ -78,10 +79,13 @@ export class WorkerPool {
 
   /** Publishes `count` jobs (`job-N`): persistent, each confirmed by the broker. Returns their ids. */
   async enqueue(count: number): Promise<string[]> {
-    // #region jobs
     // Both sides declare what they use: a queue deleted from the management UI comes back here.
-    await this.broker.withChannel(ch => ch.assertQueue(this.queue, JOBS_QUEUE_OPTIONS))
+    const { messageCount } = await this.broker.withChannel(ch => ch.assertQueue(this.queue, JOBS_QUEUE_OPTIONS))
+    if (messageCount + count > this.maxWaiting)
+      throw new HttpError(429, `the work queue holds ${messageCount} waiting jobs; ${count} more would pass its limit of ${this.maxWaiting}`, { 'Retry-After': '5' })
+    // #region jobs
     const ids = Array.from({ length: count }, () => `job-${this.nextJob++}`)
+    // persistent (deliveryMode 2) in a durable queue, and confirmed: on disk before we say 202.
     await Promise.all(ids.map(id => this.broker.publish('', this.queue, Buffer.from(id), { persistent: true, messageId: id })))
     // #endregion jobs
     this.ledger.addPublished(count)
