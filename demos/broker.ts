@@ -11,8 +11,13 @@ export interface BrokerOptions {
   initialDelayMs?: number
   /** Longest reconnect delay, ms. Default 2000, so a broker restarted mid-talk is back within seconds. */
   maxDelayMs?: number
-  /** How long a publish waits for the broker's confirm before answering 503, ms. Default 5000. */
-  confirmTimeoutMs?: number
+  /**
+   * How long any broker operation may take before the request gets a 503, ms: opening a channel,
+   * a declare, a publish and its confirm. Default 5000. A frozen broker answers nothing at all.
+   */
+  operationTimeoutMs?: number
+  /** AMQP heartbeat proposed to the broker, s: a silent broker is declared down after about two. Default 3. */
+  heartbeatS?: number
 }
 
 /** What the broker said about one confirmed publish. */
@@ -52,9 +57,10 @@ export class BrokerConnection extends EventEmitter {
     if (this.state !== 'idle')
       return
     this.setState('connecting')
-    void connect(this.url, {
+    void connect(withHeartbeat(this.url, this.options.heartbeatS ?? 3), {
       // Small frames (a publish, a confirm) leave at once instead of waiting on Nagle + delayed ACK.
       noDelay: true,
+      timeout: this.options.operationTimeoutMs ?? 5000, // for the TCP connect and the AMQP handshake
       recovery: {
         waitForConnect: false,
         initialDelay: this.options.initialDelayMs ?? 250,
@@ -114,21 +120,48 @@ export class BrokerConnection extends EventEmitter {
   }
 
   /**
+   * `work`, or a 503 (Retry-After: 2) once `operationTimeoutMs` passed without an answer: a frozen
+   * or overloaded broker never holds a request longer. If `work` completes after that, `late`
+   * receives its result, to undo it (close a channel nobody will use): no late side effects.
+   */
+  within<T>(work: Promise<T>, what: string, late?: (value: T) => void): Promise<T> {
+    const ms = this.options.operationTimeoutMs ?? 5000
+    return new Promise<T>((resolve, reject) => {
+      let timedOut = false
+      const timer = setTimeout(() => {
+        timedOut = true
+        reject(new HttpError(503, `RabbitMQ did not answer (${what}) within ${ms / 1000} s; try again in a few seconds`, { 'Retry-After': '2' }))
+      }, ms)
+      work.then((value) => {
+        clearTimeout(timer)
+        if (timedOut)
+          late?.(value)
+        else resolve(value)
+      }, (err: unknown) => {
+        clearTimeout(timer)
+        reject(err)
+      })
+    })
+  }
+
+  /**
    * Runs `fn` on a short-lived channel of its own, then closes it. The channel's failure stays
    * its own (an `error` listener keeps it from taking the connection down); a refusal by the
-   * broker (queue not found, wrong arguments) becomes a 503 naming it. 503 at once while down.
+   * broker (queue not found, wrong arguments) becomes a 503 naming it. 503 at once while down,
+   * and within `operationTimeoutMs` when the broker does not answer.
    */
   async withChannel<T>(fn: (ch: Channel) => Promise<T>): Promise<T> {
-    const ch = await this.require().createChannel()
+    const closeLater = (ch: Channel) => void ch.close().catch(() => {})
+    const ch = await this.within(this.require().createChannel(), 'opening a channel', closeLater)
     ch.on('error', () => {}) // reported through the rejected call below
     try {
-      return await fn(ch)
+      return await this.within(fn(ch), 'a channel operation')
     }
     catch (err) {
       throw err instanceof HttpError ? err : new HttpError(503, `RabbitMQ refused: ${shortReason((err as Error).message)}`, { 'Retry-After': '2' })
     }
     finally {
-      await ch.close().catch(() => {})
+      closeLater(ch) // not awaited: a frozen broker would never answer the close
     }
   }
 
@@ -138,13 +171,23 @@ export class BrokerConnection extends EventEmitter {
    * queue durable). Rejects with 503 while the broker is down or when it does not confirm.
    */
   async publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish = {}): Promise<Confirmed> {
+    // One deadline for the whole publish: the channel, a full socket buffer, the confirm.
+    const gaveUp = new AbortController()
+    return this.within(this.publishNow(exchange, routingKey, content, options, gaveUp.signal), 'publishing a message')
+      .catch((err: unknown) => {
+        gaveUp.abort() // a channel that opens after the 503 must not publish what the client was told failed
+        throw err
+      })
+  }
+
+  private async publishNow(exchange: string, routingKey: string, content: Buffer, options: Options.Publish, gaveUp: AbortSignal): Promise<Confirmed> {
     const ch = await this.publisherChannel()
+    if (gaveUp.aborted)
+      throw new HttpError(503, 'gave up waiting for RabbitMQ')
     const messageId = options.messageId ?? `m${++this.publishCount}`
     const started = performance.now()
     return new Promise<Confirmed>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new HttpError(503, 'RabbitMQ did not confirm the message in time')), this.options.confirmTimeoutMs ?? 5000)
       const done = (err: unknown) => {
-        clearTimeout(timer)
         const routed = !this.returned.delete(messageId)
         if (err)
           reject(new HttpError(503, `RabbitMQ did not take the message: ${(err as Error).message}`))
@@ -244,4 +287,17 @@ function drained(ch: ConfirmChannel): Promise<void> {
     ch.on('drain', done)
     ch.on('close', done)
   })
+}
+
+/** `url` with `heartbeat=<s>` in its query unless it names one already (amqplib reads it there). */
+function withHeartbeat(url: string, seconds: number): string {
+  try {
+    const u = new URL(url)
+    if (!u.searchParams.has('heartbeat'))
+      u.searchParams.set('heartbeat', String(seconds))
+    return u.toString()
+  }
+  catch {
+    return url // amqplib reports the bad URL itself
+  }
 }

@@ -1,6 +1,6 @@
 import type { RunningDemoServer } from './support/demo-server.ts'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { startBroker, stopBroker } from './support/broker.ts'
+import { freezeBroker, startBroker, stopBroker } from './support/broker.ts'
 import { waitFor } from './support/demo-server.ts'
 import { call, deleteQueue, openSse, publish, startConnectedDemoServer, waitForBrokerUp } from './support/mq.ts'
 
@@ -84,5 +84,40 @@ describe('the broker goes down mid-talk and comes back', () => {
       return s.acked === 20 && s
     }, 'the 20 jobs confirmed before the crash to be done')
     expect(Object.keys(stats.acks).sort()).toEqual([...queued.body.jobs].sort())
+  })
+
+  it('a frozen broker (connected, answering nothing) gets each broker route a 503 with Retry-After, /health says down, and a refused request has no late effect', async () => {
+    await waitForBrokerUp(demos)
+    for (const w of (await call(demos.url, 'GET', '/work-queue/workers')).body)
+      await call(demos.url, 'POST', `/work-queue/workers/${w.id}/kill`)
+    const ask = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${demos.url}${path}`, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+      return { path, status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.text() }
+    }
+
+    await freezeBroker(broker, 'freeze')
+    try {
+      // Every broker route at once: each must answer, and with 503, not hang until the broker thaws.
+      const answers = await Promise.all([
+        ask('POST', '/pubsub/publish', { message: 'frozen', routingKey: 'fault.frozen' }),
+        ask('POST', '/work-queue/jobs', { count: 1 }),
+        ask('POST', '/work-queue/workers', { delayMs: 5 }),
+        ask('GET', '/work-queue/stats'),
+        ask('GET', '/pubsub/subscribe?bindingKey=frozen.%23'),
+        ask('GET', '/broker/topology'),
+      ])
+      for (const a of answers)
+        expect(a, a.path).toMatchObject({ status: 503, retryAfter: '2' })
+      // Missed heartbeats (every 3 s) tell the demo server the broker is gone.
+      await waitFor(async () => (await call(demos.url, 'GET', '/health')).body.broker === 'down', '/health to say the broker is down', 30_000)
+    }
+    finally {
+      await freezeBroker(broker, 'thaw')
+    }
+    await waitFor(async () => (await call(demos.url, 'GET', '/health')).body.broker === 'up', 'the demo server to reconnect', 30_000)
+    // The worker refused while the broker was frozen did not start when it thawed (its channel
+    // request died with the old connection, or the killed worker closed it).
+    expect((await call(demos.url, 'GET', '/work-queue/workers')).body).toEqual([])
+    expect((await call(demos.url, 'GET', '/work-queue/stats')).body.queue.consumers).toBe(0)
   })
 })

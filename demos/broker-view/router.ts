@@ -89,13 +89,14 @@ export function brokerViewRouter(ctx: DemoContext): Router {
     }
     view.bindings.push({ exchange: '(default)', queue: JOBS_QUEUE, key: JOBS_QUEUE })
     // Ready and consumer counts straight from the broker, now (a passive queue.declare).
-    const open = async () => (await model.createChannel()).on('error', () => {}) // failures reject the call
+    // (Each call within the broker's deadline: a frozen broker gets this request a 503, not a hang.)
+    const open = async () => (await ctx.broker.within(model.createChannel(), 'opening a channel', c => void c.close().catch(() => {}))).on('error', () => {})
     let ch = await open()
     for (const name of names) {
       const m = fromMgmt.get(name)
       let live: { messageCount: number, consumerCount: number } | undefined
       try {
-        live = await ch.checkQueue(name)
+        live = await ctx.broker.within(ch.checkQueue(name), 'counting a queue')
       }
       catch { // gone, or exclusive to another connection: the failed check closed the channel
         ch = await open()
@@ -112,7 +113,7 @@ export function brokerViewRouter(ctx: DemoContext): Router {
         consumers: live?.consumerCount ?? m?.consumers ?? 0,
       })
     }
-    await ch.close().catch(() => {})
+    void ch.close().catch(() => {})
     res.set('Cache-Control', 'no-store').json(view)
   })
   // #endregion topology

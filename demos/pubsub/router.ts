@@ -75,11 +75,11 @@ export function pubsubRouter(ctx: DemoContext): Router {
       subscribers.delete(sub)
       void sub.close()
     })
-    try {
-      await sub.attach(ctx.broker.require()) // queue bound before the 200: nothing published after it is missed
+    try { // the queue is bound before the 200: nothing published after it is missed
+      await ctx.broker.within(sub.attach(ctx.broker.require()), 'declaring the subscriber\'s queue')
     }
     catch (err) {
-      await sub.close()
+      void sub.close() // not awaited: a frozen broker answers later, and then the queue goes
       if (gone) // we closed its channel ourselves: nobody is waiting for an answer
         return
       throw err instanceof HttpError ? err : new HttpError(503, `RabbitMQ refused the subscription: ${(err as Error).message}`, { 'Retry-After': '2' })

@@ -109,11 +109,12 @@ export class WorkerPool {
     const w = new Worker(this.nextWorker++, delayMs, this.report, this.queue)
     this.workers.set(w.id, w)
     try {
-      await w.attach(model)
+      await this.broker.within(w.attach(model), 'starting a worker')
     }
     catch (err) {
       this.workers.delete(w.id)
-      throw new HttpError(503, `RabbitMQ refused the worker: ${(err as Error).message}`, { 'Retry-After': '2' })
+      void w.kill() // if its channel opens later, the worker closes it instead of consuming
+      throw err instanceof HttpError ? err : new HttpError(503, `RabbitMQ refused the worker: ${(err as Error).message}`, { 'Retry-After': '2' })
     }
     this.emit({ type: 'workers' })
     return w

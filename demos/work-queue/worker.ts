@@ -35,10 +35,17 @@ export class Worker {
     private readonly queue: string,
   ) {}
 
+  /** True once `kill` ran or the broker cancelled it (it may change while `attach` awaits the broker). */
+  private get killed(): boolean {
+    return this.state === 'dead'
+  }
+
   /** Opens the worker's channel and starts consuming; runs again after a broker reconnect. */
   async attach(model: ChannelModel): Promise<void> {
     const ch = await model.createChannel()
     ch.on('error', () => {}) // a dead channel is replaced on the next 'up'
+    if (this.killed) // killed while the broker was slow to answer: never start consuming
+      return void ch.close().catch(() => {})
     this.channel = ch
     // #region consume
     await ch.assertQueue(this.queue, JOBS_QUEUE_OPTIONS)
@@ -49,6 +56,8 @@ export class Worker {
       this.work(ch, msg)
     }, { noAck: false })
     // #endregion consume
+    if (this.killed) // killed meanwhile: its channel was not ours yet to close
+      return void ch.close().catch(() => {})
     if (this.state === 'starting')
       this.state = 'idle'
   }

@@ -143,6 +143,23 @@ export async function stopBroker(info: BrokerInfo, options: StopOptions = {}): P
 }
 
 /**
+ * Freezes the broker (`'freeze'`: SIGSTOP to the local node's process group, `docker pause`)
+ * or lets it go on (`'thaw'`: SIGCONT, `docker unpause`). Frozen, its sockets stay open and
+ * nothing answers, as with a broker stuck in a long GC pause or a suspended VM. Throws for 'env'.
+ */
+export async function freezeBroker(info: BrokerInfo, action: 'freeze' | 'thaw'): Promise<void> {
+  if (info.kind === 'env')
+    throw envKindError()
+  if (info.kind === 'docker') {
+    await mustRun('docker', composeArgs(info, [action === 'freeze' ? 'pause' : 'unpause', 'rabbitmq']), dockerEnv(info), 60_000)
+    return
+  }
+  const pgid = readPgid(local(info).dataDir)
+  if (!pgid || !trySignal(-pgid, action === 'freeze' ? 'SIGSTOP' : 'SIGCONT'))
+    throw new Error(`no running broker process group to ${action} (${local(info).dataDir}/pgid)`)
+}
+
+/**
  * Brings a broker taken down by {@link stopBroker} back on the same ports with the same data.
  * Resolves when AMQP accepts connections. Throws for 'env'.
  */
