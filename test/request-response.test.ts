@@ -19,7 +19,7 @@ describe('request/response: /echo and the blocking /work', () => {
   const s = useDemoServer({ connectBroker: false })
 
   it('echoes the request exactly as it crossed the wire: start line, headers in their case and order, blank line, body', async () => {
-    const sent = 'PUT /echo?x=1 HTTP/1.1\r\nHost: demo\r\nX-Weird-CASE: a, b\r\nx-dup: 1\r\nx-dup: 2\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello world'
+    const sent = 'PUT /echo?x=1 HTTP/1.1\r\nHost: localhost\r\nX-Weird-CASE: a, b\r\nx-dup: 1\r\nx-dup: 2\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello world'
     const answer = await rawRequest(s.port, sent)
     const [head, ...rest] = answer.split('\r\n\r\n')
     expect(head).toMatch(/^HTTP\/1\.1 200 OK/)
