@@ -86,6 +86,22 @@ describe('work queue: competing workers, manual acks, redelivery', () => {
     }
   })
 
+  it('a queue deleted behind its back fails no request and takes the shared connection down for nobody', async () => {
+    const sub = await openSse(`${demos.url}/pubsub/subscribe?bindingKey=bystander.%23`)
+    await sub.waitForEvent('subscribed')
+    await deleteQueue(process.env.AMQP_URL!, WORK_QUEUE) // as if from the management UI
+    const purged = await call(demos.url, 'DELETE', '/work-queue/jobs')
+    expect(purged).toMatchObject({ status: 200, body: { purged: 0 } })
+    const stats = await call(demos.url, 'GET', '/work-queue/stats')
+    expect(stats.status).toBe(200)
+    expect(stats.body.queue).toMatchObject({ ready: 0 })
+    // The subscriber on the same AMQP connection heard of no outage, and still receives.
+    expect((await call(demos.url, 'POST', '/pubsub/publish', { message: 'still here', routingKey: 'bystander.x' })).status).toBe(202)
+    expect((await sub.waitForMessages(1)).map(m => m.message)).toEqual(['still here'])
+    expect(sub.events.filter(e => e.event === 'broker')).toEqual([])
+    await sub.close()
+  })
+
   it('tells when the broker cancels its workers (queue deleted), and declares the queue again on the next post', async () => {
     const events = await openSse(`${demos.url}/work-queue/events`)
     await call(demos.url, 'POST', '/work-queue/workers', { delayMs: 10 })

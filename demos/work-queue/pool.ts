@@ -95,7 +95,10 @@ export class WorkerPool {
 
   /** Drops the waiting jobs and resets the ledger (a fresh demo). Returns how many were dropped. */
   async purge(): Promise<number> {
-    const { messageCount } = await this.broker.withChannel(ch => ch.purgeQueue(this.queue))
+    const { messageCount } = await this.broker.withChannel(async (ch) => {
+      await ch.assertQueue(this.queue, JOBS_QUEUE_OPTIONS) // deleted from the management UI? then nothing waits
+      return ch.purgeQueue(this.queue)
+    })
     this.ledger.reset()
     this.emit({ type: 'reset' })
     return messageCount
@@ -137,7 +140,7 @@ export class WorkerPool {
 
   /** The ledger, and the queue's depth and consumers as the broker counts them (null while it is down). */
   async stats(): Promise<LedgerStats & { queue: { ready: number, consumers: number } | null }> {
-    const q = this.broker.connection ? await this.broker.withChannel(ch => ch.checkQueue(this.queue)) : null
+    const q = this.broker.connection ? await this.broker.withChannel(ch => ch.assertQueue(this.queue, JOBS_QUEUE_OPTIONS)) : null
     return { ...this.ledger.stats(), queue: q && { ready: q.messageCount, consumers: q.consumerCount } }
   }
 
