@@ -1,6 +1,7 @@
 import { onSlideEnter, onSlideLeave, useNav, useSlideContext } from '@slidev/client'
 import type { Ref } from 'vue'
 import { computed, onBeforeUnmount, ref } from 'vue'
+import { epochMs } from '../demos/clock'
 import { byteLength, TrafficLog } from './traffic'
 
 /**
@@ -27,6 +28,7 @@ const HEALTH_INTERVAL_MS = 2000
 /** A health check slower than this counts as offline, in ms. */
 const HEALTH_TIMEOUT_MS = 1500
 
+/** The part of GET /health the deck reads (demos/app.ts does not export a type for it). */
 export interface Health {
   status: string
   broker: 'up' | 'down'
@@ -39,6 +41,8 @@ export interface DemoRequestInit extends Omit<RequestInit, 'body' | 'signal'> {
   /** A JSON body; sets Content-Type. */
   json?: unknown
   body?: string
+  /** The status this call must answer with (`ok`: any 2xx); any other throws, with the server's `{"error"}` as the message. */
+  expect?: number | 'ok'
 }
 
 export interface DemoResponse<T> {
@@ -58,15 +62,16 @@ export interface DemoResponse<T> {
 export function useDemo() {
   const { $renderContext } = useSlideContext()
   const { isPrintMode } = useNav()
-  /** True in the audience/main view, where live demos run. */
-  const isMain = computed(() => $renderContext.value === 'slide' && !isPrintMode.value)
+  /** True in the audience (main) view, where live demos run; false in the presenter view, overview and print. */
+  const isAudienceView = computed(() => $renderContext.value === 'slide' && !isPrintMode.value)
   const active = ref(false)
   /** null until the first health check answers. */
   const online = ref<boolean | null>(null)
   const health = ref<Health | null>(null)
   const log = new TrafficLog()
 
-  const starters: Array<() => void | (() => void)> = []
+  /** What `whileActive` starts on every activation; `cleanups` what stops it on leave. */
+  const onActivate: Array<() => void | (() => void)> = []
   let cleanups: Array<() => void> = []
   let controller = new AbortController()
   let healthTimer: ReturnType<typeof setTimeout> | undefined
@@ -85,20 +90,20 @@ export function useDemo() {
       healthTimer = setTimeout(checkHealth, HEALTH_INTERVAL_MS)
   }
 
-  function start(): void {
-    if (active.value || !isMain.value)
+  function activate(): void {
+    if (active.value || !isAudienceView.value)
       return
     active.value = true
     controller = new AbortController()
     void checkHealth()
-    for (const s of starters) {
-      const stop = s()
+    for (const start of onActivate) {
+      const stop = start()
       if (stop)
         cleanups.push(stop)
     }
   }
 
-  function stop(): void {
+  function deactivate(): void {
     if (!active.value)
       return
     active.value = false
@@ -115,26 +120,21 @@ export function useDemo() {
     cleanups = []
   }
 
-  onSlideEnter(start)
-  onSlideLeave(stop)
-  onBeforeUnmount(stop)
+  onSlideEnter(activate)
+  onSlideLeave(deactivate)
+  onBeforeUnmount(deactivate)
 
   /**
    * Runs `fn` each time the slide becomes active; the function it returns runs when the
    * slide is left. Use it for streams, sockets and timers.
    */
   function whileActive(fn: () => void | (() => void)): void {
-    starters.push(fn)
+    onActivate.push(fn)
     if (active.value) {
       const s = fn()
       if (s)
         cleanups.push(s)
     }
-  }
-
-  /** Registers a cleanup for something started by a click, stopped when the slide is left. */
-  function onLeave(fn: () => void): void {
-    cleanups.push(fn)
   }
 
   /** The abort signal of the current activation: aborted when the slide is left. */
@@ -144,17 +144,19 @@ export function useDemo() {
 
   /**
    * `fetch` against the demo server, recorded in the log: method, URL, status, bytes and
-   * times. Aborted when the slide is left. Parses JSON when the response is JSON.
+   * times. Aborted when the slide is left. Parses JSON when the response is JSON. With
+   * `expect`, any other status throws the server's `{"error"}` message.
    */
   async function request<T = unknown>(path: string, init: DemoRequestInit = {}): Promise<DemoResponse<T>> {
-    const { lane = 'client', json, ...rest } = init
+    const { lane = 'client', json, expect, ...rest } = init
     const method = (rest.method ?? (json === undefined ? 'GET' : 'POST')).toUpperCase()
     const body = json === undefined ? rest.body : JSON.stringify(json)
     const headers = new Headers(rest.headers)
     if (json !== undefined)
       headers.set('Content-Type', 'application/json')
     const entry = log.begin({ lane, kind: 'request', label: `${method} ${path}`, method, url: path, sentBytes: body ? byteLength(body) : 0 })
-    const t0 = performance.now()
+    const t0 = epochMs()
+    let answer: DemoResponse<T>
     try {
       const res = await fetch(`${DEMO_URL}${path}`, { ...rest, method, headers, body, signal: controller.signal })
       const text = await res.text()
@@ -162,7 +164,7 @@ export function useDemo() {
       const data = (isJson && text ? JSON.parse(text) : text) as T
       log.finish(entry, { status: res.status, receivedBytes: byteLength(text), data })
       online.value = true
-      return { status: res.status, headers: res.headers, data, ms: performance.now() - t0 }
+      answer = { status: res.status, headers: res.headers, data, ms: epochMs() - t0 }
     }
     catch (err) {
       const aborted = controller.signal.aborted
@@ -171,14 +173,19 @@ export function useDemo() {
         online.value = false
       throw err
     }
+    const { status, data } = answer
+    if (expect === 'ok' ? status < 200 || status > 299 : expect !== undefined && status !== expect)
+      throw new Error((data as { error?: string } | undefined)?.error ?? `${method} ${path} answered ${status}`)
+    return answer
   }
 
   /**
    * A click handler with its state: `running` while `fn` runs, `error` the message it failed
    * with (cleared when it runs again). A failure after the slide was left (the aborted
    * requests) is no error. `onError` sends the message elsewhere instead of `error`.
+   * Every demo button's click goes through one of these.
    */
-  function action<A extends unknown[]>(fn: (...args: A) => Promise<unknown>, onError?: (message: string) => void): DemoAction<A> {
+  function action<A extends unknown[]>(fn: (...args: A) => unknown, onError?: (message: string) => void): DemoAction<A> {
     const running = ref(false)
     const error = ref('')
     async function run(...args: A): Promise<void> {
@@ -198,7 +205,7 @@ export function useDemo() {
     return { run, running, error }
   }
 
-  return { url: DEMO_URL, isMain, active, online, health, log, whileActive, onLeave, signal, request, checkHealth, action }
+  return { url: DEMO_URL, isAudienceView, active, online, health, log, whileActive, signal, request, checkHealth, action }
 }
 
 export interface DemoAction<A extends unknown[]> {

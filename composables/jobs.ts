@@ -1,21 +1,10 @@
 import type { Ref } from 'vue'
+import type { JobEvent, JobView } from '../demos/jobs/store'
 import type { Demo } from './demo'
-import type { SseFrame } from './sse'
+import type { EventStream, SseFrame } from './sse'
 import { reactive } from 'vue'
-import { openEventStream } from './sse'
-
-/** The job as the demo server returns it (demos/jobs/store.ts). */
-export interface Job {
-  id: string
-  state: 'running' | 'done' | 'failed'
-  progress: number
-  version: number
-  durationMs: number
-  createdAt: number
-  /** Epoch ms when the server finished it; null while running. */
-  finishedAt: number | null
-  error?: string
-}
+import { epochMs } from '../demos/clock'
+import { followEventStream } from './sse'
 
 /** What a viewer compares between patterns: one of these per pattern client. */
 export interface PatternStats {
@@ -33,20 +22,17 @@ export interface PatternStats {
   /** Requests open right now, and the total time requests were held open, ms. */
   open: number
   heldMs: number
-  job: Job | null
+  job: JobView | null
   finished: boolean
   error: string
 }
-
-/** Epoch ms with sub-ms precision: the same clock the server stamps `finishedAt` with. */
-export const epochNow = () => performance.timeOrigin + performance.now()
 
 export function newStats(pattern: string, lane: string): PatternStats {
   return reactive({ pattern, lane, requests: 0, bytes: 0, empty: 0, notReady: 0, delayMs: null, open: 0, heldMs: 0, job: null, finished: false, error: '' }) as PatternStats
 }
 
 /** Records an answer: news or not, and the notification delay when it says the job ended. */
-function learn(stats: PatternStats, job: Job): void {
+function recordAnswer(stats: PatternStats, job: JobView): void {
   if (stats.job && job.version === stats.job.version)
     stats.empty++
   if (job.state === 'running')
@@ -54,15 +40,15 @@ function learn(stats: PatternStats, job: Job): void {
   stats.job = job
   if (job.state !== 'running' && !stats.finished) {
     stats.finished = true
-    stats.delayMs = job.finishedAt === null ? null : Math.max(0, epochNow() - job.finishedAt)
+    stats.delayMs = job.finishedAt === null ? null : Math.max(0, epochMs() - job.finishedAt)
   }
 }
 
-/** A recorded request that also counts into `stats`. */
-async function timed<T>(demo: Demo, stats: PatternStats, path: string, init: { json?: unknown, method?: string } = {}) {
+/** A recorded request that also counts into `stats`: requests, bytes, time held open. */
+async function countedRequest<T>(demo: Demo, stats: PatternStats, path: string, init: { json?: unknown, expect?: number } = {}) {
   stats.requests++
   stats.open++
-  const t0 = performance.now()
+  const t0 = epochMs()
   try {
     const res = await demo.request<T>(path, { lane: stats.lane, ...init })
     const entry = [...demo.log.entries.value].reverse().find(e => e.lane === stats.lane && e.kind === 'request' && e.url === path)
@@ -71,19 +57,17 @@ async function timed<T>(demo: Demo, stats: PatternStats, path: string, init: { j
   }
   finally {
     stats.open--
-    stats.heldMs += performance.now() - t0
+    stats.heldMs += epochMs() - t0
   }
 }
 
 // #region create
 /** POST /jobs: starts a job and returns it (202 + Location). */
-export async function createJob(demo: Demo, durationMs: number, stats?: PatternStats, extra: { fail?: boolean } = {}): Promise<Job> {
+export async function createJob(demo: Demo, durationMs: number, stats?: PatternStats, extra: { fail?: boolean } = {}): Promise<JobView> {
   const body = { durationMs, ...extra }
   const res = stats
-    ? await timed<Job>(demo, stats, '/jobs', { json: body })
-    : await demo.request<Job>('/jobs', { json: body, lane: 'client' })
-  if (res.status !== 202)
-    throw new Error(`POST /jobs answered ${res.status}`)
+    ? await countedRequest<JobView>(demo, stats, '/jobs', { json: body, expect: 202 })
+    : await demo.request<JobView>('/jobs', { json: body, lane: 'client', expect: 202 })
   return res.data
 }
 // #endregion create
@@ -99,8 +83,8 @@ export async function shortPoll(demo: Demo, id: string, stats: PatternStats, int
   const interval = typeof intervalMs === 'function' ? intervalMs : () => intervalMs.value
   const signal = demo.signal()
   while (!signal.aborted && !stats.finished) {
-    const res = await timed<Job>(demo, stats, `/jobs/${id}`)
-    learn(stats, res.data)
+    const res = await countedRequest<JobView>(demo, stats, `/jobs/${id}`)
+    recordAnswer(stats, res.data)
     if (!stats.finished)
       await sleep(interval(), signal)
   }
@@ -113,41 +97,45 @@ export async function longPoll(demo: Demo, id: string, stats: PatternStats, wait
   const signal = demo.signal()
   while (!signal.aborted && !stats.finished) {
     const since = stats.job?.version ?? 0
-    const res = await timed<Job>(demo, stats, `/jobs/${id}?wait=${waitS}&since=${since}`)
-    learn(stats, res.data)
+    const res = await countedRequest<JobView>(demo, stats, `/jobs/${id}?wait=${waitS}&since=${since}`)
+    recordAnswer(stats, res.data)
   }
 }
 // #endregion long
 
 // #region sse
-/** SSE: one GET /jobs/:id/events; every event is news, the final one ends it. */
-export function watchEvents(demo: Demo, id: string, stats: PatternStats, onFrame?: (f: SseFrame) => void) {
-  const t0 = performance.now()
+/** SSE: one GET /jobs/:id/events; every event is news, the final one ends it. `closed` settles when the stream stops for good. */
+export function watchEvents(demo: Demo, id: string, stats: PatternStats, onFrame?: (f: SseFrame) => void): EventStream & { closed: Promise<void> } {
+  const t0 = epochMs()
   stats.open++
-  return openEventStream(demo, `/jobs/${id}/events`, {
+  let closed!: () => void
+  const done = new Promise<void>(resolve => (closed = resolve))
+  const stream = followEventStream(demo, `/jobs/${id}/events`, {
     lane: stats.lane,
     onOpen: () => stats.requests++,
     isFinal: f => f.event === 'done' || f.event === 'failed',
     onFrame(f) {
       stats.bytes += f.bytes
       if (f.data && f.event)
-        learn(stats, JSON.parse(f.data) as Job)
+        recordAnswer(stats, (JSON.parse(f.data) as JobEvent['data']))
       onFrame?.(f)
     },
     onClose(reason) {
       stats.open--
-      stats.heldMs += performance.now() - t0
+      stats.heldMs += epochMs() - t0
       if (!stats.finished && reason.startsWith('HTTP'))
         stats.error = reason
+      closed()
     },
   })
+  return { ...stream, closed: done }
 }
 // #endregion sse
 
 /** Request/response: POST /work holds the request for the job's whole duration. */
 export async function blockingCall(demo: Demo, durationMs: number, stats: PatternStats): Promise<void> {
-  const res = await timed<Job>(demo, stats, '/work', { json: { durationMs } })
-  learn(stats, res.data)
+  const res = await countedRequest<JobView>(demo, stats, '/work', { json: { durationMs } })
+  recordAnswer(stats, res.data)
 }
 
 /** `12 ms`, `1.3 s`, or a dash. */
@@ -163,6 +151,6 @@ export function fmtBytes(n: number): string {
 }
 
 /** `running 40%`, `done`, `failed`, or a dash. */
-export function fmtJob(job: Job | null): string {
+export function fmtJob(job: JobView | null): string {
   return !job ? '–' : job.state === 'running' ? `running ${job.progress}%` : job.state
 }

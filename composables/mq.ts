@@ -3,11 +3,6 @@ import type { TrafficEntry } from './traffic'
 import { computed, watch } from 'vue'
 import { byteLength } from './traffic'
 
-/** Epoch ms with sub-ms precision, comparable with the demo server's (same machine). */
-export function preciseNow(): number {
-  return performance.timeOrigin + performance.now()
-}
-
 /** An open EventSource drawn on the demo's timeline. */
 export interface MqStream {
   close: () => void
@@ -33,6 +28,11 @@ export function openMqStream(demo: Demo, path: string, lane: string, on: Record<
       demo.log.finish(entry)
     },
   }
+}
+
+/** A server-named queue (`amq.gen-…`) cut to fit a slide; other names as they are; `…` before it has one. */
+export function shortQueueName(queue: string): string {
+  return !queue ? '…' : queue.startsWith('amq.gen-') ? `${queue.slice(0, 12)}…` : queue
 }
 
 /**

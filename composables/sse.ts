@@ -63,7 +63,7 @@ function frameLabel(frame: SseFrame): string {
  * `retry:` is clamped to 250–30,000 ms ({@link RETRY_BOUNDS_MS}) — then reconnects with
  * `Last-Event-ID` (the last `id:` received; none when it is empty). Stops for good on a
  * final event (`isFinal`), a 204, an error status, `stop()`, or when the slide is left.
- * (Not to be confused with the server's writer, `openEventStream` in demos/push/bridge.ts.)
+ * (Not to be confused with the server's writer, `openEventStream` in demos/sse/stream.ts.)
  */
 export function followEventStream(demo: Demo, path: string, options: EventStreamOptions = {}): EventStream {
   const { lane = 'SSE', onFrame, isFinal = () => false, onClose, onOpen } = options
@@ -144,6 +144,3 @@ export function followEventStream(demo: Demo, path: string, options: EventStream
     lastEventId: () => lastId,
   }
 }
-
-/** @deprecated The old name of {@link followEventStream}; kept until composables/jobs.ts calls the new one. */
-export const openEventStream = followEventStream

@@ -1,4 +1,5 @@
 import { shallowRef, triggerRef } from 'vue'
+import { epochMs } from '../demos/clock'
 
 /** What kind of thing crossed the wire. */
 export type TrafficKind = 'request' | 'stream' | 'event' | 'frame' | 'note'
@@ -38,12 +39,12 @@ export function byteLength(text: string): number {
 export class TrafficLog {
   readonly entries = shallowRef<TrafficEntry[]>([])
   private nextId = 1
-  /** Clock zero, `performance.now()` when the log was created or cleared. */
-  t0 = performance.now()
+  /** Clock zero: `epochMs()` when the log was created or cleared. */
+  t0 = epochMs()
 
   /** Milliseconds since clock zero. */
   now(): number {
-    return performance.now() - this.t0
+    return epochMs() - this.t0
   }
 
   /** Adds an entry that starts now (or at `start`) and returns it; `finish` closes it. */
@@ -72,7 +73,7 @@ export class TrafficLog {
 
   /** Forgets everything and restarts the clock. */
   clear(): void {
-    this.t0 = performance.now()
+    this.t0 = epochMs()
     this.entries.value = []
   }
 

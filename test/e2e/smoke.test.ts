@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { currentSlide, deckUrl, goToSlide } from '../support/deck.ts'
 import { startDemoServer } from '../support/demo-server.ts'
-import { useDeckSession } from '../support/e2e.ts'
+import { countRequests, openNonAudienceViews, useDeckSession } from '../support/e2e.ts'
 
 describe('smoke demo: the deck <-> demo server chain', () => {
   const deck = useDeckSession({
@@ -35,31 +35,21 @@ describe('smoke demo: the deck <-> demo server chain', () => {
   it('runs demos only in the main view: the presenter view and the overview open no connection of their own', async () => {
     const { page } = deck
     const no = await goToSlide(page, 'The smallest conversation')
-    // A second demo server that only the presenter and overview tabs know about: every request
-    // it sees would be a duplicate connection those views opened.
-    const shadow = await startDemoServer({ allowedOrigins: [deckUrl()], connectBroker: false })
-    let shadowRequests = 0
-    shadow.server.on('request', () => shadowRequests++)
-    let mainRequests = 0
-    const countMain = () => mainRequests++
-    deck.demos.server.on('request', countMain)
-    const other = await deck.browser.newContext({ viewport: { width: 1280, height: 720 } })
+    const views = await openNonAudienceViews(deck.browser)
+    const audience = countRequests(deck.demos)
     try {
-      const presenter = await other.newPage()
-      await presenter.goto(`${deckUrl()}/presenter/${no}?demo=${encodeURIComponent(shadow.url)}`)
-      await presenter.getByTestId('demo-not-main').first().waitFor({ timeout: 60_000 })
-      const overview = await other.newPage()
-      await overview.goto(`${deckUrl()}/overview?demo=${encodeURIComponent(shadow.url)}`)
-      await overview.getByTestId('demo-not-main').first().waitFor({ timeout: 60_000 })
+      const presenter = await views.open(`presenter/${no}`)
+      await presenter.page.getByTestId('demo-not-main').first().waitFor({ timeout: 60_000 })
+      const overview = await views.open('overview')
+      await overview.page.getByTestId('demo-not-main').first().waitFor({ timeout: 60_000 })
       // An active demo checks /health every 2 s: give them time to show themselves.
       await page.waitForTimeout(5000)
-      expect(shadowRequests, 'requests from the presenter view and the overview').toBe(0)
-      expect(mainRequests, 'the main view, on the same slide, does run its demo').toBeGreaterThan(0)
+      expect(views.requests(), 'requests from the presenter view and the overview').toBe(0)
+      expect(audience.count(), 'the main view, on the same slide, does run its demo').toBeGreaterThan(0)
     }
     finally {
-      deck.demos.server.off('request', countMain)
-      await other.close()
-      await shadow.close()
+      audience.stop()
+      await views.close()
     }
   })
 })

@@ -6,14 +6,23 @@ export function deckUrl(): string {
   return inject('deckUrl')
 }
 
+/** The deck's URL at `path` (`3`, `presenter/3`, `overview`) for a page that talks to the demo server at `demoUrl`. */
+export function deckPageUrl(path: string | number, demoUrl: string): string {
+  return `${deckUrl()}/${path}?demo=${encodeURIComponent(demoUrl)}`
+}
+
 /** Opens slide `slide` (1-based) of the deck, talking to the demo server at `demoUrl`. */
 export async function openDeck(page: Page, demoUrl: string, slide = 1): Promise<void> {
-  await page.goto(`${deckUrl()}/${slide}?demo=${encodeURIComponent(demoUrl)}`)
+  await page.goto(deckPageUrl(slide, demoUrl))
   await waitForSlide(page)
 }
 
-/** Waits until the current slide has rendered (the dev server compiles slides on first view). */
-export async function waitForSlide(page: Page): Promise<number> {
+/**
+ * Waits until the current slide has rendered (the dev server compiles slides on first view);
+ * with `settle` (the default) also until its diagrams are drawn and the transition is over,
+ * as a screenshot needs.
+ */
+export async function waitForSlide(page: Page, { settle = true } = {}): Promise<number> {
   await page.waitForFunction(() => {
     const nav = (window as any).__slidev__?.nav
     if (!nav)
@@ -22,13 +31,47 @@ export async function waitForSlide(page: Page): Promise<number> {
     // and no layout.
     return !!document.querySelector(`.slidev-page-${nav.currentSlideNo} .slidev-layout`)
   }, undefined, { timeout: 60_000 })
-  // Mermaid renders asynchronously after the slide mounts, into a shadow root (a plain
-  // querySelector would never see the SVG and this would always wait the full 20 s).
-  await page.waitForFunction(() => [...document.querySelectorAll('.slidev-page:not([style*="display: none"]) .mermaid')].every(m => m.shadowRoot?.querySelector('svg')), undefined, { timeout: 20_000 }).catch(() => {})
-  // The slide transition (slide-left) must be over, or screenshots catch two slides half-way.
-  await page.waitForFunction(() => !document.querySelector('[class*="-enter-active"], [class*="-leave-active"]'), undefined, { timeout: 5000 }).catch(() => {})
-  await page.waitForTimeout(250)
+  if (settle) {
+    // Mermaid renders asynchronously after the slide mounts, into a shadow root (a plain
+    // querySelector would never see the SVG and this would always wait the full 20 s).
+    await page.waitForFunction(() => [...document.querySelectorAll('.slidev-page:not([style*="display: none"]) .mermaid')].every(m => m.shadowRoot?.querySelector('svg')), undefined, { timeout: 20_000 }).catch(() => {})
+    // The slide transition (slide-left) must be over, or screenshots catch two slides half-way.
+    await page.waitForFunction(() => !document.querySelector('[class*="-enter-active"], [class*="-leave-active"]'), undefined, { timeout: 5000 }).catch(() => {})
+    await page.waitForTimeout(250)
+  }
   return page.evaluate(() => (window as any).__slidev__.nav.currentSlideNo as number)
+}
+
+/** Where the deck is, slide and click: `12.0`. An expression evaluated in the page. */
+const POSITION = '`${__slidev__.nav.currentSlideNo}.${__slidev__.nav.clicks}`'
+
+/**
+ * Presses the right arrow from the current slide to the last, as a speaker does (in the play
+ * view or the presenter view), and calls `onSlide(no)` once per slide, once it has rendered
+ * (`settle`: see `waitForSlide`). Returns the slide numbers seen, in order.
+ */
+export async function walkDeck(page: Page, { settle = true, onSlide = async () => {} }: { settle?: boolean, onSlide?: (no: number) => Promise<void> } = {}): Promise<number[]> {
+  let no = await waitForSlide(page, { settle })
+  const steps = (await allSlides(page)).length * 12 // a step is a slide or one of its clicks
+  const seen: number[] = []
+  for (let step = 0; ; step++) {
+    if (!seen.includes(no)) {
+      seen.push(no)
+      await onSlide(no)
+    }
+    if (step >= steps || !await page.evaluate(() => (window as any).__slidev__.nav.hasNext as boolean))
+      return seen
+    const before = await page.evaluate(POSITION) as string
+    await page.keyboard.press('ArrowRight')
+    await page.waitForFunction(`${POSITION} !== ${JSON.stringify(before)}`)
+    no = await waitForSlide(page, { settle })
+  }
+}
+
+/** 1..n: every slide of the deck open in `page`. */
+export async function allSlides(page: Page): Promise<number[]> {
+  const total = await page.evaluate(() => (window as any).__slidev__.nav.total as number)
+  return Array.from({ length: total }, (_, i) => i + 1)
 }
 
 /** The number of the first slide whose title (first heading) is `title`. */

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll } from 'vitest'
 import { launchBrowser, openWatchedPage } from './browser.ts'
-import { deckUrl, openDeck } from './deck.ts'
+import { deckPageUrl, deckUrl, openDeck } from './deck.ts'
 import { startDemoServer } from './demo-server.ts'
 
 /** A demo server, a headless Chromium and a watched page showing the deck (set once `beforeAll` has run). */
@@ -50,5 +50,54 @@ export function screenshots(topic: string): (page: Page, name: string) => Promis
   mkdirSync(dir, { recursive: true })
   return async (page, name) => {
     await page.screenshot({ path: join(dir, `${name}.png`) })
+  }
+}
+
+/** Counts what a demo server is asked from now on: HTTP requests (streams included) and WebSocket upgrades. */
+export function countRequests(demos: RunningDemoServer): { count: () => number, stop: () => void } {
+  let n = 0
+  const count = () => n++
+  demos.server.on('request', count)
+  demos.server.on('upgrade', count)
+  return {
+    count: () => n,
+    stop: () => {
+      demos.server.off('request', count)
+      demos.server.off('upgrade', count)
+    },
+  }
+}
+
+/** The views of the deck where no demo may run, and the demo server only they know about. */
+export interface NonAudienceViews {
+  /** Shows the deck at `path` (`presenter/3`, `overview`) in a watched page of its own. */
+  open: (path: string) => Promise<WatchedPage>
+  /** Requests the views' demo server was asked so far: each one a demo that ran where it must not. */
+  requests: () => number
+  close: () => Promise<void>
+}
+
+/**
+ * For the presenter view and the overview (live demos run in the audience view only): pages
+ * whose `?demo=` points at a second demo server that nothing else knows about, so every
+ * request it sees is a connection those views opened.
+ */
+export async function openNonAudienceViews(browser: Browser): Promise<NonAudienceViews> {
+  const demos = await startDemoServer({ allowedOrigins: [deckUrl()], connectBroker: false })
+  const asked = countRequests(demos)
+  const pages: WatchedPage[] = []
+  return {
+    async open(path) {
+      const view = await openWatchedPage(browser)
+      pages.push(view)
+      await view.page.goto(deckPageUrl(path, demos.url))
+      return view
+    },
+    requests: asked.count,
+    async close() {
+      asked.stop()
+      await Promise.all(pages.map(v => v.context.close()))
+      await demos.close()
+    },
   }
 }
