@@ -3,6 +3,7 @@ import type { Ref } from 'vue'
 import { computed, onBeforeUnmount, ref } from 'vue'
 import { epochMs } from '../demos/clock'
 import { byteLength, TrafficLog } from './traffic'
+import type { Health } from '../demos/app'
 
 /**
  * Base URL of the demo server. Default `http://127.0.0.1:3031`; `VITE_DEMO_URL` at build/dev
@@ -28,12 +29,6 @@ const HEALTH_INTERVAL_MS = 2000
 /** A health check slower than this counts as offline, in ms. */
 const HEALTH_TIMEOUT_MS = 1500
 
-/** The part of GET /health the deck reads (demos/app.ts does not export a type for it). */
-export interface Health {
-  status: string
-  broker: 'up' | 'down'
-  openConnections: number
-}
 
 export interface DemoRequestInit extends Omit<RequestInit, 'body' | 'signal'> {
   /** Lane of the timeline this request is drawn in. Default `client`. */
@@ -215,3 +210,4 @@ export interface DemoAction<A extends unknown[]> {
 }
 
 export type Demo = ReturnType<typeof useDemo>
+export type { Health }

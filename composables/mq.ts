@@ -10,12 +10,13 @@ export interface MqStream {
 
 /**
  * Opens an EventSource on the demo server at `path`, records it in `demo.log` (a stream bar
- * on `lane`, a tick per event) and hands each event's parsed data to `on[event]`.
+ * on `lane`, a tick per event) and hands each event's parsed data to `on[event]`. `Events` maps
+ * event names to their data (e.g. `SubscriberEvents` from demos/pubsub/router.ts).
  */
-export function openMqStream(demo: Demo, path: string, lane: string, on: Record<string, (data: any) => void>): MqStream {
+export function openMqStream<Events extends object = Record<string, any>>(demo: Demo, path: string, lane: string, on: { [E in keyof Events]?: (data: Events[E]) => void }): MqStream {
   const source = new EventSource(`${demo.url}${path}`)
   const entry: TrafficEntry = demo.log.begin({ lane, kind: 'stream', label: `GET ${path}` })
-  for (const [event, handler] of Object.entries(on)) {
+  for (const [event, handler] of Object.entries(on) as Array<[string, (data: unknown) => void]>) {
     source.addEventListener(event, (ev) => {
       const text = (ev as MessageEvent<string>).data
       demo.log.tick({ lane, kind: 'event', label: event, receivedBytes: byteLength(text) })

@@ -18,6 +18,18 @@ import { requestResponseRouter } from './request-response/router.ts'
 import { shortPollingRouter } from './short-polling/router.ts'
 import { sseRouter } from './sse/router.ts'
 
+/** What `GET /health` answers. */
+export interface Health {
+  status: 'ok'
+  uptimeMs: number
+  /** Whether the AMQP connection is up right now. */
+  broker: 'up' | 'down'
+  /** The broker URL, password hidden. */
+  amqpUrl: string
+  /** Responses held open: long polls, event streams, blocking calls. */
+  openConnections: number
+}
+
 /** Builds the demo app without listening; `main.ts` listens, tests mount it on port 0. */
 export function createApp(ctx: DemoContext): Express {
   const app = express()
@@ -39,7 +51,7 @@ export function createApp(ctx: DemoContext): Express {
       broker: ctx.broker.state === 'up' ? 'up' : 'down',
       amqpUrl: redactUrl(ctx.config.amqpUrl),
       openConnections: ctx.lifecycle.openCount,
-    })
+    } satisfies Health)
   })
 
   // Demo routers, one per pattern (each folder is readable on a slide).

@@ -26,6 +26,19 @@ function abortOnClose(res: Response): AbortSignal {
   return controller.signal
 }
 
+/** What `GET /multiplexing/slow` answers: when the request arrived, how many of its run were in flight, on which socket. */
+export interface SlowAnswer {
+  run: string
+  /** ms since the run's first request arrived. */
+  arrivedMs: number
+  answeredMs: number
+  inFlightAtArrival: number
+  maxInFlight: number
+  /** Which of the run's client sockets (1, 2, ...) carried it. */
+  connection: number
+  connections: number
+}
+
 /** Multiplexing and pooling: slow requests from the browser, and runs the demo server makes itself. */
 export function multiplexingRouter(ctx: DemoContext): Router {
   const router = Router()
@@ -58,8 +71,8 @@ export function multiplexingRouter(ctx: DemoContext): Router {
     run.maxInFlight = Math.max(run.maxInFlight, run.inFlight)
     const timer = setTimeout(() => res.json({
       run: id, arrivedMs, answeredMs: performance.now() - run.t0, inFlightAtArrival, maxInFlight: run.maxInFlight,
-      connection: run.sockets.get(socket), connections: run.sockets.size,
-    }), ms)
+      connection: run.sockets.get(socket)!, connections: run.sockets.size,
+    } satisfies SlowAnswer), ms)
     timers.add(timer)
     res.once('close', () => { // answered or abandoned: either way it no longer counts
       clearTimeout(timer)

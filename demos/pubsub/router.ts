@@ -7,6 +7,43 @@ import { openEventStream } from '../sse/stream.ts'
 import { bindingKeyOf, declareExchanges, EXCHANGES, exchangeOf, messageOf, publishMessage, routingKeyOf } from './publisher.ts'
 import { Subscriber } from './subscriber.ts'
 
+/** What `POST /pubsub/publish` answers (202), once the broker confirmed the message. */
+export interface PublishAnswer {
+  status: 'confirmed'
+  /** The message id (AMQP message-id): subscribers see it too. */
+  id: string
+  exchange: string
+  routingKey: string
+  /** False when no queue was bound for the key: the broker returned it. */
+  routed: boolean
+  /** publish -> confirm, ms. */
+  confirmMs: number
+  /** Epoch ms. */
+  publishedAt: number
+}
+
+/** One message as a subscriber's stream delivers it (`event: message`); times in epoch ms. */
+export interface SubscriberMessage {
+  /** 1, 2, ... per subscriber (also the frame's `id:`). */
+  seq: number
+  id: string
+  message: string
+  routingKey: string
+  redelivered: boolean
+  queue?: string
+  publishedAt?: number
+  consumedAt: number
+  sentAt: number
+}
+
+/** The events of `GET /pubsub/subscribe`, by name: what each one's `data:` holds. */
+export interface SubscriberEvents {
+  subscribed: { queue: string, exchange: string, bindingKey: string, reconnected?: true }
+  message: SubscriberMessage
+  broker: { state: 'down' }
+  cancelled: { reason: string }
+}
+
 /** Publish/subscribe through RabbitMQ, bridged to the browser over Server-Sent Events. */
 export function pubsubRouter(ctx: DemoContext): Router {
   const router = Router()
@@ -30,7 +67,7 @@ export function pubsubRouter(ctx: DemoContext): Router {
     ctx.broker.require() // 503 at once while the broker is down
     await declared
     const { messageId, routed, confirmMs, publishedAt } = await publishMessage(ctx.broker, type, routingKey, message)
-    res.status(202).json({ status: 'confirmed', id: messageId, exchange: EXCHANGES[type], routingKey, routed, confirmMs, publishedAt })
+    res.status(202).json({ status: 'confirmed', id: messageId, exchange: EXCHANGES[type], routingKey, routed, confirmMs, publishedAt } satisfies PublishAnswer)
   })
   // #endregion publish-route
 
@@ -52,7 +89,7 @@ export function pubsubRouter(ctx: DemoContext): Router {
         const consumedAt = epochMs()
         return stream.send('message', {
           seq: ++seq,
-          id: msg.properties.messageId,
+          id: String(msg.properties.messageId),
           message: msg.content.toString(),
           routingKey: msg.fields.routingKey,
           redelivered: msg.fields.redelivered,
@@ -60,7 +97,7 @@ export function pubsubRouter(ctx: DemoContext): Router {
           publishedAt,
           consumedAt,
           sentAt: epochMs(),
-        }, seq)
+        } satisfies SubscriberMessage, seq)
       },
       tell: (event, data) => void ready.then(async (stream) => {
         await stream.send(event, data)
@@ -91,7 +128,7 @@ export function pubsubRouter(ctx: DemoContext): Router {
     const stream = openEventStream(ctx, res)
     open(stream)
     subscribers.add(sub)
-    void stream.send('subscribed', { queue: sub.queue, exchange: EXCHANGES[type], bindingKey })
+    void stream.send('subscribed', { queue: sub.queue!, exchange: EXCHANGES[type], bindingKey } satisfies SubscriberEvents['subscribed'])
   })
 
   /** GET /pubsub/subscribers — who is subscribed right now (queue, exchange, binding key). */

@@ -21,7 +21,7 @@ export function requestResponseRouter(ctx: DemoContext): Router {
     if (origin)
       res.set('Timing-Allow-Origin', origin)
     if (req.accepts(['text/plain', 'application/json']) === 'application/json')
-      return res.json({ head, body: body.toString('utf8'), headBytes, bodyBytes: body.length, exactBody: exact, receivedAt: epochMs() })
+      return res.json({ head, body: body.toString('utf8'), headBytes, bodyBytes: body.length, exactBody: exact, receivedAt: epochMs() } satisfies EchoAnswer)
     res.type('text/plain').send(Buffer.concat([Buffer.from(head), body]))
   })
   // #endregion echo
@@ -38,6 +38,19 @@ export function requestResponseRouter(ctx: DemoContext): Router {
   })
   // #endregion blocking
   return router
+}
+
+/** What `/echo` answers with `Accept: application/json`. */
+export interface EchoAnswer {
+  /** Start line, headers as sent (case and order), blank line. */
+  head: string
+  body: string
+  headBytes: number
+  bodyBytes: number
+  /** True when `body` holds the bytes exactly as they arrived. */
+  exactBody: boolean
+  /** Epoch ms. */
+  receivedAt: number
 }
 
 /** Start line + raw headers (their case and order as sent) + CRLF, and the body bytes. */

@@ -7,6 +7,25 @@ import { FlakyUpstream } from './upstream.ts'
 
 interface Deployment { sidecar: boolean, app: RunningChild, proxy?: RunningChild }
 
+/** What `/sidecar/stats` and `/sidecar/mode` answer: counters reported by each process. */
+export interface SidecarStats {
+  sidecar: boolean
+  /** The app (demos/sidecar/app.ts): orders served, calls it made upstream. */
+  app: { pid: number, requests: number, upstreamCalls: number, failures: number }
+  /** The sidecar (demos/sidecar/sidecar.ts), when deployed: attempts and retries, its last log lines. */
+  proxy: null | { pid: number, requests: number, attempts: number, retries: number, log: string[] }
+  /** The flaky price service, as it saw the traffic. */
+  upstream: { failures: number, attempts: number, failed: number, traced: number }
+}
+
+/** What `/sidecar/order` answers: the app's answer, and the attempts the price service saw meanwhile. */
+export interface OrderAnswer {
+  status: number
+  body: object
+  sidecar: boolean
+  attempts: Array<{ n: number, status: number, traceparent?: string, atMs: number }>
+}
+
 /**
  * The sidecar demo: the same app process (child), started with its localhost URL pointing
  * straight at a flaky price service, or at a sidecar proxy (another child) that retries.
@@ -50,12 +69,12 @@ export function sidecarRouter(ctx: DemoContext): Router {
     await upstream.stop()
   })
 
-  async function statsOf(d: Deployment) {
-    const get = async (url: string) => (await fetch(url, { signal: AbortSignal.timeout(2000) })).json() as Promise<Record<string, unknown>>
+  async function statsOf(d: Deployment): Promise<SidecarStats> {
+    const get = async <T>(url: string) => (await fetch(url, { signal: AbortSignal.timeout(2000) })).json() as Promise<T>
     return {
       sidecar: d.sidecar,
-      app: await get(`${d.app.url}/stats`),
-      proxy: d.proxy ? await get(`${d.proxy.url}/__sidecar/stats`) : null,
+      app: await get<SidecarStats['app']>(`${d.app.url}/stats`),
+      proxy: d.proxy ? await get<NonNullable<SidecarStats['proxy']>>(`${d.proxy.url}/__sidecar/stats`) : null,
       upstream: {
         failures: upstream.failures,
         attempts: upstream.attempts.length,
@@ -87,7 +106,7 @@ export function sidecarRouter(ctx: DemoContext): Router {
     const answer = await fetch(`${d.app.url}/order`, { signal: AbortSignal.timeout(5000) })
     const body = await answer.json() as object
     const attempts = upstream.attempts.slice(from).map(a => ({ n: a.n, status: a.status, traceparent: a.traceparent, atMs: Math.round((a.at - t0) * 10) / 10 }))
-    res.json({ status: answer.status, body, sidecar: d.sidecar, attempts })
+    res.json({ status: answer.status, body, sidecar: d.sidecar, attempts } satisfies OrderAnswer)
   })
 
   /** GET /sidecar/stats — counters from each process: app, sidecar, price service. */

@@ -10,7 +10,13 @@ const instance = process.env.CHILD_NAME ?? 'backend'
 const secret = process.env.TOKEN_SECRET ?? ''
 let served = 0
 
-function send(res: ServerResponse, status: number, body: object): void {
+/**
+ * What an instance answers, every field optional: `POST /login` gives `user` and `session` or
+ * `token`; `GET /me` gives `user` and `via`, or `error` (401); every answer names its `instance`.
+ */
+export interface InstanceAnswer { instance: string, user?: string, session?: string, token?: string, via?: 'token' | 'session', error?: string }
+
+function send(res: ServerResponse, status: number, body: Omit<InstanceAnswer, 'instance'> | object): void {
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ...body, instance }))
 }
 
