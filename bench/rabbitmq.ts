@@ -108,22 +108,30 @@ function post(url: string, body: string): Promise<number> {
   })
 }
 
+/**
+ * Calls `send(i)` for i = 0 .. count-1 at `rate` per second, open loop: each call is due at
+ * start + i/rate, whether or not earlier ones finished (a late one does not push the rest back).
+ * Records each call's time in `sent` (performance.now()).
+ */
+async function paced(count: number, rate: number, sent: Map<number, number>, send: (i: number) => void): Promise<void> {
+  const start = performance.now()
+  for (let i = 0; i < count; i++) {
+    const wait = start + (i * 1000) / rate - performance.now()
+    if (wait > 1)
+      await new Promise(r => setTimeout(r, wait))
+    sent.set(i, performance.now())
+    send(i)
+  }
+}
+
 /** Publishes `count` messages at `rate`/s over HTTP, open loop; records each send time. */
 async function publishAtRate(base: string, body: (i: number) => object, count: number, rate: number, sent: Map<number, number>): Promise<{ rejected: number }> {
   let rejected = 0
   const pending: Promise<void>[] = []
-  const start = performance.now()
-  for (let i = 0; i < count; i++) {
-    const due = start + (i * 1000) / rate
-    const wait = due - performance.now()
-    if (wait > 1)
-      await new Promise(r => setTimeout(r, wait))
-    sent.set(i, performance.now())
-    pending.push(post(`${base}/pubsub/publish`, JSON.stringify(body(i))).then((status) => {
-      if (status !== 202) // 0: a network error counts as a failed publish, the run goes on
-        rejected++
-    }))
-  }
+  await paced(count, rate, sent, i => pending.push(post(`${base}/pubsub/publish`, JSON.stringify(body(i))).then((status) => {
+    if (status !== 202) // 0: a network error counts as a failed publish, the run goes on
+      rejected++
+  })))
   await Promise.all(pending)
   return { rejected }
 }
@@ -137,14 +145,7 @@ async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void>
 async function amqpPublishAtRate(amqpUrl: string, routingKey: string, count: number, rate: number, sent: Map<number, number>): Promise<void> {
   const conn = await connect(amqpUrl, { noDelay: true })
   const ch = await conn.createConfirmChannel()
-  const start = performance.now()
-  for (let i = 0; i < count; i++) {
-    const wait = start + (i * 1000) / rate - performance.now()
-    if (wait > 1)
-      await new Promise(r => setTimeout(r, wait))
-    sent.set(i, performance.now())
-    ch.publish('wire.topic', routingKey, Buffer.from(String(i)))
-  }
+  await paced(count, rate, sent, i => ch.publish('wire.topic', routingKey, Buffer.from(String(i))))
   await ch.waitForConfirms()
   await conn.close()
 }
@@ -161,14 +162,7 @@ async function brokerFloor(amqpUrl: string): Promise<number[]> {
       lat.push(performance.now() - sent.get(Number(msg.content.toString()))!)
   }, { noAck: true })
   const count = (RATE * RUN_MS) / 1000
-  const start = performance.now()
-  for (let i = 0; i < count; i++) {
-    const wait = start + (i * 1000) / RATE - performance.now()
-    if (wait > 1)
-      await new Promise(r => setTimeout(r, wait))
-    sent.set(i, performance.now())
-    ch.sendToQueue(queue, Buffer.from(String(i)))
-  }
+  await paced(count, RATE, sent, i => ch.sendToQueue(queue, Buffer.from(String(i))))
   await ch.waitForConfirms()
   await waitUntil(() => lat.length >= count, 10_000)
   await conn.close()
