@@ -45,6 +45,32 @@ describe('RabbitMQ slides with a live broker', () => {
     await shot(w.page, 'fanout')
   })
 
+  it('never holds more streams than the browser\'s six connections per origin allow: publish and health checks still get through', async () => {
+    await goToSlide(w.page, 'Fanout, live: every subscriber gets every message')
+    const slide = currentSlide(w.page)
+    await expect.poll(() => slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3)
+    for (let i = 0; i < 3; i++) {
+      if (await slide.getByTestId('pubsub-add').isEnabled())
+        await slide.getByTestId('pubsub-add').click()
+    }
+    await expect.poll(() => slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")').count()).toBe(4)
+    expect(await slide.getByTestId('pubsub-add').isDisabled()).toBe(true)
+    let healthChecks = 0
+    const onResponse = (r: { url: () => string, status: () => number }) => {
+      if (r.url().endsWith('/health') && r.status() === 200)
+        healthChecks++
+    }
+    w.page.on('response', onResponse)
+    const before = (await counts(slide)).map(Number)
+    await slide.getByTestId('pubsub-publish').click()
+    await expect.poll(async () => (await counts(slide)).map(Number)).toEqual(before.map(n => n + 1))
+    // Three more health checks got through, the frame says nothing is wrong, and every control is there.
+    await expect.poll(() => healthChecks, { timeout: 20_000 }).toBeGreaterThanOrEqual(3)
+    w.page.off('response', onResponse)
+    expect(await slide.getByTestId('demo-offline').count()).toBe(0)
+    expect(await slide.getByTestId('pubsub-remove').count()).toBe(4)
+  })
+
   it('routes by topic: only the panels whose binding key matches receive it', async () => {
     await goToSlide(w.page, 'Topics, live: subscribe to a pattern')
     const slide = currentSlide(w.page)
