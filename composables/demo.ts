@@ -5,22 +5,27 @@ import { epochMs } from '../demos/clock'
 import { byteLength, TrafficLog } from './traffic'
 import type { Health } from '../demos/app'
 
+const DEMO_URL_KEY = 'wire-patterns:demo-url'
+
+/**
+ * Keeps `?demo=<url>` of the page's URL for this tab (sessionStorage), since Slidev's navigation
+ * drops the query. Called at start-up by setup/main.ts, before the first navigation.
+ */
+export function rememberDemoUrl(): void {
+  const fromQuery = typeof window === 'undefined' ? null : new URLSearchParams(window.location.search).get('demo')
+  if (fromQuery)
+    window.sessionStorage.setItem(DEMO_URL_KEY, fromQuery)
+}
+
 /**
  * Base URL of the demo server. Default `http://127.0.0.1:3031`; `VITE_DEMO_URL` at build/dev
- * time changes it, and `?demo=<url>` on the deck's URL overrides it for this browser tab
- * (kept in sessionStorage, since Slidev's navigation drops the query).
+ * time changes it, and `?demo=<url>` on the deck's URL overrides it for this browser tab.
  */
 export const DEMO_URL = resolveDemoUrl()
 
 function resolveDemoUrl(): string {
-  const key = 'wire-patterns:demo-url'
-  let url = import.meta.env.VITE_DEMO_URL || 'http://127.0.0.1:3031'
-  if (typeof window !== 'undefined') {
-    const fromQuery = new URLSearchParams(window.location.search).get('demo')
-    if (fromQuery)
-      window.sessionStorage.setItem(key, fromQuery)
-    url = window.sessionStorage.getItem(key) || url
-  }
+  rememberDemoUrl()
+  const url = (typeof window === 'undefined' ? null : window.sessionStorage.getItem(DEMO_URL_KEY)) || import.meta.env.VITE_DEMO_URL || 'http://127.0.0.1:3031'
   return url.replace(/\/+$/, '')
 }
 

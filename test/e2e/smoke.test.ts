@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { currentSlide, deckUrl, goToSlide } from '../support/deck.ts'
+import { currentSlide, deckPageUrl, deckUrl, goToSlide, slideNumberOf } from '../support/deck.ts'
 import { startDemoServer } from '../support/demo-server.ts'
+import { openWatchedPage } from '../support/browser.ts'
 import { countRequests, openNonAudienceViews, useDeckSession } from '../support/e2e.ts'
 
 describe('smoke demo: the deck <-> demo server chain', () => {
@@ -52,5 +53,27 @@ describe('smoke demo: the deck <-> demo server chain', () => {
       await views.close()
     }
   })
-})
 
+  it('keeps the ?demo= server of the URL it was opened with, even when the presenter jumps to a demo slide at once', async () => {
+    const other = await startDemoServer({ allowedOrigins: [deckUrl()], connectBroker: false })
+    const seen = countRequests(other)
+    const fresh = await openWatchedPage(deck.browser) // a new tab: nothing remembered yet
+    try {
+      const no = await slideNumberOf(deck.page, 'The smallest conversation')
+      await fresh.page.goto(deckPageUrl(1, other.url), { waitUntil: 'commit' })
+      // Jump before slide 1 has even rendered (the router drops the query on the way).
+      await fresh.page.waitForFunction(() => (window as any).__slidev__?.nav)
+      await fresh.page.evaluate(n => (window as any).__slidev__.nav.go(n), no)
+      const slide = currentSlide(fresh.page)
+      await slide.getByTestId('ping-button').waitFor({ timeout: 60_000 })
+      await expect.poll(() => seen.count(), { timeout: 10_000 }).toBeGreaterThan(0)
+      expect(await slide.getByTestId('demo-frame').textContent()).toContain(other.url)
+      expect(await slide.getByTestId('demo-offline').count()).toBe(0)
+    }
+    finally {
+      seen.stop()
+      await fresh.context.close()
+      await other.close()
+    }
+  })
+})
