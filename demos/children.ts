@@ -105,6 +105,36 @@ export async function startChild(entry: string | URL, options: ChildOptions): Pr
   }
 }
 
+/**
+ * Supervises `children` as one set: when any of them exits (a crash, a kill -9), the others are
+ * stopped too and `onDown` runs, once. The next start is then a whole new set: a crashed backend
+ * never leaves its sibling running beside the fresh pair.
+ */
+export function superviseSet(children: RunningChild[], onDown: () => void): void {
+  let down = false
+  for (const c of children) {
+    c.process.once('exit', () => {
+      if (down)
+        return
+      down = true
+      onDown()
+      for (const other of children) void other.stop()
+    })
+  }
+}
+
+/** Starts every child of a set, or none: if one fails to start, those that did are stopped. */
+export async function startSet(specs: Array<{ entry: string | URL, options: ChildOptions }>): Promise<RunningChild[]> {
+  const results = await Promise.allSettled(specs.map(s => startChild(s.entry, s.options)))
+  const started = results.flatMap(r => r.status === 'fulfilled' ? [r.value] : [])
+  const failed = results.find(r => r.status === 'rejected')
+  if (failed) {
+    await Promise.all(started.map(c => c.stop()))
+    throw failed.reason
+  }
+  return started
+}
+
 // #region leash
 /**
  * For the child side: report the port to the parent, and exit when the parent goes away

@@ -77,6 +77,17 @@ describe('sidecar: the same app, with and without a proxy beside it', () => {
     expect(badFailures.status).toBe(400)
   })
 
+  it('when the app crashes its sidecar goes too, and the next order redeploys both', async () => {
+    const before = await mode(true)
+    process.kill(before.app.pid, 'SIGKILL')
+    await waitFor(() => !isAlive(before.app.pid) && !isAlive(before.proxy!.pid), 'the app and its sidecar to be gone')
+    const next = await order()
+    expect(next.status).toBe(200)
+    const after = await stats()
+    expect(after.sidecar).toBe(true)
+    expect([after.app.pid, after.proxy!.pid]).not.toContain(before.proxy!.pid)
+  })
+
   it('switching the sidecar off stops its process; shutting the demo server down stops the app too', async () => {
     const on = await mode(true)
     expect(isAlive(on.proxy!.pid)).toBe(true)

@@ -4,7 +4,7 @@ import { signToken, verifyToken } from '../demos/stateful/token.ts'
 import { isAlive, startDemoProcess } from './support/children.ts'
 import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'
 
-interface Answer { status: number, body: { user?: string, instance?: string, session?: string, token?: string, error?: string, via?: string } }
+interface Answer { status: number, body: { user?: string, instance?: string, session?: string, token?: string, error?: string, via?: string, instances?: unknown } }
 
 async function call(url: string, init: { method?: string, json?: unknown, auth?: string } = {}): Promise<Answer> {
   const res = await fetch(url, {
@@ -72,6 +72,19 @@ describe('stateful vs stateless: two backend instances behind a round-robin hop'
     const noAuth = await call(`${demos.url}/stateful/me`)
     expect(noAuth.status).toBe(401)
     expect(noAuth.body.error).toBe('not logged in')
+  })
+
+  it('one instance crashing takes its sibling down too: the next request gets a fresh pair, never one old and one new', async () => {
+    const { body } = await call(`${demos.url}/stateful/restart`, { method: 'POST' })
+    const [a, b] = body.instances as Array<{ pid: number }>
+    process.kill(a!.pid, 'SIGKILL') // a crash, not a stop
+    await waitFor(() => !isAlive(a!.pid) && !isAlive(b!.pid), 'the crashed instance and its sibling to be gone')
+    // Requests go on: answered by a fresh pair (or a 503 to retry while it starts), never a 500.
+    const me = await call(`${demos.url}/stateful/me`)
+    expect([401, 503]).toContain(me.status)
+    const now = (await call(`${demos.url}/stateful/instances`)).body.instances as Array<{ pid: number }>
+    expect(now.map(i => i.pid)).not.toContain(b!.pid)
+    expect(now).toHaveLength(2)
   })
 
   it('stops both instances when the demo server shuts down', async () => {

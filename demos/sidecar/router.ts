@@ -1,7 +1,7 @@
 import type { DemoContext } from '../context.ts'
 import type { RunningChild } from '../children.ts'
 import { Router } from 'express'
-import { startChild } from '../children.ts'
+import { startChild, superviseSet } from '../children.ts'
 import { HttpError } from '../http.ts'
 import { FlakyUpstream } from './upstream.ts'
 
@@ -42,6 +42,7 @@ export function sidecarRouter(ctx: DemoContext): Router {
     const priceService = await upstream.start()
     const proxy = sidecar ? await startChild(new URL('./sidecar.ts', import.meta.url), { name: 'sidecar', env: { TARGET_URL: priceService } }) : undefined
     const app = await startChild(new URL('./app.ts', import.meta.url), { name: 'app', env: { UPSTREAM_URL: proxy?.url ?? priceService } })
+      .catch(async (err: unknown) => { await proxy?.stop(); throw err })
     return { sidecar, app, proxy }
   }
   // #endregion deploy
@@ -57,10 +58,11 @@ export function sidecarRouter(ctx: DemoContext): Router {
     if (!deployment) {
       const starting = deploy(wanted)
       deployment = starting
-      starting.then(d => [d.app, d.proxy].forEach(c => c?.process.once('exit', () => {
+      // A child died: its partner goes too, and the next request redeploys both.
+      starting.then(d => superviseSet(d.proxy ? [d.app, d.proxy] : [d.app], () => {
         if (deployment === starting)
-          deployment = undefined // a child died: redeploy on the next request
-      })), () => { deployment = undefined })
+          deployment = undefined
+      }), () => { deployment = undefined })
     }
     return deployment
   }
@@ -103,7 +105,9 @@ export function sidecarRouter(ctx: DemoContext): Router {
     const d = await current()
     const t0 = performance.now()
     const from = upstream.attempts.length
-    const answer = await fetch(`${d.app.url}/order`, { signal: AbortSignal.timeout(5000) })
+    const answer = await fetch(`${d.app.url}/order`, { signal: AbortSignal.timeout(5000) }).catch(() => {
+      throw new HttpError(503, 'the app is not answering (restarting?); try again', { 'Retry-After': '1' })
+    })
     const body = await answer.json() as object
     const attempts = upstream.attempts.slice(from).map(a => ({ n: a.n, status: a.status, traceparent: a.traceparent, atMs: Math.round((a.at - t0) * 10) / 10 }))
     res.json({ status: answer.status, body, sidecar: d.sidecar, attempts } satisfies OrderAnswer)

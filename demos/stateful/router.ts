@@ -2,11 +2,16 @@ import type { DemoContext } from '../context.ts'
 import type { RunningChild } from '../children.ts'
 import { randomBytes } from 'node:crypto'
 import { Router } from 'express'
-import { startChild } from '../children.ts'
+import { startSet, superviseSet } from '../children.ts'
 import { HttpError } from '../http.ts'
 
 const NAMES = ['A', 'B'] as const
 const USER = /^[\w.-]{1,32}$/
+
+/** The instance went away under the request (crashed, restarting): the client may retry. */
+function unavailable(name: string): never {
+  throw new HttpError(503, `instance ${name} is not answering (restarting?); try again`, { 'Retry-After': '1' })
+}
 
 /**
  * Stateful vs stateless: two backend instances (child processes) behind a round-robin hop.
@@ -23,12 +28,13 @@ export function statefulRouter(ctx: DemoContext): Router {
     if (ctx.lifecycle.closing)
       throw new HttpError(503, 'demo server is shutting down')
     if (!instances) {
-      const starting = Promise.all(NAMES.map(name => startChild(new URL('./backend.ts', import.meta.url), { name, env: { TOKEN_SECRET: secret } })))
+      const starting = startSet(NAMES.map(name => ({ entry: new URL('./backend.ts', import.meta.url), options: { name, env: { TOKEN_SECRET: secret } } })))
       instances = starting
-      starting.then(list => list.forEach(c => c.process.once('exit', () => {
+      // One crashed or stopped: both go, and the next request starts a fresh pair.
+      starting.then(list => superviseSet(list, () => {
         if (instances === starting)
-          instances = undefined // crashed or stopped: the next request starts fresh ones
-      })), () => { instances = undefined })
+          instances = undefined
+      }), () => { instances = undefined })
     }
     return instances
   }
@@ -48,7 +54,7 @@ export function statefulRouter(ctx: DemoContext): Router {
       method, headers: { 'Content-Type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(5000),
-    })
+    }).catch(() => unavailable(target.name))
     return { status: res.status, body: await res.json() as Record<string, unknown> }
   }
   // #endregion hop
