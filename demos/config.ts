@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url'
+
 /** Configuration of the demo server, read once from the environment. Documented in the README. */
 export interface DemoConfig {
   /** Interface to bind. Default `127.0.0.1` (env `HOST`): the demos are not meant for the network. */
@@ -19,6 +21,12 @@ export interface DemoConfig {
   bodyLimit: string
   /** Most jobs kept at once; the oldest finished ones are evicted first. Default 1000 (env `JOBS_MAX`). */
   jobsMax: number
+  /**
+   * SQLite file the jobs are kept in, so a restarted server still knows them (and an EventSource
+   * that reconnects gets what it missed). Default `.cache/jobs.sqlite` in the project (env
+   * `JOBS_DB`); `:memory:` keeps nothing.
+   */
+  jobsDb: string
   /** How long a finished job stays readable, ms. Default 600000, ten minutes (env `JOBS_TTL_MS`). */
   jobsTtlMs: number
   /** Event streams open at once (every SSE route together); past it a 429. Default 10000 (env `SSE_MAX_CLIENTS`). */
@@ -71,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     managementUrl: env.AMQP_MANAGEMENT_URL ?? 'http://localhost:15672',
     bodyLimit: env.BODY_LIMIT ?? '16kb',
     jobsMax: integer(env, 'JOBS_MAX', 1000, 1, 1_000_000),
+    jobsDb: env.JOBS_DB || fileURLToPath(new URL('../.cache/jobs.sqlite', import.meta.url)),
     jobsTtlMs: integer(env, 'JOBS_TTL_MS', 10 * 60_000, 1, 7 * 24 * 3_600_000),
     sseMaxClients: integer(env, 'SSE_MAX_CLIENTS', 10_000, 1, 1_000_000),
     sseHeartbeatMs: integer(env, 'SSE_HEARTBEAT_MS', 10_000, 10, 3_600_000),

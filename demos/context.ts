@@ -2,6 +2,7 @@ import type { Response } from 'express'
 import type { DemoConfig } from './config.ts'
 import type { Subscriber } from './pubsub/subscriber.ts'
 import { BrokerConnection } from './broker.ts'
+import { JobJournal } from './jobs/journal.ts'
 import { JobStore } from './jobs/store.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { WebSocketHub } from './websocket/hub.ts'
@@ -33,7 +34,7 @@ export function createDemoContext(config: DemoConfig): DemoContext {
   const lifecycle = new Lifecycle()
   const broker = new BrokerConnection(config.amqpUrl)
   lifecycle.onShutdown(() => broker.close()) // runs last: channels close before the connection
-  const jobs = new JobStore({ maxJobs: config.jobsMax, ttlMs: config.jobsTtlMs })
+  const jobs = new JobStore({ maxJobs: config.jobsMax, ttlMs: config.jobsTtlMs }, new JobJournal(config.jobsDb))
   lifecycle.onShutdown(() => jobs.close())
   const views = new WebSocketHub()
   lifecycle.onShutdown(() => views.close())

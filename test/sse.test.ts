@@ -1,4 +1,7 @@
 import type { SseFrame } from './support/http-patterns.ts'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'
 import { call, readSse, startJob } from './support/http-patterns.ts'
@@ -135,5 +138,26 @@ describe('SSE: GET /jobs/:id/events streams the job', () => {
     await local.close()
     const res = await reading
     expect(res.frames.at(-1)!.comment).toBe('server shutting down')
+  })
+
+  it('a client that reconnects after the demo server restarted gets exactly the events it missed (the jobs outlive the process)', async () => {
+    const jobsDb = join(mkdtempSync(join(tmpdir(), 'wp-jobs-')), 'jobs.sqlite')
+    const first = await startDemoServer({ connectBroker: false, jobsDb })
+    const job = await startJob(first.url, { durationMs: 2000 }) // a change every 400 ms
+    const before = await readSse(`${first.url}/jobs/${job.id}/events`, { onFrame: f => f.id === '2' })
+    expect(events(before.frames).map(f => f.id)).toEqual(['1', '2'])
+    await first.close()
+    // Down for more than one step: the change due meanwhile is not lost, it happens on restart.
+    await new Promise(r => setTimeout(r, 500))
+    const second = await startDemoServer({ connectBroker: false, jobsDb, port: first.port })
+    try {
+      const after = await readSse(`${second.url}/jobs/${job.id}/events`, { headers: { 'Last-Event-ID': '2' } })
+      const ids = [...events(before.frames), ...events(after.frames)].map(f => Number(f.id))
+      expect(ids).toEqual([1, 2, 3, 4, 5, 6])
+      expect(events(after.frames).at(-1)!.event).toBe('done')
+    }
+    finally {
+      await second.close()
+    }
   })
 })

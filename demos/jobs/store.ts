@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { JobJournal } from './journal.ts'
 import { epochMs } from '../clock.ts'
 
 /** Where a job is in its life. `running` until it ends in `done` or `failed`. */
@@ -73,8 +74,22 @@ export class JobStore {
   private readonly watchers = new Map<string, Set<JobWatcher>>()
   readonly options: JobOptions
 
-  constructor(options: Partial<JobOptions> = {}) {
+  /**
+   * @param journal where jobs are written as they change; the jobs it holds are taken back at once
+   *   and running ones go on where they were (steps that fell due meanwhile happen now, in order).
+   */
+  constructor(options: Partial<JobOptions> = {}, private readonly journal?: JobJournal) {
     this.options = { ...DEFAULT_JOB_OPTIONS, ...options }
+    for (const { events, ...view } of journal?.all() ?? []) {
+      const job: Job = { ...view, events }
+      if (this.expired(job)) {
+        journal?.delete(job.id)
+        continue
+      }
+      this.jobs.set(job.id, job)
+      if (job.state === 'running')
+        this.schedule(job)
+    }
   }
 
   // #region create
@@ -100,7 +115,11 @@ export class JobStore {
   }
 
   private schedule(job: Job): void {
+    // Each step is due at a fixed time after creation: no drift, and a job taken back from the
+    // journal after a restart catches up on the steps that fell due while the server was down.
     const stepMs = job.durationMs / this.options.steps
+    const stepsDone = Math.round(job.progress / (100 / this.options.steps))
+    const dueIn = job.createdAt + (stepsDone + 1) * stepMs - epochMs()
     job.timer = setTimeout(() => {
       job.timer = undefined
       const progress = Math.min(100, job.progress + 100 / this.options.steps)
@@ -110,7 +129,7 @@ export class JobStore {
         return this.change(job, { state: 'done', progress: 100, finishedAt: epochMs() })
       this.change(job, { progress })
       this.schedule(job)
-    }, stepMs)
+    }, Math.max(0, dueIn))
   }
   // #endregion create
 
@@ -125,6 +144,8 @@ export class JobStore {
     job.events.push(event)
     if (job.events.length > this.options.replayLimit)
       job.events.shift()
+    const { timer: _timer, ...entry } = job
+    this.journal?.save(entry)
     for (const watcher of [...this.watchers.get(job.id) ?? []])
       watcher(event)
   }
@@ -149,7 +170,7 @@ export class JobStore {
     if (!job)
       return undefined
     if (this.expired(job)) {
-      this.jobs.delete(id)
+      this.forget(id)
       return undefined
     }
     return this.view(job)
@@ -174,11 +195,17 @@ export class JobStore {
     return n
   }
 
-  /** Stops every running job's timer (server shutdown). */
+  /** Stops every running job's timer (server shutdown); the journal keeps them for the next start. */
   close(): void {
     for (const job of this.jobs.values()) clearTimeout(job.timer)
     this.jobs.clear()
     this.watchers.clear()
+    this.journal?.close()
+  }
+
+  private forget(id: string): void {
+    this.jobs.delete(id)
+    this.journal?.delete(id)
   }
 
   private expired(job: Job): boolean {
@@ -189,13 +216,13 @@ export class JobStore {
   private evict(): void {
     for (const [id, job] of this.jobs) {
       if (this.expired(job))
-        this.jobs.delete(id)
+        this.forget(id)
     }
     if (this.jobs.size < this.options.maxJobs)
       return
     for (const [id, job] of this.jobs) {
       if (job.state !== 'running') {
-        this.jobs.delete(id)
+        this.forget(id)
         return
       }
     }

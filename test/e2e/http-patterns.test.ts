@@ -1,6 +1,11 @@
 import type { Locator } from 'playwright-core'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { currentSlide, goToSlide } from '../support/deck.ts'
+import { currentSlide, deckUrl, goToSlide } from '../support/deck.ts'
+import { startDemoServer } from '../support/demo-server.ts'
+import { startJob } from '../support/http-patterns.ts'
 import { screenshots, useDeckSession } from '../support/e2e.ts'
 
 const shot = screenshots('http-patterns')
@@ -121,6 +126,37 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     for (const row of ['rr', 'short', 'long', 'sse'])
       expect(await cell(row, 'race-bytes')).toMatch(/\d+(\.\d)? k?B/)
     expect(deck.errors).toEqual([])
+    expect(deck.remoteRequests).toEqual([])
+  })
+
+  it('SSE: Chromium\'s EventSource gets every event exactly once across a restart of the demo server', async () => {
+    const jobsDb = join(mkdtempSync(join(tmpdir(), 'wp-jobs-')), 'jobs.sqlite')
+    let server = await startDemoServer({ allowedOrigins: [deckUrl()], connectBroker: false, jobsDb })
+    const { port } = server
+    try {
+      const job = await startJob(server.url, { durationMs: 8000 }) // a change every 1.6 s
+      // A real EventSource in the deck's page: it reconnects by itself, sending Last-Event-ID.
+      await deck.page.evaluate((url) => {
+        const w = window as any
+        w.__ids = []
+        w.__errors = 0
+        const source = new EventSource(url)
+        w.__source = source
+        for (const type of ['progress', 'done', 'failed'])
+          source.addEventListener(type, e => w.__ids.push(Number((e as MessageEvent).lastEventId)))
+        source.addEventListener('error', () => w.__errors++)
+      }, `${server.url}/jobs/${job.id}/events`)
+      const ids = () => deck.page.evaluate(() => (window as any).__ids as number[])
+      await expect.poll(ids).toEqual([1, 2])
+      await server.close() // the stream ends; EventSource retries every 2 s while the server is down
+      await expect.poll(() => deck.page.evaluate(() => (window as any).__errors as number)).toBeGreaterThan(0)
+      server = await startDemoServer({ allowedOrigins: [deckUrl()], connectBroker: false, jobsDb, port })
+      await expect.poll(ids, { timeout: 20_000 }).toEqual([1, 2, 3, 4, 5, 6])
+    }
+    finally {
+      await deck.page.evaluate(() => (window as any).__source?.close())
+      await server.close()
+    }
     expect(deck.remoteRequests).toEqual([])
   })
 })

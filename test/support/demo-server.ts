@@ -23,7 +23,8 @@ export interface RunningDemoServer {
  */
 export async function startDemoServer(overrides: Partial<DemoConfig> & { connectBroker?: boolean } = {}): Promise<RunningDemoServer> {
   const { connectBroker = true, ...rest } = overrides
-  const ctx = createDemoContext({ ...loadConfig({ ...process.env, DEMO_PORT: '0' }), ...rest })
+  // Jobs in memory unless a test names a file: servers of parallel tests share nothing.
+  const ctx = createDemoContext({ ...loadConfig({ ...process.env, DEMO_PORT: '0' }), jobsDb: ':memory:', ...rest })
   const { server, url, port, close } = await listen(ctx)
   if (connectBroker)
     ctx.broker.start()
