@@ -1,38 +1,26 @@
 import type { ClientRequest } from 'node:http'
 import type { RunningDemoServer } from './support/demo-server.ts'
-import { createHook } from 'node:async_hooks'
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { DemoTimers } from './support/timers.ts'
 import { startDemoServer, waitFor } from './support/demo-server.ts'
+import { trackDemoTimers } from './support/timers.ts'
 
 const CYCLES = 1000
 
-/**
- * Live timers created by demo-server code (a stack through demos/). Counting every Timeout of
- * the process would also count the test runner's own, which come and go on their own schedule.
- */
-const demoTimers = new Set<number>()
-const timerHook = createHook({
-  init(asyncId, type) {
-    if (type === 'Timeout' && new Error('where').stack?.includes('/demos/'))
-      demoTimers.add(asyncId)
-  },
-  destroy(asyncId) {
-    demoTimers.delete(asyncId)
-  },
-})
+let demoTimers: DemoTimers
 
 describe('held connections leave nothing behind', () => {
   let s: RunningDemoServer
   let jobId: string
   beforeAll(async () => {
-    timerHook.enable()
+    demoTimers = trackDemoTimers()
     s = await startDemoServer({ connectBroker: false })
     // Created in-process: a fetch here would leave a pooled keep-alive socket (and its timer) in the baseline.
     jobId = s.ctx.jobs.create(60_000).id
   })
   afterAll(async () => {
-    timerHook.disable()
+    demoTimers.stop()
     await s?.close()
   })
 
@@ -42,7 +30,7 @@ describe('held connections leave nothing behind', () => {
     const connections = await new Promise<number>((resolve, reject) => s.server.getConnections((err, n) => err ? reject(err) : resolve(n)))
     const store = s.ctx.jobs
     return {
-      timers: demoTimers.size,
+      timers: demoTimers.count(),
       sockets: resources.filter(r => r === 'TCPSocketWrap').length,
       watchers: store.watcherCount(),
       held: s.ctx.lifecycle.openCount,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { epochMs } from '../demos/clock.ts'
 import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'
 import { call, startJob } from './support/http-patterns.ts'
+import { trackDemoTimers } from './support/timers.ts'
 
 describe('jobs: the one job model every HTTP pattern watches', () => {
   const s = useDemoServer({ connectBroker: false })
@@ -108,12 +109,12 @@ describe('jobs: the one job model every HTTP pattern watches', () => {
 
   it('shutdown stops the timers of running jobs', async () => {
     const local = await startDemoServer({ connectBroker: false })
-    const timers = () => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
-    const before = timers()
+    const tracked = trackDemoTimers('jobs/')
     await startJob(local.url, { durationMs: 60_000 })
     await startJob(local.url, { durationMs: 60_000 })
-    expect(timers()).toBe(before + 2)
+    expect(tracked.count()).toBe(2)
     await local.close()
-    expect(timers()).toBe(before)
+    await waitFor(() => tracked.count() === 0, 'the job timers to be released') // destroy hooks run a moment after clearTimeout
+    tracked.stop()
   })
 })

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'
 import { call, startJob } from './support/http-patterns.ts'
 import { epochMs } from '../demos/clock.ts'
+import { trackDemoTimers } from './support/timers.ts'
 
 
 describe('long polling: GET /jobs/:id?wait=<s> is held until something changes', () => {
@@ -98,7 +99,8 @@ describe('long polling: GET /jobs/:id?wait=<s> is held until something changes',
   it('a client that goes away releases its listener, timer and hold at once', async () => {
     const store = s.ctx.jobs
     const job = await startJob(s.url, { durationMs: 60_000 })
-    const timers = () => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
+    const tracked = trackDemoTimers('long-polling/')
+    const timers = tracked.count
     const before = { timers: timers(), watchers: store.watcherCount(), open: s.ctx.lifecycle.openCount }
     const controller = new AbortController()
     const pending = call(`${s.url}/jobs/${job.id}?wait=30`, { signal: controller.signal }).catch(() => 'aborted')
@@ -109,7 +111,8 @@ describe('long polling: GET /jobs/:id?wait=<s> is held until something changes',
     expect(await pending).toBe('aborted')
     await waitFor(() => s.ctx.lifecycle.openCount === before.open, 'the hold to be released')
     expect(store.watcherCount()).toBe(before.watchers)
-    expect(timers()).toBe(before.timers)
+    await waitFor(() => timers() === before.timers, 'its timer to be released')
+    tracked.stop()
   })
 
   it('shutdown answers every held poll instead of cutting it', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'
+import { trackDemoTimers } from './support/timers.ts'
 
 interface Span { i: number, startMs: number, endMs: number, queuedMs: number, connection: number, stream?: number }
 interface Run { protocol: string, count: number, tcpConnections: number, totalMs: number, spans: Span[] }
@@ -74,7 +75,8 @@ describe('multiplexing and pooling', () => {
   })
 
   it('a browser request abandoned mid-wait releases its timer and its in-flight slot', async () => {
-    const timers = () => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
+    const tracked = trackDemoTimers('multiplexing/')
+    const timers = tracked.count
     const before = timers()
     const controller = new AbortController()
     const pending = fetch(`${demos.url}/multiplexing/slow?run=gone-1&ms=3000`, { signal: controller.signal }).catch(() => 'aborted')
@@ -82,6 +84,7 @@ describe('multiplexing and pooling', () => {
     controller.abort()
     expect(await pending).toBe('aborted')
     await waitFor(() => timers() < timersWhileWaiting, 'its timer to be released')
+    tracked.stop()
     const next = await (await fetch(`${demos.url}/multiplexing/slow?run=gone-1&ms=100`)).json() as Slow
     expect(next.inFlightAtArrival).toBe(1)
   })

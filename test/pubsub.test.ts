@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { waitFor } from './support/demo-server.ts'
 import { call, openSse, publish, queueExists, startConnectedDemoServer, useConnectedDemoServer } from './support/mq.ts'
+import { trackDemoTimers } from './support/timers.ts'
 
 const amqpUrl = () => process.env.AMQP_URL!
 
@@ -101,8 +102,9 @@ describe('publish/subscribe through RabbitMQ', () => {
   })
 
   it('leaves no queue, consumer, listener, timer or held response behind when subscribers disconnect', async () => {
+    const timers = trackDemoTimers('pubsub/') // the streams' heartbeats
     const before = {
-      resources: process.getActiveResourcesInfo().filter(r => r === 'Timeout').length,
+      timers: timers.count(),
       up: demos.ctx.broker.listenerCount('up'),
       down: demos.ctx.broker.listenerCount('down'),
       open: demos.ctx.lifecycle.openCount,
@@ -124,7 +126,8 @@ describe('publish/subscribe through RabbitMQ', () => {
     expect((await call(demos.url, 'GET', '/pubsub/subscribers')).body).toEqual([])
     expect(demos.ctx.broker.listenerCount('up')).toBe(before.up)
     expect(demos.ctx.broker.listenerCount('down')).toBe(before.down)
-    expect(process.getActiveResourcesInfo().filter(r => r === 'Timeout').length).toBeLessThanOrEqual(before.resources)
+    await waitFor(() => timers.count() === before.timers, 'the streams\' heartbeat timers to be released')
+    timers.stop()
     // and the broker is not still pushing to a consumer nobody reads: a publish is unroutable
     expect((await publish(demos.url, { message: 'anyone?', routingKey: 'cleanup.x' })).body.routed).toBe(false)
   })

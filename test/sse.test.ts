@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'
 import { call, readSse, startJob } from './support/http-patterns.ts'
+import { trackDemoTimers } from './support/timers.ts'
 
 const events = (frames: SseFrame[]) => frames.filter(f => f.event)
 
@@ -116,7 +117,8 @@ describe('SSE: GET /jobs/:id/events streams the job', () => {
   it('a client that leaves releases its heartbeat timer, its listener and its hold', async () => {
     const store = s.ctx.jobs
     const job = await startJob(s.url, { durationMs: 60_000 })
-    const timers = () => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
+    const tracked = trackDemoTimers('sse/')
+    const timers = tracked.count
     const before = { timers: timers(), watchers: store.watcherCount(), open: s.ctx.lifecycle.openCount }
     const c = new AbortController()
     await fetch(`${s.url}/jobs/${job.id}/events`, { signal: c.signal })
@@ -126,8 +128,9 @@ describe('SSE: GET /jobs/:id/events streams the job', () => {
     c.abort()
     await waitFor(() => s.ctx.lifecycle.openCount === before.open, 'the hold to be released')
     expect(store.watcherCount()).toBe(before.watchers)
-    expect(timers()).toBe(before.timers)
+    await waitFor(() => timers() === before.timers, 'its heartbeat timer to be released')
     expect(s.ctx.eventStreams.size).toBe(0)
+    tracked.stop()
   })
 
   it('shutdown ends open streams with a comment', async () => {
