@@ -42,6 +42,11 @@ export interface DemoConfig {
    * (env `PUBSUB_MAX_SUBSCRIBERS`), well under RabbitMQ's 2047 channels per connection.
    */
   pubsubMaxSubscribers: number
+  /**
+   * How long a subscriber's queue outlives its client, ms: one that reconnects with `Last-Event-ID`
+   * within it gets what was published meanwhile. Default 30000 (env `PUBSUB_RESUME_MS`).
+   */
+  pubsubResumeMs: number
 }
 
 export const DEFAULT_DEMO_PORT = 3031
@@ -86,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     workQueue: env.WORK_QUEUE || 'wire.jobs',
     workQueueMax: integer(env, 'WORK_QUEUE_MAX', 1000, 1, 1_000_000),
     pubsubMaxSubscribers: integer(env, 'PUBSUB_MAX_SUBSCRIBERS', 1000, 1, 2000),
+    pubsubResumeMs: integer(env, 'PUBSUB_RESUME_MS', 30_000, 100, 3_600_000),
   }
 }
 

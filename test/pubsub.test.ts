@@ -6,7 +6,9 @@ import { trackDemoTimers } from './support/timers.ts'
 const amqpUrl = () => process.env.AMQP_URL!
 
 describe('publish/subscribe through RabbitMQ', () => {
-  const demos = useConnectedDemoServer()
+  // A subscriber's queue outlives its client by 0.3 s here (30 s by default), so the cleanup
+  // checks below see it go without waiting.
+  const demos = useConnectedDemoServer({ pubsubResumeMs: 300 })
 
   it('reports the broker as up on /health', async () => {
     expect((await call(demos.url, 'GET', '/health')).body.broker).toBe('up')
@@ -121,15 +123,16 @@ describe('publish/subscribe through RabbitMQ', () => {
 
     await Promise.all(subs.map(s => s.close()))
     await waitFor(() => demos.ctx.lifecycle.openCount === before.open, 'held responses released')
+    // The broker deletes each queue once unused for the grace period (x-expires). A passive declare
+    // would count as a use and renew it, so watch with publishes: unroutable once all are gone.
+    await waitFor(async () => !(await publish(demos.url, { message: 'anyone?', routingKey: 'cleanup.x' })).body.routed, 'the queues to expire', 30_000)
     for (const q of queues)
-      await waitFor(async () => !(await queueExists(amqpUrl(), q)), `queue ${q} deleted`)
+      expect(await queueExists(amqpUrl(), q), q).toBe(false)
     expect((await call(demos.url, 'GET', '/pubsub/subscribers')).body).toEqual([])
     expect(demos.ctx.broker.listenerCount('up')).toBe(before.up)
     expect(demos.ctx.broker.listenerCount('down')).toBe(before.down)
     await waitFor(() => timers.count() === before.timers, 'the streams\' heartbeat timers to be released')
     timers.stop()
-    // and the broker is not still pushing to a consumer nobody reads: a publish is unroutable
-    expect((await publish(demos.url, { message: 'anyone?', routingKey: 'cleanup.x' })).body.routed).toBe(false)
   })
 
   it('leaves nothing behind when a client gives up while its queue is still being declared', async () => {
@@ -144,7 +147,60 @@ describe('publish/subscribe through RabbitMQ', () => {
     await waitFor(async () => (await call(demos.url, 'GET', '/pubsub/subscribers')).body.length === 0, 'no subscriber left')
     await waitFor(() => demos.ctx.lifecycle.openCount === 0, 'no held response left')
     expect(demos.ctx.broker.listenerCount('up')).toBe(up)
-    await waitFor(async () => !(await publish(demos.url, { message: 'anyone?', routingKey: 'impatient.x' })).body.routed, 'no queue bound for impatient.#')
+    await waitFor(async () => !(await publish(demos.url, { message: 'anyone?', routingKey: 'impatient.x' })).body.routed, 'no queue bound for impatient.#', 30_000)
+  })
+})
+
+describe('a subscriber that comes back (Last-Event-ID)', () => {
+  it('within the grace period, on its old queue, it gets exactly what was published while it was away', async () => {
+    const server = await startConnectedDemoServer()
+    try {
+      const url = `${server.url}/pubsub/subscribe?bindingKey=resume.%23`
+      const first = await openSse(url)
+      const { queue } = (await first.waitForEvent('subscribed')).data
+      expect((await publish(server.url, { message: 'one', routingKey: 'resume.a' })).status).toBe(202)
+      const [one] = await first.waitForMessages(1)
+      // Every message frame's id names the publisher's message id and the subscriber's queue.
+      const lastId = first.events.find(e => e.event === 'message')!.id!
+      expect(lastId).toBe(`${one.id}@${queue}`)
+      await first.close()
+      await waitFor(async () => (await call(server.url, 'GET', '/pubsub/subscribers')).body.length === 0, 'the subscriber to leave')
+      // Nobody listens, yet the queue is still bound: the broker keeps these for the subscriber.
+      for (const message of ['two', 'three'])
+        expect((await publish(server.url, { message, routingKey: 'resume.b' })).body.routed).toBe(true)
+      const back = await openSse(url, { 'Last-Event-ID': lastId })
+      expect((await back.waitForEvent('subscribed')).data).toMatchObject({ queue, resumed: true })
+      expect((await back.waitForMessages(2)).map(m => m.message)).toEqual(['two', 'three'])
+      await back.close()
+    }
+    finally {
+      await server.close()
+    }
+  })
+
+  it('after the grace period, or with another binding key, it starts afresh on a new queue', async () => {
+    const server = await startConnectedDemoServer({ pubsubResumeMs: 300 })
+    try {
+      const first = await openSse(`${server.url}/pubsub/subscribe?bindingKey=late.%23`)
+      const { queue } = (await first.waitForEvent('subscribed')).data
+      await publish(server.url, { message: 'one', routingKey: 'late.a' })
+      await first.waitForMessages(1)
+      const lastId = first.events.find(e => e.event === 'message')!.id!
+      await first.close()
+      const other = await openSse(`${server.url}/pubsub/subscribe?bindingKey=other.%23`, { 'Last-Event-ID': lastId })
+      expect((await other.waitForEvent('subscribed')).data.queue).not.toBe(queue)
+      await other.close()
+      // (Watched with publishes: a passive declare would renew the queue's lease.)
+      await waitFor(async () => !(await publish(server.url, { message: 'anyone?', routingKey: 'late.x' })).body.routed, 'the broker to delete the parked queue (x-expires)', 30_000)
+      const late = await openSse(`${server.url}/pubsub/subscribe?bindingKey=late.%23`, { 'Last-Event-ID': lastId })
+      const again = (await late.waitForEvent('subscribed')).data
+      expect(again.queue).not.toBe(queue)
+      expect(again.resumed).toBeUndefined()
+      await late.close()
+    }
+    finally {
+      await server.close()
+    }
   })
 })
 

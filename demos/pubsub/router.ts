@@ -4,6 +4,7 @@ import { Router } from 'express'
 import { epochMs } from '../clock.ts'
 import { HttpError } from '../http.ts'
 import { openEventStream } from '../sse/stream.ts'
+import type { ExchangeType } from './publisher.ts'
 import { bindingKeyOf, declareExchanges, EXCHANGES, exchangeOf, messageOf, publishMessage, routingKeyOf } from './publisher.ts'
 import { Subscriber } from './subscriber.ts'
 
@@ -38,7 +39,8 @@ export interface SubscriberMessage {
 
 /** The events of `GET /pubsub/subscribe`, by name: what each one's `data:` holds. */
 export interface SubscriberEvents {
-  subscribed: { queue: string, exchange: string, bindingKey: string, reconnected?: true }
+  /** `reconnected`: after a broker restart, on a new queue; `resumed`: a client back within the grace period, on its old queue. */
+  subscribed: { queue: string, exchange: string, bindingKey: string, reconnected?: true, resumed?: true }
   message: SubscriberMessage
   broker: { state: 'down' }
   cancelled: { reason: string }
@@ -55,7 +57,25 @@ export function pubsubRouter(ctx: DemoContext): Router {
     await declared
     await Promise.all([...subscribers].map(s => s.reattach(model)))
   })
-  ctx.broker.on('down', () => subscribers.forEach(s => s.brokerDown()))
+  ctx.broker.on('down', () => {
+    subscribers.forEach(s => s.brokerDown())
+    parked.clear() // their exclusive queues died with the connection
+  })
+  /** Queues of subscribers whose client left, kept `pubsubResumeMs` for one that comes back. */
+  const parked = new Map<string, { type: ExchangeType, bindingKey: string, until: number }>()
+
+  /**
+   * The parked queue a reconnecting client names in `Last-Event-ID` (`<message id>@<queue>`, as
+   * every message frame's `id:` says), if it is still there and bound the same way; else undefined.
+   */
+  function resumable(lastEventId: string | undefined, type: ExchangeType, bindingKey: string): string | undefined {
+    const queue = lastEventId?.slice(lastEventId.lastIndexOf('@') + 1)
+    const p = queue ? parked.get(queue) : undefined
+    if (!queue || !p || p.type !== type || p.bindingKey !== bindingKey || p.until < Date.now())
+      return undefined
+    parked.delete(queue)
+    return queue
+  }
 
   // #region publish-route
   /** POST /pubsub/publish — {message, routingKey?, exchange?}; 202 once RabbitMQ confirmed it. */
@@ -78,6 +98,7 @@ export function pubsubRouter(ctx: DemoContext): Router {
     const max = ctx.config.pubsubMaxSubscribers // each one holds a queue and a channel: refuse before they run out
     if (subscribers.size >= max)
       throw new HttpError(429, `too many subscribers (limit ${max}); try again when one leaves`, { 'Retry-After': '5' })
+    const resumed = resumable(req.get('Last-Event-ID'), type, bindingKey)
     let seq = 0
     // Messages may arrive before the stream is open (between consume-ok and the 200): they wait.
     let open!: (s: EventStream) => void
@@ -97,20 +118,27 @@ export function pubsubRouter(ctx: DemoContext): Router {
           publishedAt,
           consumedAt,
           sentAt: epochMs(),
-        } satisfies SubscriberMessage, seq)
+        } satisfies SubscriberMessage, `${msg.properties.messageId}@${sub.queue}`)
       },
       tell: (event, data) => void ready.then(async (stream) => {
         await stream.send(event, data)
         if (event === 'cancelled')
           stream.end()
       }),
-    })
+    }, ctx.config.pubsubResumeMs, resumed)
     // Registered first: a client that leaves while the queue is being declared leaves nothing behind.
     let gone = false
     res.once('close', () => {
       gone = true
-      subscribers.delete(sub)
-      void sub.close()
+      if (!subscribers.delete(sub))
+        return void sub.close() // never subscribed: nothing to come back to
+      void sub.park() // its queue waits pubsubResumeMs for a reconnect with Last-Event-ID
+      const now = Date.now()
+      for (const [queue, p] of parked) {
+        if (p.until < now)
+          parked.delete(queue) // the broker has deleted it (x-expires)
+      }
+      parked.set(sub.queue!, { type, bindingKey, until: now + ctx.config.pubsubResumeMs })
     })
     try { // the queue is bound before the 200: nothing published after it is missed
       await ctx.broker.within(sub.attach(ctx.broker.require()), 'declaring the subscriber\'s queue')
@@ -128,7 +156,7 @@ export function pubsubRouter(ctx: DemoContext): Router {
     const stream = openEventStream(ctx, res)
     open(stream)
     subscribers.add(sub)
-    void stream.send('subscribed', { queue: sub.queue!, exchange: EXCHANGES[type], bindingKey } satisfies SubscriberEvents['subscribed'])
+    void stream.send('subscribed', { queue: sub.queue!, exchange: EXCHANGES[type], bindingKey, ...(resumed === sub.queue ? { resumed: true } : {}) } satisfies SubscriberEvents['subscribed'])
   })
 
   /** GET /pubsub/subscribers — who is subscribed right now (queue, exchange, binding key). */

@@ -6,8 +6,8 @@ export const SUBSCRIBER_PREFETCH = 100
 
 /** Where a subscriber's news goes: its client (an event stream in the demo server). */
 export interface SubscriberClient {
-  /** Called per message; resolve when it was passed on: the message is acked then. */
-  deliver: (msg: ConsumeMessage) => Promise<void>
+  /** Called per message; resolves `true` once it was passed on (the message is acked then), `false` if it could not be (it is not acked: the broker gives it to the next consumer of the queue). */
+  deliver: (msg: ConsumeMessage) => Promise<boolean>
   /**
    * Everything else the client should hear: `subscribed` again after a broker restart (on a new
    * queue), `broker` down, `cancelled` when the broker cancelled the consumer (queue deleted).
@@ -18,6 +18,8 @@ export interface SubscriberClient {
 /**
  * One subscriber: its own queue, bound to an exchange with a binding key, and a consumer.
  * After a broker restart `reattach` declares a new queue (the old one died with the old connection).
+ * When its client leaves, `park` keeps the queue for `graceMs` (x-expires): messages published
+ * meanwhile wait in it for a client that comes back with `Last-Event-ID` (see `resume` in router.ts).
  */
 export class Subscriber {
   queue?: string
@@ -28,20 +30,27 @@ export class Subscriber {
     readonly type: ExchangeType,
     readonly bindingKey: string,
     private readonly client: SubscriberClient,
+    /** How long the queue outlives its consumer, ms (the broker deletes it then: x-expires). */
+    private readonly graceMs: number,
+    /** A parked queue to consume from again (a client back with Last-Event-ID); default a new one. */
+    private resume?: string,
   ) {}
 
   /** Declares the subscriber's queue, binds it and starts consuming. Returns the queue name. */
   async attach(model: ChannelModel): Promise<string> {
-    const ch = await model.createChannel()
-    ch.on('error', () => {}) // a dead channel is replaced on the next 'up'
-    this.channel = ch
+    let ch = await this.open(model)
+    // Back within the grace period? Its queue, if the broker still has it (a passive declare).
+    let queue = this.resume && await ch.checkQueue(this.resume).then(q => q.queue, () => undefined)
+    if (this.resume && !queue)
+      ch = await this.open(model) // expired meanwhile: the failed check closed the channel
+    this.resume = undefined
     const exchange = EXCHANGES[this.type]
     // #region declare
     await ch.assertExchange(exchange, this.type, { durable: true })
     // '' = server-named (amq.gen-...); exclusive = only this connection may use it, and the
-    // broker deletes it when the connection goes; autoDelete = gone as soon as its consumer
-    // is cancelled. A private mailbox that cannot outlive its subscriber.
-    const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false })
+    // broker deletes it when the connection goes; x-expires = deleted once unused for graceMs.
+    // A private mailbox that outlives a reconnecting subscriber by a few seconds, and no longer.
+    queue ||= (await ch.assertQueue('', { exclusive: true, durable: false, arguments: { 'x-expires': this.graceMs } })).queue
     this.queue = queue
     await ch.bindQueue(queue, exchange, this.bindingKey)
     // #endregion declare
@@ -52,7 +61,7 @@ export class Subscriber {
     await ch.consume(queue, (msg) => {
       if (!msg)
         return this.closed ? undefined : this.client.tell('cancelled', { reason: 'the broker cancelled this subscriber (its queue was deleted)' })
-      void this.client.deliver(msg).then(() => this.ack(ch, msg))
+      void this.client.deliver(msg).then(passedOn => passedOn && this.ack(ch, msg))
     }, { noAck: false })
     // #endregion consume
     if (this.closed) // the client left while we were declaring
@@ -60,8 +69,16 @@ export class Subscriber {
     return queue
   }
 
+  private async open(model: ChannelModel): Promise<Channel> {
+    const ch = await model.createChannel()
+    ch.on('error', () => {}) // a failed call rejects; a dead channel is replaced on the next 'up'
+    this.channel = ch
+    return ch
+  }
+
   /** The broker is back: a new queue and consumer for the same binding; the client hears the new queue. */
   async reattach(model: ChannelModel): Promise<void> {
+    this.resume = undefined // the old queue died with the old connection
     const queue = await this.attach(model).catch(() => undefined) // failed: the next 'up' tries again
     if (queue && !this.closed)
       this.client.tell('subscribed', { queue, exchange: EXCHANGES[this.type], bindingKey: this.bindingKey, reconnected: true })
@@ -77,6 +94,17 @@ export class Subscriber {
       ch.ack(msg)
     }
     catch {} // channel already closed: the queue is gone with it
+  }
+
+  /**
+   * The client left: closes the channel (its consumer goes, unacked messages go back to the queue)
+   * and keeps the queue for `graceMs`, for a client that reconnects.
+   */
+  async park(): Promise<void> {
+    this.closed = true
+    const ch = this.channel
+    this.channel = undefined
+    await ch?.close().catch(() => {})
   }
 
   /** Deletes the queue (which cancels the consumer) and closes the channel. */

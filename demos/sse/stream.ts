@@ -8,10 +8,11 @@ export const SSE_RETRY_MS = 2000
 /** One open Server-Sent Events response. */
 export interface EventStream {
   /**
-   * Writes one event (`data` as JSON on one line; `id` for `Last-Event-ID`). Resolves once it was
-   * handed to the socket (the back-pressure signal). A no-op once the stream is closed.
+   * Writes one event (`data` as JSON on one line; `id` for `Last-Event-ID`). Resolves `true` once
+   * it was handed to the socket (the back-pressure signal), `false` if the stream is closed and
+   * the event went nowhere (then do not count it as delivered).
    */
-  send: (event: string, data: unknown, id?: string | number) => Promise<void>
+  send: (event: string, data: unknown, id?: string | number) => Promise<boolean>
   /** True once the client went away or the stream was ended. */
   readonly closed: boolean
   /** Ends the response (the client's EventSource will reconnect unless told otherwise). */
@@ -62,9 +63,9 @@ export function openEventStream(ctx: DemoContext, res: Response, onClose?: () =>
     // #region send
     send(event, data, id) {
       if (closed || res.writableEnded)
-        return Promise.resolve()
+        return Promise.resolve(false)
       const frame = `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
-      return new Promise(resolve => res.write(frame, () => resolve()))
+      return new Promise(resolve => res.write(frame, err => resolve(!err)))
     },
     // #endregion send
   }

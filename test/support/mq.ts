@@ -38,10 +38,10 @@ export interface SseClient {
   close: () => Promise<void>
 }
 
-/** Opens an event stream and resolves once the response headers are in (subscribed). */
-export async function openSse(url: string): Promise<SseClient> {
+/** Opens an event stream (with `headers`, e.g. Last-Event-ID) and resolves once the response headers are in. */
+export async function openSse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
   const ac = new AbortController()
-  const res = await fetch(url, { signal: ac.signal, headers: { Accept: 'text/event-stream' } })
+  const res = await fetch(url, { signal: ac.signal, headers: { Accept: 'text/event-stream', ...headers } })
   const events: SseEvent[] = []
   let done: Promise<void> = Promise.resolve()
   const client: SseClient = {
