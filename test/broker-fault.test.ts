@@ -1,4 +1,5 @@
 import type { RunningDemoServer } from './support/demo-server.ts'
+import { connect } from 'amqplib'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { freezeBroker, startBroker, stopBroker } from './support/broker.ts'
 import { waitFor } from './support/demo-server.ts'
@@ -119,5 +120,34 @@ describe('the broker goes down mid-talk and comes back', () => {
     // request died with the old connection, or the killed worker closed it).
     expect((await call(demos.url, 'GET', '/work-queue/workers')).body).toEqual([])
     expect((await call(demos.url, 'GET', '/work-queue/stats')).body.queue.consumers).toBe(0)
+  })
+
+  it('a broker that refuses a declare (an exchange re-declared with another type) fails that request with a 503, not the connection: no reconnect loop', async () => {
+    await waitForBrokerUp(demos)
+    const conn = await connect(process.env.AMQP_URL!)
+    const ch = await conn.createChannel()
+    // As if someone re-created the demo's topic exchange by hand, as a fanout.
+    await ch.deleteExchange('wire.topic')
+    await ch.assertExchange('wire.topic', 'fanout', { durable: true })
+    const states: string[] = []
+    const onState = (state: string) => states.push(state)
+    demos.ctx.broker.on('state', onState)
+    try {
+      const refused = await call(demos.url, 'GET', '/pubsub/subscribe?bindingKey=refused.%23')
+      expect(refused.status).toBe(503)
+      expect(refused.body.error).toMatch(/PRECONDITION_FAILED|inequivalent/)
+      // Only that channel failed: the connection, /health and the other exchanges are fine.
+      expect((await call(demos.url, 'GET', '/health')).body.broker).toBe('up')
+      const fanout = await openSse(`${demos.url}/pubsub/subscribe?exchange=fanout`)
+      await fanout.waitForEvent('subscribed')
+      await fanout.close()
+      expect(states).toEqual([])
+    }
+    finally {
+      demos.ctx.broker.off('state', onState)
+      await ch.deleteExchange('wire.topic')
+      await ch.assertExchange('wire.topic', 'topic', { durable: true })
+      await conn.close()
+    }
   })
 })

@@ -1,6 +1,7 @@
 import { request } from 'node:http'
 import { gzipSync } from 'node:zlib'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { runDemoMain } from './support/children.ts'
 import { useDemoServer } from './support/demo-server.ts'
 
 const DECK = 'http://localhost:3030'
@@ -79,5 +80,48 @@ describe('the demo server answers a client\'s mistakes with a 4xx JSON error and
   it('takes a body that really is gzip', async () => {
     const res = await fetch(`${s.url}/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: gzipSync('{"durationMs":100}') })
     expect(res.status).toBe(202)
+  })
+})
+
+describe('the demo server starts cleanly or says why not, in one line', () => {
+  const s = useDemoServer({ connectBroker: false })
+
+  it('a port already in use: the error first and only (no "listening", no broker connection), exit 2', async () => {
+    const run = await runDemoMain({ DEMO_PORT: String(s.port), HOST: '127.0.0.1' })
+    expect(run.code).toBe(2)
+    expect(run.stdout).not.toMatch(/listening|broker/)
+    expect(run.stderr.trim()).toMatch(/^\[demos\] port \d+ on 127\.0\.0\.1 is already in use/)
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+  })
+
+  it.each([
+    ['DEMO_PORT', 'abc', /DEMO_PORT must be a whole number from 0 to 65535, got "abc"/],
+    ['JOBS_MAX', '-5', /JOBS_MAX must be a whole number/],
+    ['SSE_HEARTBEAT_MS', '1.5', /SSE_HEARTBEAT_MS must be a whole number/],
+  ])('a bad %s (%s) is one line naming it, exit 2', async (name, value, message) => {
+    const run = await runDemoMain({ [name]: value })
+    expect(run.code).toBe(2)
+    expect(run.stderr.trim()).toMatch(message)
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+  })
+})
+
+describe('what the server logs', () => {
+  const s = useDemoServer({ connectBroker: false })
+
+  it('a refusal it chose (503 broker down, 429, a client gone) is one line; never a stack trace', async () => {
+    const lines: string[] = []
+    const spies = [vi.spyOn(console, 'warn'), vi.spyOn(console, 'error')]
+    for (const spy of spies) spy.mockImplementation((...args: unknown[]) => void lines.push(args.map(a => a instanceof Error ? a.stack : String(a)).join(' ')))
+    try {
+      const refused = await send(`${s.url}/pubsub/publish`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"message":"hi"}' })
+      expect(refused.status).toBe(503)
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toMatch(/POST \/pubsub\/publish -> 503: RabbitMQ is not reachable/)
+      expect(lines.join('\n')).not.toMatch(/\n\s+at /)
+    }
+    finally {
+      spies.forEach(spy => spy.mockRestore())
+    }
   })
 })

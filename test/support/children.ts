@@ -15,7 +15,7 @@ export function isAlive(pid: number): boolean {
 /** `npm run demos` in its own process on a free port; resolves with its URL once it listens. */
 export async function startDemoProcess(): Promise<{ url: string, child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'demos/main.ts'], {
-    env: { ...process.env, DEMO_PORT: '0' },
+    env: { ...process.env, DEMO_PORT: '0', JOBS_DB: ':memory:' },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const url = await new Promise<string>((resolve, reject) => {
@@ -33,4 +33,24 @@ export async function startDemoProcess(): Promise<{ url: string, child: ChildPro
   })
   child.stdout!.resume()
   return { url, child }
+}
+
+/**
+ * Runs `npm run demos` (demos/main.ts) with `env` added until it exits by itself, for start-up
+ * failures; killed after `timeoutMs` (default 20 s) if it does not. Resolves with its exit code
+ * and what it printed.
+ */
+export async function runDemoMain(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'demos/main.ts'], {
+    env: { ...process.env, JOBS_DB: ':memory:', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (d: Buffer) => { stdout += d })
+  child.stderr!.on('data', (d: Buffer) => { stderr += d })
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
+  clearTimeout(timer)
+  return { code, stdout, stderr }
 }
