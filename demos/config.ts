@@ -95,6 +95,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   }
 }
 
+/**
+ * Why this Node cannot run the project (package.json "engines": ^22.22.0 || >=24.11.0), as one line
+ * saying how to get a supported one; undefined when it can. `npm install` checks the same (engine-strict),
+ * but a machine whose node_modules came from elsewhere would otherwise start and half work.
+ */
+export function unsupportedNode(version = process.versions.node): string | undefined {
+  const [major = 0, minor = 0] = version.split('.').map(Number)
+  if (major >= 25 || (major === 24 && minor >= 11) || (major === 22 && minor >= 22))
+    return undefined
+  return `Node ${version} is not supported: use Node 24 LTS (or 22.22+). In this shell: source scripts/use-node.sh`
+}
+
 /** The URL with any password hidden, for logs and /health. */
 export function redactUrl(url: string): string {
   try {

@@ -2,7 +2,17 @@
 import type { ChildProcess } from 'node:child_process'
 import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
-import { loadConfig, redactUrl } from '../demos/config.ts'
+import { execFileSync } from 'node:child_process'
+import { loadConfig, redactUrl, unsupportedNode } from '../demos/config.ts'
+
+const badNode = unsupportedNode()
+if (badNode) {
+  console.error(`[start] ${badNode}`)
+  process.exit(1)
+}
+// Output piped into something that closed (\`npm start | head\`): carry on quietly rather than crash.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', () => {})
 
 const config = loadConfig()
 const deckPort = config.deckPort
@@ -10,7 +20,18 @@ const demoUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}
 const deckUrl = `http://localhost:${deckPort}`
 const started = performance.now()
 
+// Something already on our ports (an earlier `npm start` still running?) would answer the health
+// checks below and make this one look ready: say so and start nothing.
+for (const [what, host, port, env] of [['demo server', config.host, config.port, 'DEMO_PORT'], ['deck', 'localhost', deckPort, 'DECK_PORT']] as const) {
+  if (await portOpen(host === '0.0.0.0' ? '127.0.0.1' : host, port)) {
+    console.error(`[start] port ${port} (the ${what}) is already in use: is another \`npm start\` running? Stop it, or set ${env}.`)
+    process.exit(2)
+  }
+}
+
 const children: ChildProcess[] = []
+// However this process ends (even an uncaught error), the children end with it.
+process.on('exit', () => children.forEach(c => c.exitCode === null && c.kill('SIGTERM')))
 function run(name: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   const child = spawn(process.execPath, args, { stdio: ['inherit', 'inherit', 'inherit'], env: { ...process.env, ...env } })
   child.on('exit', (code, signal) => {
@@ -53,9 +74,14 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
 }
 
 function amqpReachable(url: string): Promise<boolean> {
+  const u = new URL(url)
+  return portOpen(u.hostname, Number(u.port || 5672))
+}
+
+/** Does something accept TCP connections on host:port (within 1 s)? */
+function portOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const u = new URL(url)
-    const socket = connect({ host: u.hostname, port: Number(u.port || 5672), timeout: 1000 })
+    const socket = connect({ host, port, timeout: 1000 })
     socket.once('connect', () => {
       socket.destroy()
       resolve(true)
@@ -85,7 +111,7 @@ const brokerHint = broker === 'up'
   ? `up at ${redactUrl(config.amqpUrl)}`
   : brokerPortOpen
     ? `port open at ${redactUrl(config.amqpUrl)} but the demo server could not log in (check AMQP_URL)`
-    : `not reachable at ${redactUrl(config.amqpUrl)}: run \`docker compose up -d rabbitmq\` (or install rabbitmq-server); only the messaging chapters need it`
+    : `not reachable at ${redactUrl(config.amqpUrl)}: ${brokerStartHint()}; only the messaging chapters need it`
 
 console.log(`
   wire-patterns ready in ${((performance.now() - started) / 1000).toFixed(1)} s
@@ -94,3 +120,14 @@ console.log(`
   RabbitMQ     ${brokerHint}
   Ctrl-C stops everything.
 `)
+
+/** How to get a broker on this machine: start the installed one, or install one. */
+function brokerStartHint(): string {
+  try {
+    execFileSync('sh', ['-c', 'command -v rabbitmq-server'], { stdio: 'ignore' })
+    return 'start the installed one: `sudo service rabbitmq-server start` (no init system: `sudo rabbitmq-server -detached`)'
+  }
+  catch {
+    return '`sudo apt-get install rabbitmq-server` (it starts itself), or `docker compose up -d rabbitmq`'
+  }
+}
