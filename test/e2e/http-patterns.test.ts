@@ -31,6 +31,8 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     await slide.getByTestId('rr-waiting').waitFor()
     await page.waitForTimeout(1500)
     await shot(page, 'request-response')
+    // The whole request head is in view: nothing cut at the right or the bottom of its pane.
+    expect(await slide.getByTestId('rr-request').evaluate(el => el.scrollHeight <= el.clientHeight + 1 && el.scrollWidth <= el.clientWidth + 1)).toBe(true)
     await slide.getByTestId('rr-blocked').waitFor({ timeout: 10_000 })
     expect(ms(await slide.getByTestId('rr-blocked').textContent())).toBeGreaterThanOrEqual(2900)
   })
@@ -94,6 +96,11 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     await expect.poll(() => slide.getByTestId('sse-job').textContent(), { timeout: 15_000 }).toBe('done')
     const frames = await slide.getByTestId('sse-frame').allTextContents()
     expect(frames.at(-1)).toMatch(/^id: 6\nevent: done\ndata: \{/)
+    // ...and the audience sees it: the final frame sits inside the pane, not cut off below it.
+    const pane = (await slide.getByTestId('sse-frames').boundingBox())!
+    const last = (await slide.getByTestId('sse-frame').last().boundingBox())!
+    expect(last.y).toBeGreaterThanOrEqual(pane.y)
+    expect(last.y + last.height).toBeLessThanOrEqual(pane.y + pane.height + 1)
     expect(await num(slide.getByTestId('sse-requests'))).toBe(3) // POST, the stream, the resumed stream
     expect(ms(await slide.getByTestId('sse-delay').textContent())).toBeLessThan(5000 / 5) // under one step of the 5 s job
     const ticks = await slide.getByTestId('timeline-tick').count()
