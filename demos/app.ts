@@ -39,7 +39,8 @@ export function createApp(ctx: DemoContext): Express {
   app.use(cors(ctx.config.allowedOrigins))
   app.use(refuseForeignOrigins(ctx.config.allowedOrigins)) // 403 before any state-changing handler
   // Keep the bytes as received too: /echo shows a request exactly as it crossed the wire.
-  app.use(express.json({ limit: ctx.config.bodyLimit, verify: (req, _res, buf) => {
+  // strict: false, so `null` or `"x"` reach the route and get its "expected a JSON object" (not "malformed JSON").
+  app.use(express.json({ limit: ctx.config.bodyLimit, strict: false, verify: (req, _res, buf) => {
     (req as RawBodyRequest).rawBody = buf
   } }))
 

@@ -68,6 +68,7 @@ describe('the demo server answers a client\'s mistakes with a 4xx JSON error and
     ['a body that says gzip but is not', '/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: '{"durationMs":100}' }, 400],
     ['a body in an encoding the server does not speak', '/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'zstd-not-really' }, body: '{}' }, 415],
     ['malformed JSON', '/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"durationMs":' }, 400],
+    ['JSON that is not an object', '/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: 'null' }, 400],
   ] as const)('%s', async (_what, path, init, status) => {
     const res = await send(`${s.url}${path}`, init)
     expect(res.status).toBe(status)
