@@ -107,6 +107,21 @@ export function unsupportedNode(version = process.versions.node): string | undef
   return `Node ${version} is not supported: use Node 24 LTS (or 22.22+). In this shell: source scripts/use-node.sh`
 }
 
+/**
+ * For an entry point (`npm start`, `npm run demos`), first thing: on an unsupported Node, one line
+ * tagged `[tag]` and exit 1; and output piped into something that closed (`npm start | head`) is
+ * dropped quietly instead of crashing the process with EPIPE.
+ */
+export function startEntryPoint(tag: string): void {
+  const badNode = unsupportedNode()
+  if (badNode) {
+    console.error(`[${tag}] ${badNode}`)
+    process.exit(1)
+  }
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', () => {})
+}
+
 /** The URL with any password hidden, for logs and /health. */
 export function redactUrl(url: string): string {
   try {

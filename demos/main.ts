@@ -1,17 +1,10 @@
 // The demo server's entry point: `npm run demos`. Listening itself is in listen.ts (shared with the tests and the bench).
 import type { DemoConfig } from './config.ts'
-import { loadConfig, redactUrl, unsupportedNode } from './config.ts'
+import { loadConfig, redactUrl, startEntryPoint } from './config.ts'
 import { createDemoContext } from './context.ts'
 import { listen } from './listen.ts'
 
-const badNode = unsupportedNode()
-if (badNode) {
-  console.error(`[demos] ${badNode}`)
-  process.exit(1)
-}
-// Output piped into something that closed (\`npm run demos | head\`): carry on quietly rather than crash.
-for (const stream of [process.stdout, process.stderr])
-  stream.on('error', () => {})
+startEntryPoint('demos')
 
 let config: DemoConfig
 try {

@@ -3,16 +3,9 @@ import type { ChildProcess } from 'node:child_process'
 import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { execFileSync } from 'node:child_process'
-import { loadConfig, redactUrl, unsupportedNode } from '../demos/config.ts'
+import { loadConfig, redactUrl, startEntryPoint } from '../demos/config.ts'
 
-const badNode = unsupportedNode()
-if (badNode) {
-  console.error(`[start] ${badNode}`)
-  process.exit(1)
-}
-// Output piped into something that closed (\`npm start | head\`): carry on quietly rather than crash.
-for (const stream of [process.stdout, process.stderr])
-  stream.on('error', () => {})
+startEntryPoint('start')
 
 const config = loadConfig()
 const deckPort = config.deckPort
