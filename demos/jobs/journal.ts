@@ -1,21 +1,14 @@
-import type { JobEvent, JobView } from './store.ts'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 
-/** A job as the journal keeps it: its view, how it will end, and the events kept for replay. */
-export interface JournalEntry extends JobView {
-  failAt?: number
-  events: JobEvent[]
-}
-
 /**
- * Where the job store writes every job so that it outlives a restart of the demo server: one
- * SQLite table, one JSON row per job, written on each change (WAL, synchronous=NORMAL: a few
+ * Where the job store writes every job (`Entry`: any JSON-able object with an `id`) so that it
+ * outlives a restart of the demo server: one SQLite table, one JSON row per job, written on each change (WAL, synchronous=NORMAL: a few
  * tens of µs). `file` is a path, or `:memory:` for a journal that dies with the process (tests).
  * Uses `node:sqlite` (built into Node 22.5+; no service, no native addon to build).
  */
-export class JobJournal {
+export class JobJournal<Entry extends { id: string }> {
   private readonly db: DatabaseSync
   private readonly upsert
   private readonly remove
@@ -31,7 +24,7 @@ export class JobJournal {
     this.list = this.db.prepare('SELECT job FROM jobs')
   }
 
-  save(entry: JournalEntry): void {
+  save(entry: Entry): void {
     this.upsert.run(entry.id, JSON.stringify(entry))
   }
 
@@ -40,8 +33,8 @@ export class JobJournal {
   }
 
   /** Every job written and not deleted, in no particular order. */
-  all(): JournalEntry[] {
-    return this.list.all().map(row => JSON.parse(String(row.job)) as JournalEntry)
+  all(): Entry[] {
+    return this.list.all().map(row => JSON.parse(String(row.job)) as Entry)
   }
 
   close(): void {

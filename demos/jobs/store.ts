@@ -49,10 +49,14 @@ export const DURATION_MAX_MS = 60_000
 
 export const DEFAULT_JOB_OPTIONS: Readonly<JobOptions> = { maxJobs: 1000, ttlMs: 10 * 60_000, steps: 5, maxWaitS: 30, replayLimit: 50 }
 
-interface Job extends JobView {
+/** A job as the journal keeps it: its view, how it will end, and the events kept for replay. */
+export interface JournalEntry extends JobView {
   /** At what progress it fails (`fail: true` means 60); undefined: it succeeds. */
   failAt?: number
   events: JobEvent[]
+}
+
+interface Job extends JournalEntry {
   timer?: NodeJS.Timeout
 }
 
@@ -78,7 +82,7 @@ export class JobStore {
    * @param journal where jobs are written as they change; the jobs it holds are taken back at once
    *   and running ones go on where they were (steps that fell due meanwhile happen now, in order).
    */
-  constructor(options: Partial<JobOptions> = {}, private readonly journal?: JobJournal) {
+  constructor(options: Partial<JobOptions> = {}, private readonly journal?: JobJournal<JournalEntry>) {
     this.options = { ...DEFAULT_JOB_OPTIONS, ...options }
     for (const { events, ...view } of journal?.all() ?? []) {
       const job: Job = { ...view, events }
