@@ -120,6 +120,13 @@ export function startEntryPoint(tag: string): void {
   }
   for (const stream of [process.stdout, process.stderr])
     stream.on('error', () => {})
+  // Node 22 still calls node:sqlite (the job journal) experimental; Node 24 does not. Nothing for a
+  // user to act on, and it would be the first line of every start: drop that one warning only.
+  const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    if (!String(warning instanceof Error ? warning.message : warning).startsWith('SQLite is an experimental feature'))
+      emitWarning(warning, ...rest)
+  }) as typeof process.emitWarning
 }
 
 /** The URL with any password hidden, for logs and /health. */
