@@ -25,7 +25,7 @@ export interface PublishAnswer {
 
 /** One message as a subscriber's stream delivers it (`event: message`); times in epoch ms. */
 export interface SubscriberMessage {
-  /** 1, 2, ... per subscriber (also the frame's `id:`). */
+  /** 1, 2, ... per connection of the subscriber (the frame's `id:` is `<id>@<queue>`, for Last-Event-ID). */
   seq: number
   id: string
   message: string
