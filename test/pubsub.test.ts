@@ -56,7 +56,8 @@ describe('publish/subscribe through RabbitMQ', () => {
   })
 
   it('says when nobody was subscribed to a key (the broker returned the message)', async () => {
-    const res = await publish(demos.url, { message: 'into the void', routingKey: 'nobody.listens.here' })
+    // The direct exchange: no test binds this key there (a topic '#' queue parked by another test would match).
+    const res = await publish(demos.url, { exchange: 'direct', message: 'into the void', routingKey: 'nobody.listens.here' })
     expect(res.status).toBe(202)
     expect(res.body.routed).toBe(false)
   })
