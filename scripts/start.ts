@@ -117,7 +117,8 @@ console.log(`
 /** How to get a broker on this machine: start the installed one, or install one. */
 function brokerStartHint(): string {
   try {
-    execFileSync('sh', ['-c', 'command -v rabbitmq-server'], { stdio: 'ignore' })
+    // Debian puts it in /usr/sbin, which a user's PATH often lacks.
+    execFileSync('sh', ['-c', 'command -v rabbitmq-server || test -x /usr/sbin/rabbitmq-server'], { stdio: 'ignore' })
     return 'start the installed one: `sudo service rabbitmq-server start` (no init system: `sudo rabbitmq-server -detached`)'
   }
   catch {
