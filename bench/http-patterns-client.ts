@@ -1,35 +1,28 @@
-// Load generator for bench/http-patterns.ts, run in its own process (its own fd limit):
-// opens N HTTP connections that all wait on one job, reports when they are all open,
-// then, armed with a version on stdin, reports when each one received that change.
-// Usage: <port> <sse|long-poll> <jobId> <n>
-// With jobId "-" (long polls) it reports {"type":"ready"} and reads "job <id> <since>" from stdin
-// first, so the job is created only once the clients are about to connect, and each poll is
-// held with `since` until the job's next version (since + 1).
+// Load generator for bench/http-patterns.ts, run in its own process (its own fd limit): opens N
+// connections that all wait on one job, reports when they are all open, then when each one
+// received the job's next change. Usage: <port> <sse|long-poll|raw> - <n>
+// It reports {"type":"ready"} and reads "job <id> <since>" from stdin first, so the job is created
+// only once the clients are about to connect; every connection counts the answer or event that
+// carries version since + 1 (a long poll is held with `since` until then). `raw` connects plain
+// sockets to bench/floor-server.ts `write` and counts its one frame.
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
 import { frameSplitter } from '../composables/sse-parse.ts'
 import { epochMs } from '../demos/clock.ts'
 
-const [port, mode, jobArg, countArg] = process.argv.slice(2)
+const [port, mode, , countArg] = process.argv.slice(2)
 const n = Number(countArg)
 const input = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
-let jobId = jobArg!
-let since = ''
-if (jobId === '-') {
-  process.stdout.write(`${JSON.stringify({ type: 'ready' })}\n`)
-  const line = (await input.next()).value as string | undefined
-  const m = /^job (\S+) (\d+)/.exec(line ?? '')
-  if (!m)
-    throw new Error(`expected "job <id> <since>" on stdin, got ${JSON.stringify(line)}`)
-  jobId = m[1]!
-  since = m[2]!
-}
-const path = mode === 'sse' ? `/jobs/${jobId}/events` : `/jobs/${jobId}?wait=30${since ? `&since=${since}` : ''}`
-// SSE: the frame with the armed id; a long poll: the answer carrying the next version (a
-// timeout answer carries the old one and is not counted).
-let armedId: string | undefined
-const marker = since ? `"version":${Number(since) + 1},` : 'HTTP/1.1'
+process.stdout.write(`${JSON.stringify({ type: 'ready' })}\n`)
+const line = (await input.next()).value as string | undefined
+const m = /^job (\S+) (\d+)/.exec(line ?? '')
+if (!m)
+  throw new Error(`expected "job <id> <since>" on stdin, got ${JSON.stringify(line)}`)
+const [, jobId, since] = m
+const path = mode === 'sse' ? `/jobs/${jobId}/events` : `/jobs/${jobId}?wait=30&since=${since}`
+// The answer or event carrying the next version (a long poll's timeout answer carries the old one).
+const marker = `"version":${Number(since) + 1},`
 const times: number[] = []
 const sockets: Array<{ destroy: () => void }> = []
 let failed = 0
@@ -39,7 +32,7 @@ function openStream(): Promise<void> {
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port: Number(port), path, agent: false, headers: { Accept: 'text/event-stream' } }, (res) => {
       res.on('data', frameSplitter((f) => {
-        if (armedId === undefined || f.id !== armedId)
+        if (!f.data?.includes(marker))
           return false
         received()
         return true
@@ -101,14 +94,6 @@ for (let i = 0; i < n; i += 250) {
   await new Promise(r => setTimeout(r, 40))
 }
 process.stdout.write(`${JSON.stringify({ type: 'connected', count: sockets.length - failed, failed })}\n`)
-for (let r = await input.next(); !r.done; r = await input.next()) {
-  const line = r.value
-  if (line.startsWith('arm ')) {
-    if (mode === 'sse')
-      armedId = line.slice(4).trim()
-    continue
-  }
-  break
-}
+await input.next() // "stop", or the end of stdin
 for (const s of sockets) s.destroy()
 process.exit(0)

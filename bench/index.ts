@@ -13,6 +13,8 @@ export interface BenchSection {
   notes?: string[]
   /** Raw numbers for the JSON file. */
   data?: unknown
+  /** Rows that could not complete, each with the reason: the bench then exits non-zero. */
+  failed?: string[]
 }
 
 /** Each module exports `default async function (): Promise<BenchSection[]>`. */
@@ -30,18 +32,33 @@ function table(s: BenchSection): string {
 
 const only = process.argv.slice(2)
 const results: Record<string, BenchSection[]> = {}
+const failures: string[] = []
+const started = performance.now()
 console.log(`# wire-patterns benchmark\n\nNode ${process.version}, ${cpus().length} cores, ${new Date().toISOString()}\n`)
 for (const s of sections) {
   if (only.length && !only.includes(s.name))
     continue
   const mod = await s.load()
-  const out = await mod.default()
+  let out: BenchSection[]
+  try {
+    out = await mod.default()
+  }
+  catch (err) { // a section that cannot run at all (no broker, no browser) is one failed row
+    out = [{ title: s.name, columns: ['failed'], rows: [[(err as Error).message]], failed: [(err as Error).message] }]
+  }
   results[s.name] = out
-  for (const sec of out) console.log(table(sec))
+  for (const sec of out) {
+    console.log(table(sec))
+    failures.push(...(sec.failed ?? []).map(f => `${s.name}: ${f}`))
+  }
 }
 const dir = join(import.meta.dirname, 'results')
 mkdirSync(dir, { recursive: true })
 const file = join(dir, `bench-${Date.now()}.json`)
 writeFileSync(file, JSON.stringify({ node: process.version, date: new Date().toISOString(), results }, null, 2))
-console.log(`JSON written to ${file}`)
+console.log(`JSON written to ${file}; ${((performance.now() - started) / 1000).toFixed(0)} s`)
+if (failures.length) {
+  console.error(`\n${failures.length} row(s) could not complete:\n${failures.map(f => `  - ${f}`).join('\n')}`)
+  process.exit(1)
+}
 process.exit(0)

@@ -1,0 +1,128 @@
+// Shared helpers of the bench sections: percentiles, child processes, HTTP load at a fixed concurrency.
+import type { ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { Agent, request } from 'node:http'
+import { createInterface } from 'node:readline'
+
+/** Open file descriptors asked for in each bench child (bounded by the hard limit). */
+export const FD_LIMIT = 20_000
+
+/** The p-quantile (0..1) of `xs`, nearest rank; NaN when empty. */
+export function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? Number.NaN
+}
+
+/** `value / floor` as `1.23×`, or `–` when either is missing. */
+export function ratio(value: number, floor: number): string {
+  return Number.isFinite(value) && Number.isFinite(floor) && floor > 0 ? `${(value / floor).toFixed(2)}×` : '–'
+}
+
+export const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–')
+
+/** A bench row that could not complete: the section reports it and the bench exits non-zero. */
+export class RowFailed extends Error {}
+
+/**
+ * Starts `node --import tsx <script> ...args` (or `node ...args` when they name their own
+ * `--import`, as DEMO_NODE_ARGS does) from the repository root with the fd limit raised
+ * (`ulimit -n`, bounded by the hard limit) and resolves once a stdout line matches `ready`
+ * (its capture groups returned), within `timeoutMs` (default 30 s); rejects with its output otherwise.
+ */
+export async function startChild(args: string[], ready: RegExp, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<{ child: ChildProcess, match: RegExpExecArray, lines: AsyncIterator<string> }> {
+  const node = args.includes('--import') ? args : ['--import', 'tsx', ...args]
+  const name = args.find(a => a.endsWith('.ts')) ?? args[0]
+  const cmd = `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "${process.execPath}" ${process.env.BENCH_PROF ? `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROF}` : ''} ${node.map(a => `'${a}'`).join(' ')}`
+  const child = spawn('bash', ['-c', cmd], { cwd: `${import.meta.dirname}/..`, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] })
+  child.stdin!.on('error', () => {}) // it may be gone when told to stop
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
+  const seen: string[] = []
+  const exited = new Promise<never>((_, reject) => child.once('exit', code => reject(new RowFailed(`${name} exited (${code}) before it was ready: ${seen.slice(-5).join(' | ')}`))))
+  exited.catch(() => {})
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new RowFailed(`${name} not ready within ${timeoutMs} ms: ${seen.slice(-5).join(' | ')}`)), timeoutMs).unref())
+  const found = (async () => {
+    for (let r = await lines.next(); !r.done; r = await lines.next()) {
+      seen.push(r.value)
+      const m = ready.exec(r.value)
+      if (m)
+        return m
+    }
+    throw new RowFailed(`${name} closed its output before it was ready`)
+  })()
+  const match = await Promise.race([found, exited, timeout])
+  return { child, match, lines }
+}
+
+/** Sends SIGTERM and waits for the exit (at most 5 s, then SIGKILL). */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null)
+    return
+  const exited = new Promise(r => child.once('exit', r))
+  child.kill('SIGTERM')
+  const t = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(t)
+}
+
+/** Resident set size of `pid`, KB (Linux /proc). */
+export async function rssKb(pid: number): Promise<number> {
+  const { readFileSync } = await import('node:fs')
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return Number(m?.[1])
+}
+
+/** POSTs `body` as JSON with `agent`; resolves with the status (0 on a network error). */
+export function postJson(url: string, body: string, agent: Agent): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+      res.resume()
+      res.once('end', () => resolve(res.statusCode ?? 0))
+    })
+    req.once('error', () => resolve(0))
+    req.end(body)
+  })
+}
+
+/**
+ * Closed-loop load: `concurrency` keep-alive connections, each POSTing `body(i)` to `url` as soon
+ * as its previous answer arrived, for `durationMs` after a `warmupMs` warm-up (default 1000).
+ * Returns requests per second (answers with `okStatus`), the request latency p50/p99 (ms) and how
+ * many answers were not `okStatus`.
+ */
+export async function closedLoop(url: string, body: (i: number) => string, opts: { concurrency: number, durationMs: number, warmupMs?: number, okStatus?: number }): Promise<{ rps: number, p50: number, p99: number, failed: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency })
+  const ok = opts.okStatus ?? 202
+  let i = 0
+  let measuring = false
+  let done = 0
+  let failed = 0
+  const lat: number[] = []
+  let stop = false
+  const worker = async () => {
+    while (!stop) {
+      const t0 = performance.now()
+      const status = await postJson(url, body(i++), agent)
+      if (!measuring)
+        continue
+      if (status === ok) {
+        done++
+        lat.push(performance.now() - t0)
+      }
+      else {
+        failed++
+      }
+    }
+  }
+  const workers = Array.from({ length: opts.concurrency }, worker)
+  await new Promise(r => setTimeout(r, opts.warmupMs ?? 1000))
+  measuring = true
+  const t0 = performance.now()
+  await new Promise(r => setTimeout(r, opts.durationMs))
+  const seconds = (performance.now() - t0) / 1000
+  measuring = false
+  const rps = done / seconds
+  stop = true
+  await Promise.all(workers)
+  agent.destroy()
+  return { rps, p50: pct(lat, 0.5), p99: pct(lat, 0.99), failed }
+}
