@@ -38,3 +38,16 @@ export function createJob(store: JobStore, body: unknown): JobView {
     throw err
   }
 }
+
+const serialized = new WeakMap<JobView, string>()
+
+/**
+ * `JSON.stringify(view)`, computed once per view object (remembered weakly): one change hands the
+ * same view to every watcher, so 10,000 long polls woken by it share one string.
+ */
+export function jsonOf(view: JobView): string {
+  let json = serialized.get(view)
+  if (json === undefined)
+    serialized.set(view, json = JSON.stringify(view))
+  return json
+}

@@ -2,7 +2,7 @@ import type { DemoContext } from '../context.ts'
 import type { JobView } from '../jobs/index.ts'
 import { Router } from 'express'
 import { HttpError } from '../http.ts'
-import { findJob } from '../jobs/index.ts'
+import { findJob, jsonOf } from '../jobs/index.ts'
 
 /** Long polling: the same `GET /jobs/:id`, but with `?wait=` the server holds it until something changes. */
 export function longPollingRouter(ctx: DemoContext): Router {
@@ -26,8 +26,11 @@ export function longPollingRouter(ctx: DemoContext): Router {
         return
       answered = true
       release()
-      // Sent as is: thousands of polls may wake at once, and res.json would hash an ETag for each.
-      res.set('X-Long-Poll', why).type('json').end(JSON.stringify(view))
+      // Thousands of polls may wake at once: the view is serialized once for all of them
+      // (jsonOf), and sent as is (res.json would hash an ETag for each).
+      res.setHeader('X-Long-Poll', why)
+      res.setHeader('Content-Type', 'application/json; charset=utf-8')
+      res.end(jsonOf(view))
     }
     // Event-driven wake-up: the store calls us when the job changes.
     const unwatch = jobs.watch(job.id, e => answer(e.data, 'changed'))
