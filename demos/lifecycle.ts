@@ -20,7 +20,7 @@ export class Lifecycle {
     const release = () => {
       this.held.delete(entry)
     }
-    res.once('close', release)
+    res.on('close', release) // 'close' comes once; on() keeps no once() wrapper per response
     return release
   }
 

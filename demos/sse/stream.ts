@@ -22,8 +22,9 @@ export interface EventStream {
 /**
  * Turns `res` into an event stream, per the WHATWG HTML "Server-sent events" section: headers
  * (`text/event-stream`, `no-cache, no-transform`, `X-Accel-Buffering: no` so proxies do not
- * buffer), `retry:` on connect, a comment heartbeat every `ctx.config.sseHeartbeatMs` so idle
- * proxies keep the connection, and a registration with the lifecycle so shutdown ends it.
+ * buffer), `retry:` on connect, a comment heartbeat every `ctx.config.sseHeartbeatMs` (one timer
+ * for all of the server's streams) so idle proxies keep the connection, and a registration with
+ * the lifecycle so shutdown ends it.
  * Everything it owns is released on the response's `close` (which fires for every ending:
  * `end()`, the client leaving, shutdown), and `onClose` runs then.
  * Throws a 429 (Retry-After: 5) when `ctx.config.sseMaxClients` streams are open already.
@@ -41,13 +42,14 @@ export function openEventStream(ctx: DemoContext, res: Response, onClose?: () =>
   res.flushHeaders()
   res.write(`retry: ${SSE_RETRY_MS}\n\n`)
   let closed = false
-  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), sseHeartbeatMs)
   ctx.eventStreams.add(res)
+  keepAlive(ctx.eventStreams, sseHeartbeatMs)
   ctx.lifecycle.hold(res, () => res.end(': server shutting down\n\n')) // a comment: the client reconnects later
-  res.once('close', () => {
+  res.on('close', () => { // 'close' comes once: no once() wrapper to keep per stream
     closed = true
-    clearInterval(heartbeat)
     ctx.eventStreams.delete(res)
+    if (ctx.eventStreams.size === 0)
+      stopKeepAlive(ctx.eventStreams)
     onClose?.()
   })
   if (res.req.method === 'HEAD') // the headers are the whole answer: nothing to hold open
@@ -64,11 +66,53 @@ export function openEventStream(ctx: DemoContext, res: Response, onClose?: () =>
     send(event, data, id) {
       if (closed || res.writableEnded)
         return Promise.resolve(false)
-      const frame = `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+      const frame = frameOf(event, data, id) // built once per change, however many streams get it
       return new Promise(resolve => res.write(frame, err => resolve(!err)))
     },
     // #endregion send
   }
+}
+
+/** The heartbeat timer of each server's set of streams: one timer, not one per stream. */
+const heartbeats = new WeakMap<Set<Response>, NodeJS.Timeout>()
+
+/**
+ * Writes a comment (`: heartbeat`) to every open stream of `streams` every `everyMs`, so idle
+ * proxies keep the connections; one timer per server, started with its first stream and
+ * stopped when the last one has gone.
+ */
+function keepAlive(streams: Set<Response>, everyMs: number): void {
+  if (heartbeats.has(streams))
+    return
+  heartbeats.set(streams, setInterval(() => {
+    for (const res of streams) {
+      if (!res.writableEnded) // ended, its 'close' still to come
+        res.write(': heartbeat\n\n')
+    }
+  }, everyMs))
+}
+
+function stopKeepAlive(streams: Set<Response>): void {
+  clearInterval(heartbeats.get(streams))
+  heartbeats.delete(streams)
+}
+
+/** Frames already built, by the object they carry: one change told to 10,000 streams is serialized once. */
+const built = new WeakMap<object, { event: string, id?: string | number, frame: string }>()
+
+/**
+ * One SSE frame: `id:` (optional), `event:`, and `data` as JSON on one line, then a blank line.
+ * When `data` is an object, the frame is remembered for it (weakly): fanning one change out to
+ * every stream costs one JSON.stringify, not one per stream.
+ */
+export function frameOf(event: string, data: unknown, id?: string | number): string {
+  const hit = typeof data === 'object' && data !== null ? built.get(data) : undefined
+  if (hit && hit.event === event && hit.id === id)
+    return hit.frame
+  const frame = `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+  if (typeof data === 'object' && data !== null)
+    built.set(data, { event, id, frame })
+  return frame
 }
 
 /**
