@@ -96,6 +96,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
 }
 
 /**
+ * How the demo server process is started (`npm run demos`, `npm start`, the tests' and the bench's
+ * child processes): `node <DEMO_NODE_ARGS>`, from the repository root. `--max-semi-space-size=8`
+ * (MB) caps V8's young generation: on a machine with plenty of RAM it otherwise grows to 64 MB
+ * per semi-space during a burst of thousands of connects and stays resident, which the bench saw
+ * as 26 KB of RSS per held connection at 10,000 (18 KB with the cap; the live heap is ~10 KB).
+ * `package.json`'s `demos` script spells the same flags out.
+ */
+export const DEMO_NODE_ARGS: readonly string[] = ['--max-semi-space-size=8', '--import', 'tsx', 'demos/main.ts']
+
+/**
  * Why this Node cannot run the project (package.json "engines": ^22.22.0 || >=24.11.0), as one line
  * saying how to get a supported one; undefined when it can. `npm install` checks the same (engine-strict),
  * but a machine whose node_modules came from elsewhere would otherwise start and half work.

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process'
 import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { execFileSync } from 'node:child_process'
-import { loadConfig, redactUrl, startEntryPoint } from '../demos/config.ts'
+import { DEMO_NODE_ARGS, loadConfig, redactUrl, startEntryPoint } from '../demos/config.ts'
 
 startEntryPoint('start')
 
@@ -37,7 +37,7 @@ function run(name: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildPr
   return child
 }
 
-run('demo server', ['--import', 'tsx', 'demos/main.ts'])
+run('demo server', [...DEMO_NODE_ARGS])
 run('deck', ['node_modules/@slidev/cli/bin/slidev.mjs', '--port', String(deckPort)], { VITE_DEMO_URL: process.env.VITE_DEMO_URL ?? demoUrl })
 
 let stopping = false

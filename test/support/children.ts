@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { spawn } from 'node:child_process'
+import { DEMO_NODE_ARGS } from '../../demos/config.ts'
 
 /** Is a process with this pid still alive? */
 export function isAlive(pid: number): boolean {
@@ -14,7 +15,7 @@ export function isAlive(pid: number): boolean {
 
 /** `npm run demos` in its own process on a free port; resolves with its URL once it listens. */
 export async function startDemoProcess(): Promise<{ url: string, child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'demos/main.ts'], {
+  const child = spawn(process.execPath, [...DEMO_NODE_ARGS], {
     env: { ...process.env, DEMO_PORT: '0', JOBS_DB: ':memory:' },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -41,7 +42,7 @@ export async function startDemoProcess(): Promise<{ url: string, child: ChildPro
  * and what it printed.
  */
 export async function runDemoMain(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'demos/main.ts'], {
+  const child = spawn(process.execPath, [...DEMO_NODE_ARGS], {
     env: { ...process.env, JOBS_DB: ':memory:', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
