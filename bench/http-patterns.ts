@@ -1,16 +1,18 @@
 // HTTP patterns benchmark: notification delay per pattern (next to the loopback floor),
 // requests and bytes per job, and the capacity of one demo-server process for held
-// connections (SSE streams, pending long polls) with the clients in another process.
+// connections (SSE streams, pending long polls) with the clients in another process: the
+// capacity slide's own run (demos/capacity/), on a fresh server per row.
 import type { ChildProcess } from 'node:child_process'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
+import type { CapacityMode, CapacityResult } from '../demos/capacity/run.ts'
 import type { BenchSection } from './index.ts'
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { createInterface } from 'node:readline'
 import { frameSplitter } from '../composables/sse-parse.ts'
 import { epochMs } from '../demos/clock.ts'
+import { CAPACITY_SIZES } from '../demos/capacity/run.ts'
 import { loadConfig } from '../demos/config.ts'
 import { createDemoContext } from '../demos/context.ts'
 import { listen } from '../demos/listen.ts'
@@ -22,8 +24,10 @@ const CONCURRENCY = 2
 const JOB_MS = 100
 /** Short-polling interval, ms: the delay it adds is about half of it. */
 const POLL_MS = 100
-/** Held connections for the capacity runs. */
+/** Held connections for the capacity runs: one of the sizes the capacity run offers (CAPACITY_SIZES). */
 const CAPACITY = Number(process.env.BENCH_CAPACITY ?? 10_000)
+if (!(CAPACITY_SIZES as readonly number[]).includes(CAPACITY))
+  throw new Error(`BENCH_CAPACITY must be ${CAPACITY_SIZES.join(' or ')} (the sizes POST /capacity/runs offers), got ${process.env.BENCH_CAPACITY}`)
 const FD_LIMIT = 20_000
 
 const pct = (xs: number[], p: number) => {
@@ -153,132 +157,39 @@ async function delays(): Promise<BenchSection[]> {
   }]
 }
 
-/** Starts `tsx` scripts with a raised fd limit (bounded by the hard limit). */
-function spawnWithFds(args: string[], env: Record<string, string> = {}): ChildProcess {
-  const cmd = `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n $(ulimit -Hn); exec node --import tsx ${args.map(a => `'${a}'`).join(' ')}`
-  return spawn('bash', ['-c', cmd], { cwd: `${import.meta.dirname}/..`, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] })
+/** Starts the demo server (`demos/main.ts`) with a raised fd limit (bounded by the hard limit). */
+function spawnServer(env: Record<string, string>): ChildProcess {
+  const cmd = `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n $(ulimit -Hn); exec node --import tsx demos/main.ts`
+  return spawn('bash', ['-c', cmd], { cwd: `${import.meta.dirname}/..`, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
 }
 
-function lines(child: ChildProcess): AsyncIterator<string> {
-  return createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
-}
-
-async function nextJson(it: AsyncIterator<string>, type: string, timeoutMs: number): Promise<any> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const r = await Promise.race([it.next(), new Promise<{ done: true, value: undefined }>(res => setTimeout(() => res({ done: true, value: undefined }), deadline - Date.now()))])
-    if (r.done)
-      break
-    try {
-      const v = JSON.parse(r.value)
-      if (v.type === type)
-        return v
-    }
-    catch {}
-  }
-  throw new Error(`no "${type}" from child within ${timeoutMs} ms`)
-}
-
-function rssKb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return Number(m?.[1])
-}
-
-async function capacity(mode: 'sse' | 'long-poll'): Promise<Array<string | number>> {
-  const server = spawnWithFds(['demos/main.ts'], { DEMO_PORT: '0', SSE_MAX_CLIENTS: String(CAPACITY + 100), AMQP_URL: 'amqp://127.0.0.1:1' })
+/**
+ * One capacity run on a fresh demo-server process: the run the slide makes (`POST /capacity/runs`,
+ * demos/capacity/): its helper process opens CAPACITY clients, the server measures its own RSS
+ * before and with all of them held, finishes the run's job (the one change) and the helper reports
+ * when the first and the last client received it.
+ */
+async function capacity(mode: CapacityMode): Promise<Array<string | number>> {
+  const server = spawnServer({ DEMO_PORT: '0', JOBS_DB: ':memory:', SSE_MAX_CLIENTS: String(CAPACITY + 100), AMQP_URL: 'amqp://127.0.0.1:1' })
   try {
-    const it = lines(server)
-    let port = 0
-    for (let r = await it.next(); !r.done; r = await it.next()) {
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(r.value)
-      if (m) {
-        port = Number(m[1])
-        break
-      }
-    }
-    const base = `http://127.0.0.1:${port}`
+    const it = createInterface({ input: server.stdout! })[Symbol.asyncIterator]()
+    let base = ''
+    for (let r = await it.next(); !r.done && !base; r = await it.next())
+      base = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(r.value)?.[1] ?? ''
+    server.stdout!.resume()
     const agent = new Agent({ keepAlive: false })
-    // Warm up so the baseline includes a JIT-compiled server, then measure RSS.
+    // Warm up so the baseline includes a JIT-compiled server.
     for (let i = 0; i < 300; i++) await call(base, agent, 'GET', '/ping')
-    if (mode === 'long-poll')
-      return await longPollCapacity(base, agent, server.pid!)
-    const job = JSON.parse((await call(base, agent, 'POST', '/jobs', { durationMs: 60_000 })).body) as Job
-    await new Promise(r => setTimeout(r, 200))
-    const before = rssKb(server.pid!)
-    const t0 = Date.now()
-    const client = spawnWithFds(['bench/http-patterns-client.ts', String(port), mode, job.id, String(CAPACITY)])
-    const cl = lines(client)
-    const connected = await nextJson(cl, 'connected', 60_000)
-    // The server holds them all when /health says so.
-    for (let i = 0; i < 200; i++) {
-      const h = JSON.parse((await call(base, agent, 'GET', '/health')).body) as { openConnections: number }
-      if (h.openConnections >= connected.count)
-        break
-      await new Promise(r => setTimeout(r, 50))
-    }
-    const held = (JSON.parse((await call(base, agent, 'GET', '/health')).body) as { openConnections: number }).openConnections
-    const after = rssKb(server.pid!)
-    const connectMs = Date.now() - t0
-    // Arm the clients for the job's next change (one every 12 s), then wait for it to reach all.
-    const now = JSON.parse((await call(base, agent, 'GET', `/jobs/${job.id}`)).body) as { version: number }
-    client.stdin!.write(`arm ${now.version + 1}\n`)
-    const got = await nextJson(cl, 'received', 30_000)
-    const changed = JSON.parse((await call(base, agent, 'GET', `/jobs/${job.id}`)).body) as { updatedAt: number, version: number }
-    client.stdin!.write('stop\n')
-    return [mode === 'sse' ? 'SSE streams' : 'pending long polls', held, connected.failed, ((after - before) / Math.max(1, held)).toFixed(1), f1(got.last - got.first), f1(got.last - (changed.updatedAt ?? got.first)), connectMs]
+    const answer = await call(base, agent, 'POST', '/capacity/runs', { mode, connections: CAPACITY })
+    if (answer.status !== 200)
+      throw new Error(`POST /capacity/runs answered ${answer.status}: ${answer.body}`)
+    const r = JSON.parse(answer.body) as CapacityResult
+    const spread = r.tellAllMs === null || r.firstToldMs === null ? '–' : f1(r.tellAllMs - r.firstToldMs)
+    return [mode === 'sse' ? 'SSE streams' : 'pending long polls', r.held, r.failed, r.rssPerConnectionKb.toFixed(1), spread, r.tellAllMs === null ? '–' : f1(r.tellAllMs), r.openMs]
   }
   finally {
     const exited = new Promise(r => server.once('exit', r))
     server.kill('SIGTERM')
-    await Promise.race([exited, new Promise(r => setTimeout(r, 5000))])
-  }
-}
-
-/** The job's step interval for the long-poll capacity run: its first change comes this long after creation. */
-const LONG_POLL_JOB_MS = 60_000
-
-/**
- * Pending long polls: the job is created only when the client process is up and about to
- * connect; every poll asks `since=<created version>`, so it is held until the job's next
- * change. That change (its first progress step, 12 s after creation) must come after the
- * server reports all polls held, else the run is refused rather than reported. The delay is
- * from the server's stamp of that change (updatedAt) to the last client's receipt of it.
- */
-async function longPollCapacity(base: string, agent: Agent, serverPid: number): Promise<Array<string | number>> {
-  const port = new URL(base).port
-  await new Promise(r => setTimeout(r, 200))
-  const before = rssKb(serverPid)
-  const t0 = Date.now()
-  const client = spawnWithFds(['bench/http-patterns-client.ts', port, 'long-poll', '-', String(CAPACITY)])
-  client.stdin!.on('error', () => {}) // it may be gone already when told to stop
-  try {
-    const cl = lines(client)
-    await nextJson(cl, 'ready', 30_000)
-    const job = JSON.parse((await call(base, agent, 'POST', '/jobs', { durationMs: LONG_POLL_JOB_MS })).body) as Job & { updatedAt: number }
-    client.stdin!.write(`job ${job.id} ${job.version}\n`)
-    const connected = await nextJson(cl, 'connected', LONG_POLL_JOB_MS / 5)
-    const health = async () => (JSON.parse((await call(base, agent, 'GET', '/health')).body) as { openConnections: number }).openConnections
-    let held = await health()
-    for (let i = 0; i < 200 && held < connected.count; i++) {
-      await new Promise(r => setTimeout(r, 50))
-      held = await health()
-    }
-    const connectMs = Date.now() - t0
-    const now = JSON.parse((await call(base, agent, 'GET', `/jobs/${job.id}`)).body) as Job
-    if (held < connected.count)
-      throw new Error(`server holds ${held} of ${connected.count} long polls`)
-    if (now.version !== job.version)
-      throw new Error(`job changed (v${job.version} → v${now.version}) before all ${held} long polls were held`)
-    const after = rssKb(serverPid)
-    const got = await nextJson(cl, 'received', 30_000)
-    const changed = JSON.parse((await call(base, agent, 'GET', `/jobs/${job.id}`)).body) as Job & { updatedAt: number }
-    if (changed.version !== job.version + 1)
-      throw new Error(`expected v${job.version + 1} after the change, the job is at v${changed.version}`)
-    return ['pending long polls', held, connected.failed, ((after - before) / Math.max(1, held)).toFixed(1), f1(got.last - got.first), f1(got.last - changed.updatedAt), connectMs]
-  }
-  finally {
-    client.stdin!.write('stop\n')
-    const exited = new Promise(r => client.once('exit', r))
     await Promise.race([exited, new Promise(r => setTimeout(r, 5000))])
   }
 }
@@ -298,7 +209,7 @@ export default async function (): Promise<BenchSection[]> {
     title: `HTTP patterns: capacity of one demo-server process (${CAPACITY} clients in another process, fd limit ${FD_LIMIT})`,
     columns: ['held connections', 'held', 'failed', 'server RSS / connection (KB)', 'first → last client told (ms)', 'change → last client told (ms)', 'time to open all (ms)'],
     rows,
-    notes: ['Targets: RSS <= 20 KB per connection; one event to all <= 250 ms. The change is the job\'s next progress step, stamped by the server (updatedAt).', 'Long polls: the job is created when the client process is ready; each poll is held with since=<its version>, and the change (the job\'s first step) comes only after /health reports every poll held (else the row fails).'],
+    notes: ['Targets: RSS <= 20 KB per connection; one event to all <= 250 ms. The run is the capacity slide\'s (POST /capacity/runs): the change is its job finishing, stamped by the server (finishedAt), once /health counts every client held.', 'RSS is the server\'s own (process.memoryUsage.rss()), before the clients connect and with all of them held, on a fresh server per row.'],
     data: rows,
   })
   return out
