@@ -10,6 +10,7 @@ export const CAPACITY_MODES = ['sse', 'long-poll'] as const
 export type CapacityMode = typeof CAPACITY_MODES[number]
 /** The numbers of held connections a run may open. */
 export const CAPACITY_SIZES = [1000, 10_000] as const
+export type CapacitySize = typeof CAPACITY_SIZES[number]
 /** Short-polling intervals the result compares with, ms. */
 export const SHORT_POLL_INTERVALS_MS = [1000, 300] as const
 /** The run's own job lasts this long (ms), so its next step by itself (at a fifth of it) comes long after any run's deadline. */
