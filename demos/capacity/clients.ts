@@ -27,11 +27,12 @@ function send(report: HelperReport): Promise<void> {
   return new Promise(resolve => process.send ? process.send(report, () => resolve()) : resolve())
 }
 
-/** Closes every socket and exits: after the report, at the deadline, or when the demo server goes away. */
+/** Closes every socket; nothing is counted from then on. */
 function closeAll(): void {
   done = true
   for (const s of sockets) s.destroy()
 }
+/** Closes every socket and exits: after the report (0), at the deadline (3). */
 function exit(code: number): never {
   closeAll()
   process.exit(code)
@@ -44,7 +45,7 @@ function exit(code: number): never {
  * event stream, its `"version":` in a long poll's answer. A stream counts as open when its `200`
  * arrives; a long poll when its request is sent (its answer comes only with the change).
  */
-function openOne(cmd: Extract<HelperCommand, { type: 'open' }>): Promise<void> {
+function openOne(cmd: HelperCommand): Promise<void> {
   return new Promise((resolve) => {
     let state: 'connecting' | 'waiting' | 'told' | 'failed' = 'connecting'
     let tail = ''
@@ -95,7 +96,7 @@ function openOne(cmd: Extract<HelperCommand, { type: 'open' }>): Promise<void> {
 }
 // #endregion open
 
-/** When every open client has been told (or failed since), reports once and exits. */
+/** Once every client has been started and each one told or failed, reports (once) and exits. */
 function check(): void {
   if (done || !allStarted || times.length + failed < asked)
     return
@@ -104,7 +105,7 @@ function check(): void {
   void send({ type: 'received', told: sorted.length, failed, first: sorted[0] ?? null, last: sorted.at(-1) ?? null }).then(() => exit(0))
 }
 
-async function open(cmd: Extract<HelperCommand, { type: 'open' }>): Promise<void> {
+async function open(cmd: HelperCommand): Promise<void> {
   asked = cmd.count
   for (let i = 0; i < cmd.count && !done; i += BATCH) {
     await Promise.all(Array.from({ length: Math.min(BATCH, cmd.count - i) }, () => openOne(cmd)))

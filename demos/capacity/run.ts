@@ -33,7 +33,12 @@ export type HelperCommand = {
   marker: string
 }
 
-/** What the helper reports over IPC. Times are epoch ms (`epochMs()`, demos/clock.ts). */
+/**
+ * What the helper reports over IPC: `ready` once it listens for commands; `progress` after each
+ * batch and `opened` after the last one (clients open now, clients failed so far); `received` once
+ * every client has been told or has failed (`failed` counts them all, at opening or later), with
+ * the epoch ms (`epochMs()`, demos/clock.ts) at which the first and the last one got the change.
+ */
 export type HelperReport =
   | { type: 'ready' }
   | { type: 'progress' | 'opened', opened: number, failed: number }
@@ -102,7 +107,7 @@ function requestFor(mode: CapacityMode, job: JobView): Pick<HelperCommand, 'path
 
 /**
  * One capacity run, started at once: a helper process (clients.ts) opens `connections` clients of
- * `mode` to this demo server on 127.0.0.1, all waiting on one job of the run's own; once the server
+ * `mode` to this demo server on loopback, all waiting on one job of the run's own; once the server
  * holds them all, its memory is read, the job is finished (the one change), and the run waits
  * until the helper reports every client told; then the helper exits and the run waits for the
  * server's holds to drop back. `result` settles only when the helper is gone and the job removed,
@@ -116,7 +121,10 @@ export class CapacityRun {
   private readonly baseline: number
   private readonly t0 = performance.now()
   private readonly stopper = new AbortController()
-  private helper?: ForkedChild
+  /** Reports of the helper not yet taken by `next()`, oldest first: one sent before anyone waits for it is not lost. */
+  private readonly inbox: HelperReport[] = []
+  /** The helper's exit code once it is gone and its IPC channel closed (every report read), else undefined. */
+  private helperClosed?: { code: number | null }
 
   /**
    * @param server where the helper finds this demo server: a loopback address and the port it listens on.
@@ -157,7 +165,13 @@ export class CapacityRun {
       throw err instanceof StoreFullError ? new HttpError(429, err.message, { 'Retry-After': '5' }) : err
     }
     const helper = forkChild(new URL('./clients.ts', import.meta.url), { name: 'capacity clients', env: { CAPACITY_DEADLINE_MS: String(config.capacityDeadlineMs) } })
-    this.helper = helper
+    helper.process.on('message', (m: HelperReport) => {
+      if (m.type === 'progress' || m.type === 'opened')
+        this.opened = m.opened
+      if (m.type !== 'progress')
+        this.inbox.push(m)
+    })
+    helper.process.once('close', (code: number | null) => this.helperClosed = { code })
     try {
       await this.next(helper, 'ready')
       const rssBefore = process.memoryUsage.rss()
@@ -165,10 +179,11 @@ export class CapacityRun {
       const tOpen = performance.now()
       this.phase = 'opening'
       helper.process.send({ type: 'open', ...this.server, mode: this.mode, count: this.connections, ...requestFor(this.mode, job) } satisfies HelperCommand)
-      const { opened, failed } = await this.next(helper, 'opened')
+      const { opened } = await this.next(helper, 'opened')
       // Held = the server has each request and keeps its response open (what /health counts).
       await this.until(() => lifecycle.openCount - this.baseline >= opened)
       const openMs = performance.now() - tOpen
+      this.phase = 'holding'
       const rssHeld = process.memoryUsage.rss()
       const held = lifecycle.openCount - this.baseline
       this.phase = 'telling'
@@ -182,7 +197,7 @@ export class CapacityRun {
         mode: this.mode,
         connections: this.connections,
         held,
-        failed: failed + told.failed,
+        failed: told.failed,
         rssBeforeKb: Math.round(rssBefore / 1024),
         rssHeldKb: Math.round(rssHeld / 1024),
         rssPerConnectionKb: round1((rssHeld - rssBefore) / 1024 / Math.max(1, held)),
@@ -216,21 +231,30 @@ export class CapacityRun {
     })
   }
 
-  /** The helper's next report of `type` (progress reports update `opened` meanwhile); rejects if it exits first or the run is stopped. */
+  /**
+   * The helper's next report of `type` (taken from the inbox, or waited for); rejects if the helper
+   * is gone first (its 'close': every message it sent has been read by then) or the run is stopped.
+   */
   private next<T extends HelperReport['type']>(helper: ForkedChild, type: T): Promise<Extract<HelperReport, { type: T }>> {
     const child = helper.process
+    const signal = this.stopper.signal
+    const take = () => {
+      const i = this.inbox.findIndex(m => m.type === type)
+      return i < 0 ? undefined : this.inbox.splice(i, 1)[0] as Extract<HelperReport, { type: T }>
+    }
     return new Promise((resolve, reject) => {
-      const signal = this.stopper.signal
-      const onMessage = (m: HelperReport) => {
-        if (m.type === 'progress' || m.type === 'opened')
-          this.opened = m.opened
-        if (m.type === type) {
+      const check = () => {
+        const m = take()
+        if (m) {
           done()
-          resolve(m as Extract<HelperReport, { type: T }>)
+          resolve(m)
         }
       }
-      const onExit = (code: number | null) => {
+      const onClose = (code: number | null) => {
         done()
+        const m = take()
+        if (m)
+          return resolve(m)
         reject(new Error(`the helper process exited (code ${code}) before it reported "${type}"`))
       }
       const onAbort = () => {
@@ -238,16 +262,19 @@ export class CapacityRun {
         reject(signal.reason)
       }
       function done() {
-        child.off('message', onMessage)
-        child.off('exit', onExit)
+        child.off('message', check)
+        child.off('close', onClose)
         signal.removeEventListener('abort', onAbort)
       }
       if (signal.aborted)
         return reject(signal.reason)
-      if (helper.exited)
-        return onExit(child.exitCode)
-      child.on('message', onMessage)
-      child.once('exit', onExit)
+      const ready = take()
+      if (ready)
+        return resolve(ready)
+      if (this.helperClosed)
+        return onClose(this.helperClosed.code)
+      child.on('message', check) // after the inbox's own listener: the report is in the inbox by then
+      child.once('close', onClose)
       signal.addEventListener('abort', onAbort, { once: true })
     })
   }
