@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { runningChildren } from '../../demos/children.ts'
 import { currentSlide, deckUrl, expectSlideFits, goToSlide, smallestText } from '../support/deck.ts'
 import { startDemoServer } from '../support/demo-server.ts'
 import { startJob } from '../support/http-patterns.ts'
@@ -139,6 +140,23 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     await expectSlideFits(page, 'the capacity slide after a run')
     const smallest = await smallestText(page)
     expect(smallest.px, `smallest text: "${smallest.text}"`).toBeGreaterThanOrEqual(14)
+    expect(deck.errors).toEqual([])
+  })
+
+  it('capacity: leaving the slide mid-run stops the run, its helper process and its connections', async () => {
+    const { page, demos } = deck
+    await goToSlide(page, 'Live: what held connections cost')
+    const slide = currentSlide(page)
+    await slide.getByTestId('capacity-mode-long-poll').click()
+    await slide.getByTestId('capacity-size-10000').click()
+    await slide.getByTestId('capacity-start').click()
+    const current = async () => (await (await fetch(`${demos.url}/capacity/runs/current`)).json()) as { running: boolean, held?: number }
+    await expect.poll(async () => (await current()).held ?? 0, { timeout: 30_000 }).toBeGreaterThan(0)
+    expect(runningChildren()).toBe(1)
+    await page.keyboard.press('ArrowRight')
+    await expect.poll(async () => (await current()).running).toBe(false)
+    await expect.poll(() => runningChildren()).toBe(0)
+    await expect.poll(async () => (await (await fetch(`${demos.url}/health`)).json()).openConnections).toBe(0)
     expect(deck.errors).toEqual([])
   })
 
