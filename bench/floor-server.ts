@@ -3,8 +3,9 @@
 //   http      node:http alone: POST /publish parses the JSON body, answers 202 JSON
 //   express   the same route in a trivial Express 5 app (express.json(), one handler)
 //   one-way   node:net: every socket gets `<epochMs>\n` from a setTimeout timer every 10 ms
-//   write     node:net: holds every socket; on stdin `go`, stamps epochMs and writes one pre-built
-//             SSE-sized frame to all of them; prints {"type":"stamp","at":...,"sockets":N}
+//   write     node:net: answers each socket's request with a pre-built event-stream head and holds
+//             it; on stdin `go`, stamps epochMs and writes one pre-built SSE frame (`id: 2`) to all
+//             of them; prints {"type":"stamp","at":...,"sockets":N}
 // Usage: node --import tsx bench/floor-server.ts <mode>
 import type { Socket } from 'node:net'
 import { createServer as createHttpServer } from 'node:http'
@@ -57,9 +58,13 @@ else if (mode === 'one-way') {
 }
 else if (mode === 'write') {
   const sockets = new Set<Socket>()
+  const head = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\nretry: 2000\n\n')
   const server = createNetServer((socket) => {
-    sockets.add(socket)
     socket.on('error', () => {})
+    socket.once('data', () => { // the request: no parsing, one pre-built answer
+      sockets.add(socket)
+      socket.write(head)
+    })
     socket.once('close', () => sockets.delete(socket))
   })
   server.listen(0, '127.0.0.1', () => ready((server.address() as { port: number }).port))
@@ -68,7 +73,7 @@ else if (mode === 'write') {
       break
     const at = epochMs()
     // What an SSE change costs at the least: one pre-built frame, one write per socket.
-    const frame = Buffer.from(`id: 2\nevent: progress\ndata: ${JSON.stringify({ version: 2, at })}\n\n`)
+    const frame = Buffer.from(`: floor\nid: 2\nevent: progress\ndata: ${JSON.stringify({ version: 2, at })}\n\n`)
     for (const s of sockets) s.write(frame)
     process.stdout.write(`${JSON.stringify({ type: 'stamp', at, sockets: sockets.size })}\n`)
   }

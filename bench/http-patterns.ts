@@ -8,10 +8,14 @@
 import type { ChildProcess } from 'node:child_process'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
+import type { CapacityMode, CapacityResult, HelperCommand, HelperReport } from '../demos/capacity/run.ts'
 import type { BenchSection } from './index.ts'
+import { fork } from 'node:child_process'
 import { Agent, request } from 'node:http'
 import { connect } from 'node:net'
+import { join } from 'node:path'
 import { frameSplitter } from '../composables/sse-parse.ts'
+import { CAPACITY_SIZES } from '../demos/capacity/run.ts'
 import { epochMs } from '../demos/clock.ts'
 import { DEMO_NODE_ARGS } from '../demos/config.ts'
 import { f2, pct, ratio, RowFailed, rssKb, startChild, stopChild } from './lib.ts'
@@ -23,8 +27,10 @@ const CONCURRENCY = 2
 const JOB_MS = 100
 /** Short-polling interval, ms: the delay it adds is about half of it. */
 const POLL_MS = 100
-/** Held connections for the capacity runs. */
+/** Held connections for the capacity runs: one of the sizes the capacity run offers (CAPACITY_SIZES). */
 const CAPACITY = Number(process.env.BENCH_CAPACITY ?? 10_000)
+if (!(CAPACITY_SIZES as readonly number[]).includes(CAPACITY))
+  throw new Error(`BENCH_CAPACITY must be ${CAPACITY_SIZES.join(' or ')} (the sizes POST /capacity/runs offers), got ${process.env.BENCH_CAPACITY}`)
 /** Samples of the one-way floor (one every 10 ms). */
 const ONE_WAY_SAMPLES = 1000
 
@@ -192,7 +198,63 @@ async function delays(): Promise<BenchSection> {
 
 interface Told { held: number, failed: number, rssPerConnKb: number, firstToLastMs: number, changeToLastMs: number, openMs: number }
 
-/** Raises `RowFailed` unless the load-generator child says `type` within `timeoutMs`. */
+/**
+ * The write floor: CAPACITY raw sockets held by a node:net server (bench/floor-server.ts `write`),
+ * opened by the capacity demo's own load generator (demos/capacity/clients.ts, forked here as the
+ * demo server forks it), then told with one pre-built frame each.
+ */
+async function writeFloor(): Promise<Told> {
+  const { child: server, match, lines: serverOut } = await startChild(['bench/floor-server.ts', 'write'], /^listening (\d+)/)
+  const gen = fork(join(import.meta.dirname, '../demos/capacity/clients.ts'), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, CAPACITY_DEADLINE_MS: '60000' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const reports: HelperReport[] = []
+  let wake = () => {}
+  gen.on('message', (m: HelperReport) => {
+    reports.push(m)
+    wake()
+  })
+  const next = async (type: HelperReport['type'], timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const i = reports.findIndex(r => r.type === type)
+      if (i >= 0)
+        return reports.splice(i, 1)[0]!
+      if (Date.now() > deadline || gen.exitCode !== null)
+        throw new RowFailed(`no "${type}" from the load generator within ${timeoutMs} ms`)
+      await new Promise<void>((resolve) => {
+        wake = resolve
+        setTimeout(resolve, 100)
+      })
+    }
+  }
+  try {
+    await next('ready', 30_000)
+    await new Promise(r => setTimeout(r, 200))
+    const before = await rssKb(server.pid!)
+    const t0 = Date.now()
+    gen.send({ type: 'open', host: '127.0.0.1', port: Number(match[1]), mode: 'sse', path: '/', headers: {}, count: CAPACITY, marker: '\nid: 2\n' } satisfies HelperCommand)
+    const opened = await next('opened', 60_000) as Extract<HelperReport, { opened: number }>
+    const openMs = Date.now() - t0
+    await new Promise(r => setTimeout(r, 500)) // every accept handled
+    const after = await rssKb(server.pid!)
+    server.stdin!.write('go\n')
+    const stamp = await nextJson(serverOut, 'stamp', 10_000)
+    const got = await next('received', 30_000) as Extract<HelperReport, { type: 'received' }>
+    if (stamp.sockets < opened.opened || got.last === null || got.first === null)
+      throw new RowFailed(`the floor server held ${stamp.sockets} of ${opened.opened} sockets, ${got.told} told`)
+    return { held: stamp.sockets, failed: got.failed, rssPerConnKb: (after - before) / Math.max(1, stamp.sockets), firstToLastMs: got.last - got.first, changeToLastMs: got.last - stamp.at, openMs }
+  }
+  finally {
+    if (gen.exitCode === null) {
+      const gone = new Promise(r => gen.once('exit', r))
+      gen.kill('SIGTERM')
+      await gone
+    }
+    server.stdin!.end()
+    await stopChild(server)
+  }
+}
+
+/** Raises `RowFailed` unless the child says `type` (a JSON line) within `timeoutMs`. */
 async function nextJson(it: AsyncIterator<string>, type: string, timeoutMs: number): Promise<any> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
@@ -208,95 +270,30 @@ async function nextJson(it: AsyncIterator<string>, type: string, timeoutMs: numb
     }
     catch {}
   }
-  throw new RowFailed(`no "${type}" from the load generator within ${timeoutMs} ms`)
+  throw new RowFailed(`no "${type}" from the child within ${timeoutMs} ms`)
 }
-
-/** Starts the load generator (bench/http-patterns-client.ts) for `n` connections of `mode`. */
-async function loadGenerator(args: string[]): Promise<{ child: ChildProcess, lines: AsyncIterator<string> }> {
-  const { child, lines } = await startChild(['bench/http-patterns-client.ts', ...args], /"type":"ready"/)
-  return { child, lines }
-}
-
-/** The write floor: CAPACITY raw sockets held by a node:net server, told with one pre-built write each. */
-async function writeFloor(): Promise<Told> {
-  const { child: server, match, lines: serverOut } = await startChild(['bench/floor-server.ts', 'write'], /^listening (\d+)/)
-  let gen: ChildProcess | undefined
-  try {
-    await new Promise(r => setTimeout(r, 200))
-    const before = await rssKb(server.pid!)
-    const t0 = Date.now()
-    const g = await loadGenerator([match[1]!, 'raw', '-', String(CAPACITY)])
-    gen = g.child
-    gen.stdin!.write('job - 1\n')
-    const connected = await nextJson(g.lines, 'connected', 60_000)
-    const openMs = Date.now() - t0
-    await new Promise(r => setTimeout(r, 500)) // every accept handled
-    const after = await rssKb(server.pid!)
-    server.stdin!.write('go\n')
-    const stamp = await nextJson(serverOut, 'stamp', 10_000)
-    const got = await nextJson(g.lines, 'received', 30_000)
-    if (stamp.sockets < connected.count)
-      throw new RowFailed(`the floor server held ${stamp.sockets} of ${connected.count} sockets`)
-    return { held: stamp.sockets, failed: connected.failed, rssPerConnKb: (after - before) / Math.max(1, stamp.sockets), firstToLastMs: got.last - got.first, changeToLastMs: got.last - stamp.at, openMs }
-  }
-  finally {
-    gen?.stdin!.write('stop\n')
-    if (gen)
-      await stopChild(gen)
-    server.stdin!.end()
-    await stopChild(server)
-  }
-}
-
-/** The job's step interval for the capacity runs: its first change comes this long after creation (one step is 1/5 of it). */
-const CAPACITY_JOB_MS = 60_000
 
 /**
- * CAPACITY held connections (SSE streams or pending long polls) on one job of the demo server.
- * The job is created only when the load generator is up and about to connect; long polls are held
- * with `since=<created version>`, so every one waits for the job's next change. That change (its
- * first progress step, 12 s after creation) must come after /health reports all connections held,
- * else the row fails rather than report a wrong number. The delay is from the server's stamp of
- * that change (updatedAt) to the last client's receipt of it.
+ * One capacity run on a fresh demo-server process: the run the capacity slide makes
+ * (`POST /capacity/runs`, demos/capacity/): its helper process opens CAPACITY clients, the server
+ * measures its own RSS before and with all of them held, finishes the run's job (the one change),
+ * and the helper reports when the first and the last client received it.
  */
-async function capacity(mode: 'sse' | 'long-poll'): Promise<Told> {
-  const { child: server, base } = await startDemo({ SSE_MAX_CLIENTS: String(CAPACITY + 100) })
+async function capacity(mode: CapacityMode): Promise<Told> {
+  const { child: server, base } = await startDemo({ JOBS_DB: ':memory:', SSE_MAX_CLIENTS: String(CAPACITY + 100) })
   const agent = new Agent({ keepAlive: false })
-  let gen: ChildProcess | undefined
   try {
     for (let i = 0; i < 300; i++) await call(base, agent, 'GET', '/ping') // JIT warm-up
-    await new Promise(r => setTimeout(r, 200))
-    const before = await rssKb(server.pid!)
-    const t0 = Date.now()
-    const g = await loadGenerator([new URL(base).port, mode, '-', String(CAPACITY)])
-    gen = g.child
-    const job = JSON.parse((await call(base, agent, 'POST', '/jobs', { durationMs: CAPACITY_JOB_MS })).body) as Job
-    gen.stdin!.write(`job ${job.id} ${job.version}\n`)
-    const connected = await nextJson(g.lines, 'connected', CAPACITY_JOB_MS / 5 - 2000)
-    const health = async () => (await getJson<{ openConnections: number }>(base, agent, '/health')).openConnections
-    let held = await health()
-    for (let i = 0; i < 100 && held < connected.count; i++) {
-      await new Promise(r => setTimeout(r, 50))
-      held = await health()
-    }
-    const openMs = Date.now() - t0
-    const after = await rssKb(server.pid!)
-    const now = await getJson<Job>(base, agent, `/jobs/${job.id}`)
-    if (held < connected.count)
-      throw new RowFailed(`the server holds ${held} of ${connected.count} connections`)
-    if (now.version !== job.version)
-      throw new RowFailed(`the job changed (v${job.version} → v${now.version}) before all ${held} connections were held`)
-    const got = await nextJson(g.lines, 'received', 30_000)
-    const changed = await getJson<Job>(base, agent, `/jobs/${job.id}`)
-    if (changed.version !== job.version + 1)
-      throw new RowFailed(`expected v${job.version + 1} after the change, the job is at v${changed.version}`)
-    return { held, failed: connected.failed, rssPerConnKb: (after - before) / Math.max(1, held), firstToLastMs: got.last - got.first, changeToLastMs: got.last - changed.updatedAt, openMs }
+    const answer = await call(base, agent, 'POST', '/capacity/runs', { mode, connections: CAPACITY })
+    if (answer.status !== 200)
+      throw new RowFailed(`POST /capacity/runs answered ${answer.status}: ${answer.body}`)
+    const r = JSON.parse(answer.body) as CapacityResult
+    if (r.tellAllMs === null || r.firstToldMs === null || r.held < CAPACITY)
+      throw new RowFailed(`held ${r.held} of ${CAPACITY}, told ${r.told}, failed ${r.failed}`)
+    return { held: r.held, failed: r.failed, rssPerConnKb: r.rssPerConnectionKb, firstToLastMs: r.tellAllMs - r.firstToldMs, changeToLastMs: r.tellAllMs, openMs: r.openMs }
   }
   finally {
     agent.destroy()
-    gen?.stdin!.write('stop\n')
-    if (gen)
-      await stopChild(gen)
     await stopChild(server)
   }
 }
@@ -332,8 +329,8 @@ export default async function (): Promise<BenchSection[]> {
     columns: ['held connections', 'held', 'failed', 'server RSS / connection (KB)', 'RSS / floor', 'change → last client told (ms)', 'told / floor', 'first → last told (ms)', 'time to open all (ms)'],
     rows,
     notes: [
-      'The change is the job\'s next progress step, stamped by the server (updatedAt); the floor\'s is the stamp taken just before its write loop.',
-      'RSS is the server\'s resident memory after all connections are open minus before, divided by their number (kernel socket buffers are not in it).',
+      'Each row is the capacity slide\'s own run (POST /capacity/runs, demos/capacity/) on a fresh server: the change is its job finishing, stamped by the server (finishedAt), once /health counts every client held; the floor\'s is the stamp taken just before its write loop. One load generator (demos/capacity/clients.ts) for all three rows.',
+      'RSS is the server\'s resident memory with all connections held minus before, divided by their number (kernel socket buffers are not in it).',
     ],
     data,
     failed,

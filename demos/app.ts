@@ -17,6 +17,7 @@ import { longPollingRouter } from './long-polling/router.ts'
 import { requestResponseRouter } from './request-response/router.ts'
 import { shortPollingRouter } from './short-polling/router.ts'
 import { sseRouter } from './sse/router.ts'
+import { capacityRouter } from './capacity/router.ts'
 
 /** What `GET /health` answers. */
 export interface Health {
@@ -63,6 +64,7 @@ export function createApp(ctx: DemoContext): Express {
   app.use(longPollingRouter(ctx))
   app.use(shortPollingRouter(ctx))
   app.use(sseRouter(ctx))
+  app.use('/capacity', capacityRouter(ctx)) // holds 1,000 or 10,000 of the above from a helper process it starts
   // -- routers: RabbitMQ --
   app.use('/pubsub', pubsubRouter(ctx))
   app.use('/work-queue', workQueueRouter(ctx))

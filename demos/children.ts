@@ -5,8 +5,10 @@ import { fileURLToPath } from 'node:url'
 /**
  * Child processes of the demo server (second backend, app, sidecar). Each one is a small
  * TypeScript entry run with tsx, binds 127.0.0.1 on a free port and reports it over IPC.
- * The IPC channel is also the leash: `onParentGone()` makes a child exit as soon as the
+ * The IPC channel is also the leash: `exitWithParent()` makes a child exit as soon as the
  * channel closes, so a child never outlives the demo server, even if that one is killed -9.
+ * A child that listens on nothing (the capacity demo's load generator) uses `forkChild()` and
+ * `exitWithParent()` alone.
  */
 
 /** Message a child sends once it listens. */
@@ -21,16 +23,23 @@ export interface ChildOptions {
   startTimeoutMs?: number
 }
 
-export interface RunningChild {
+/** A forked child process, tracked so that it dies with this process. */
+export interface ForkedChild {
   name: string
-  port: number
-  url: string
   pid: number
   process: ChildProcess
   /** True once the process has exited. */
   readonly exited: boolean
+  /** Resolves when the process has exited (at once if it already has). */
+  readonly gone: Promise<void>
   /** SIGTERM, then SIGKILL after `graceMs` (default 2000); resolves when the process is gone. */
   stop(graceMs?: number): Promise<void>
+}
+
+/** A child that listens and has reported its port. */
+export interface RunningChild extends ForkedChild {
+  port: number
+  url: string
 }
 
 /** Every child alive right now, so that a crash of the parent can still take them down. */
@@ -44,8 +53,12 @@ export function runningChildren(): number {
   return alive.size
 }
 
-/** Starts `entry` (a module URL or path) with tsx and waits until it reports its port. */
-export async function startChild(entry: string | URL, options: ChildOptions): Promise<RunningChild> {
+/**
+ * Forks `entry` (a module URL or path) with `process.execPath --import tsx` and an IPC channel
+ * (stdout and stderr go to this process's), and tracks it until it exits. Waits for nothing:
+ * listen to `process` for its messages. `options.startTimeoutMs` is not used here.
+ */
+export function forkChild(entry: string | URL, options: ChildOptions): ForkedChild {
   const file = entry instanceof URL || entry.startsWith('file:') ? fileURLToPath(entry) : entry
   const child = fork(file, [], {
     execArgv: ['--import', 'tsx'],
@@ -55,12 +68,41 @@ export async function startChild(entry: string | URL, options: ChildOptions): Pr
   alive.add(child)
   let exited = false
   const gone = new Promise<void>((resolve) => {
-    child.once('exit', () => {
+    const done = () => {
       exited = true
       alive.delete(child)
       resolve()
+    }
+    child.once('exit', done)
+    // A fork that never started (out of processes) emits 'error' and no 'exit'.
+    child.once('error', () => {
+      if (child.pid === undefined)
+        done()
     })
   })
+  return {
+    name: options.name,
+    pid: child.pid ?? -1,
+    process: child,
+    get exited() {
+      return exited
+    },
+    gone,
+    async stop(graceMs = 2000) {
+      if (exited)
+        return
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+      await gone
+      clearTimeout(timer)
+    },
+  }
+}
+
+/** Starts `entry` (a module URL or path) with tsx and waits until it reports its port. */
+export async function startChild(entry: string | URL, options: ChildOptions): Promise<RunningChild> {
+  const forked = forkChild(entry, options)
+  const child = forked.process
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`${options.name} did not start within ${options.startTimeoutMs ?? 30000} ms`)), options.startTimeoutMs ?? 30000)
     function fail(err: Error): void {
@@ -85,24 +127,7 @@ export async function startChild(entry: string | URL, options: ChildOptions): Pr
     child.once('exit', onEarlyExit)
     child.once('error', fail)
   })
-  return {
-    name: options.name,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid ?? -1,
-    process: child,
-    get exited() {
-      return exited
-    },
-    async stop(graceMs = 2000) {
-      if (exited)
-        return
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
-      await gone
-      clearTimeout(timer)
-    },
-  }
+  return Object.assign(forked, { port, url: `http://127.0.0.1:${port}` })
 }
 
 /**
@@ -144,6 +169,14 @@ export function reportReady(port: number, close: () => void): void {
   if (!process.send)
     throw new Error('this file is a child process of the demo server; start it with `npm run demos`')
   process.send({ type: 'ready', port } satisfies ReadyMessage)
+  exitWithParent(close)
+}
+
+/**
+ * For the child side: run `close`, then exit (code 0), as soon as the parent goes away (IPC
+ * channel closed: it stopped us, crashed or was killed -9) or sends SIGTERM/SIGINT.
+ */
+export function exitWithParent(close: () => void): void {
   const exit = () => {
     close()
     process.exit(0)

@@ -47,6 +47,13 @@ export interface DemoConfig {
    * within it gets what was published meanwhile. Default 30000 (env `PUBSUB_RESUME_MS`).
    */
   pubsubResumeMs: number
+  /**
+   * Hard deadline of one capacity run (demos/capacity/), ms: the run is stopped, its helper process
+   * killed and its connections closed when it is not over by then; the helper exits by itself at the
+   * same deadline. Default 30000 (env `CAPACITY_DEADLINE_MS`), 100 to 30000: a held long poll waits
+   * 30 s at most.
+   */
+  capacityDeadlineMs: number
 }
 
 export const DEFAULT_DEMO_PORT = 3031
@@ -92,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     workQueueMax: integer(env, 'WORK_QUEUE_MAX', 1000, 1, 1_000_000),
     pubsubMaxSubscribers: integer(env, 'PUBSUB_MAX_SUBSCRIBERS', 1000, 1, 2000),
     pubsubResumeMs: integer(env, 'PUBSUB_RESUME_MS', 30_000, 100, 3_600_000),
+    capacityDeadlineMs: integer(env, 'CAPACITY_DEADLINE_MS', 30_000, 100, 30_000),
   }
 }
 

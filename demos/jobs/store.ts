@@ -155,6 +155,33 @@ export class JobStore {
   }
   // #endregion notify
 
+  /**
+   * Ends running job `id` now, `done` at progress 100, as if its last step had come: its timer is
+   * stopped and every watcher is told at once (the capacity demo's one change to many clients).
+   * Returns the job as it now is (its `finishedAt` is the server's stamp of that change), or
+   * undefined when there is no such running job.
+   */
+  finish(id: string): JobView | undefined {
+    const job = this.jobs.get(id)
+    if (!job || job.state !== 'running')
+      return undefined
+    clearTimeout(job.timer)
+    job.timer = undefined
+    this.change(job, { state: 'done', progress: 100, finishedAt: epochMs() })
+    return this.view(job)
+  }
+
+  /**
+   * Forgets job `id` now, running or not: its timer stopped, its journal row deleted, its
+   * watchers dropped (they hear nothing more). For a job a demo made for itself (the capacity
+   * demo's), once its clients are gone; a user's jobs expire by themselves.
+   */
+  remove(id: string): void {
+    clearTimeout(this.jobs.get(id)?.timer)
+    this.watchers.delete(id)
+    this.forget(id)
+  }
+
   /** Calls `watcher` with every change of job `id` from now on; returns the function that stops it. */
   watch(id: string, watcher: JobWatcher): () => void {
     let set = this.watchers.get(id)

@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { currentSlide, deckUrl, goToSlide } from '../support/deck.ts'
+import { runningChildren } from '../../demos/children.ts'
+import { currentSlide, deckUrl, expectSlideFits, goToSlide, smallestText } from '../support/deck.ts'
 import { startDemoServer } from '../support/demo-server.ts'
 import { startJob } from '../support/http-patterns.ts'
 import { screenshots, useDeckSession } from '../support/e2e.ts'
@@ -105,6 +106,58 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     expect(ms(await slide.getByTestId('sse-delay').textContent())).toBeLessThan(5000 / 5) // under one step of the 5 s job
     const ticks = await slide.getByTestId('timeline-tick').count()
     expect(ticks).toBeGreaterThanOrEqual(7) // retry x2 + six events
+  })
+
+  it('capacity: one click holds 1,000 event streams from a helper process, and the slide shows what they cost', async () => {
+    const { page, demos } = deck
+    await goToSlide(page, 'Live: what held connections cost')
+    const slide = currentSlide(page)
+    // What this browser asks the demo server: one request for the run, never a connection per client.
+    const asked: string[] = []
+    const onRequest = (req: { url: () => string, method: () => string }) => {
+      if (req.url().startsWith(demos.url))
+        asked.push(`${req.method()} ${new URL(req.url()).pathname}`)
+    }
+    page.on('request', onRequest)
+    await slide.getByTestId('capacity-mode-sse').click()
+    await slide.getByTestId('capacity-size-1000').click()
+    await slide.getByTestId('capacity-start').click()
+    await expect.poll(() => slide.getByTestId('capacity-memory').textContent(), { timeout: 30_000 }).toMatch(/^[\d.]+ KB$/)
+    page.off('request', onRequest)
+    await shot(page, 'capacity')
+    // In the order the audience reads them: held, memory per connection, one change to all, time to open.
+    expect(await slide.getByTestId('capacity-held').textContent()).toBe('1,000')
+    expect(Number.parseFloat((await slide.getByTestId('capacity-memory').textContent())!)).toBeGreaterThan(0)
+    expect(ms(await slide.getByTestId('capacity-tell').textContent())).toBeGreaterThan(0)
+    expect(ms(await slide.getByTestId('capacity-open').textContent())).toBeGreaterThan(0)
+    expect(await slide.getByTestId('capacity-poll-1000').textContent()).toBe('1,000')
+    expect(await slide.getByTestId('capacity-poll-300').textContent()).toBe('3,333')
+    expect(await slide.getByTestId('capacity-status').textContent()).toMatch(/1,000 event streams held by one process/)
+    expect(asked.filter(r => r === 'POST /capacity/runs')).toHaveLength(1)
+    expect(asked.filter(r => !/^(POST|OPTIONS) \/capacity\/runs$|^GET \/capacity\/runs\/current$|^GET \/health$/.test(r))).toEqual([])
+    // Everything the run opened is closed again.
+    await expect.poll(async () => (await (await fetch(`${demos.url}/health`)).json()).openConnections).toBe(0)
+    await expectSlideFits(page, 'the capacity slide after a run')
+    const smallest = await smallestText(page)
+    expect(smallest.px, `smallest text: "${smallest.text}"`).toBeGreaterThanOrEqual(14)
+    expect(deck.errors).toEqual([])
+  })
+
+  it('capacity: leaving the slide mid-run stops the run, its helper process and its connections', async () => {
+    const { page, demos } = deck
+    await goToSlide(page, 'Live: what held connections cost')
+    const slide = currentSlide(page)
+    await slide.getByTestId('capacity-mode-long-poll').click()
+    await slide.getByTestId('capacity-size-10000').click()
+    await slide.getByTestId('capacity-start').click()
+    const current = async () => (await (await fetch(`${demos.url}/capacity/runs/current`)).json()) as { running: boolean, held?: number }
+    await expect.poll(async () => (await current()).held ?? 0, { timeout: 30_000 }).toBeGreaterThan(0)
+    expect(runningChildren()).toBe(1)
+    await page.keyboard.press('ArrowRight')
+    await expect.poll(async () => (await current()).running).toBe(false)
+    await expect.poll(() => runningChildren()).toBe(0)
+    await expect.poll(async () => (await (await fetch(`${demos.url}/health`)).json()).openConnections).toBe(0)
+    expect(deck.errors).toEqual([])
   })
 
   it('the race fills every row of the table', async () => {

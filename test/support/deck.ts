@@ -147,3 +147,25 @@ export async function findClipped(page: Page, no?: number): Promise<string> {
 export async function expectSlideFits(page: Page, what?: string): Promise<void> {
   expect(await findClipped(page), what).toBe('')
 }
+
+/**
+ * The smallest text on the current slide as the audience sees it: CSS font size times the scale
+ * Slidev draws the slide at, in screen px (at 1280x720, 14 is the least a back row reads), with
+ * the element it belongs to. Counts only elements that hold visible text of their own.
+ */
+export async function smallestText(page: Page): Promise<{ px: number, text: string }> {
+  return page.evaluate(() => {
+    const content = document.querySelector('#slide-content') as HTMLElement
+    const scale = content.getBoundingClientRect().width / content.offsetWidth
+    let smallest = { px: Number.POSITIVE_INFINITY, text: '' }
+    for (const el of document.querySelectorAll<HTMLElement>('.slidev-page:not([style*="display: none"]) *')) {
+      const text = [...el.childNodes].filter(c => c.nodeType === Node.TEXT_NODE).map(c => c.textContent!.trim()).join(' ').trim()
+      if (!text || el.offsetParent === null || getComputedStyle(el).visibility === 'hidden')
+        continue
+      const px = Number.parseFloat(getComputedStyle(el).fontSize) * scale
+      if (px < smallest.px)
+        smallest = { px, text: text.slice(0, 40) }
+    }
+    return smallest
+  })
+}
