@@ -79,7 +79,7 @@ if (dev) {
 else {
   try {
     build = await ensureDeckBuild({
-      onBuild: () => console.log('[start] building the deck (its sources changed since the last build; about 15 s) ...'),
+      onBuild: () => console.log('[start] building the deck (its sources changed since the last build; about 10 s) ...'),
       track: child => children.push(child),
     })
     if (!stopping)
