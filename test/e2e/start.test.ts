@@ -3,7 +3,7 @@ import type { WatchedPage } from '../support/browser.ts'
 import type { RunningStart } from '../support/start.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser, openWatchedPage } from '../support/browser.ts'
-import { currentSlide, goToSlide, waitForSlide } from '../support/deck.ts'
+import { allSlides, currentSlide, findClipped, goToSlide, waitForSlide, walkDeck } from '../support/deck.ts'
 import { startNpmStart } from '../support/start.ts'
 
 /** The number of the slide a view of the deck shows. */
@@ -58,5 +58,28 @@ describe('npm start: the built deck, its presenter view, and the demo server it 
     expect(audience.remoteRequests, 'requests that left the machine').toEqual([])
     expect(audience.errors, 'console errors').toEqual([])
     await audience.context.close()
+  })
+
+  // deck.test.ts walks the dev server; this is what is presented, built by Vite for production.
+  it('walks every slide of the built deck with the arrow keys: nothing clipped, no console error, nothing leaves the machine', { timeout: 600_000 }, async () => {
+    const view = await openWatchedPage(browser)
+    try {
+      await view.page.goto(`${started.deckUrl}/1`)
+      const overflowing: string[] = []
+      const seen = await walkDeck(view.page, {
+        onSlide: async (no) => {
+          const over = await findClipped(view.page, no)
+          if (over)
+            overflowing.push(`slide ${no}: ${over}`)
+        },
+      })
+      expect([...seen].sort((a, b) => a - b)).toEqual(await allSlides(view.page))
+      expect(overflowing, 'slides whose content does not fit').toEqual([])
+      expect(view.remoteRequests, 'requests that left the machine').toEqual([])
+      expect(view.errors, 'console errors').toEqual([])
+    }
+    finally {
+      await view.context.close()
+    }
   })
 })
