@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { join, relative } from 'node:path'
+import { basename, dirname, join, relative } from 'node:path'
 import sirv from 'sirv'
 
 /** The project root (where slides.md is). */
@@ -82,8 +82,8 @@ export async function ensureDeckBuild(
     return { dir, built: false, buildMs: 0 }
   onBuild()
   const started = performance.now()
+  removeAbandonedBuilds(dir)
   const tmp = `${dir}.tmp-${process.pid}`
-  rmSync(tmp, { recursive: true, force: true })
   const { VITE_DEMO_URL: _, ...env } = process.env
   const child = spawn(process.execPath, [join(root, 'node_modules/@slidev/cli/bin/slidev.mjs'), ...BUILD_ARGS, '--out', tmp], {
     cwd: root,
@@ -108,8 +108,37 @@ export async function ensureDeckBuild(
   }
   writeFileSync(join(tmp, STAMP), `${hash}\n`)
   rmSync(dir, { recursive: true, force: true })
-  renameSync(tmp, dir)
+  try {
+    renameSync(tmp, dir)
+  }
+  catch (err) {
+    // Another `npm start` (or the bench) built the same sources and moved its build in first.
+    rmSync(tmp, { recursive: true, force: true })
+    if (!existsSync(stamp) || readFileSync(stamp, 'utf8').trim() !== hash)
+      throw err
+  }
   return { dir, built: true, buildMs: performance.now() - started }
+}
+
+/** Removes the temporary build directories (`<dir>.tmp-<pid>`) of builds whose process is gone (interrupted), and this process's own. */
+function removeAbandonedBuilds(dir: string): void {
+  const prefix = `${basename(dir)}.tmp-`
+  for (const name of existsSync(dirname(dir)) ? readdirSync(dirname(dir)) : []) {
+    const pid = Number(name.slice(prefix.length))
+    if (name.startsWith(prefix) && Number.isInteger(pid) && (pid === process.pid || !isRunning(pid)))
+      rmSync(join(dirname(dir), name), { recursive: true, force: true })
+  }
+}
+
+/** Is a process with this pid alive (signal 0 reaches it)? */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  }
+  catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
 
 /** The deck's run-time settings script (public/demo-url.js in the sources; served by `serveDeck`). */
