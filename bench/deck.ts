@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import sirv from 'sirv'
 import { launchBrowser } from '../test/support/browser.ts'
 import { startNpmStart } from '../test/support/start.ts'
+import { pct, ratio } from './lib.ts'
 
 /** The ways `npm start` can serve the deck: `build` (its default) and `dev` (`--dev`). */
 type Mode = 'build' | 'dev'
@@ -25,10 +26,6 @@ const SLIDE_TIMEOUT_MS = 60_000
 const FIRST_SLIDE_TARGET_MS = 5000
 const WARM_TARGET_MS = 300
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? Number.NaN
-}
 const ms = (n: number) => n.toFixed(0)
 
 /** In the page: is slide `n` the current one, with its layout rendered and displayed? */
@@ -183,14 +180,14 @@ export default async function (): Promise<BenchSection[]> {
   const built = results.find(r => r.mode === 'build')
   const rows: Array<Array<string | number>> = []
   for (const r of results) {
-    rows.push([LABEL[r.mode], `first slide after "ready" (ready in ${r.readyS} s${r.build ? `; build ${r.build}` : ''})`, ms(r.firstSlideMs), ms(r.firstSlideMs), '1', 'a static page from this machine', ms(loadFloor), (r.firstSlideMs / loadFloor).toFixed(1), `<= ${FIRST_SLIDE_TARGET_MS}: ${r.firstSlideMs <= FIRST_SLIDE_TARGET_MS ? 'met' : 'NOT met'}`])
+    rows.push([LABEL[r.mode], `first slide after "ready" (ready in ${r.readyS} s${r.build ? `; build ${r.build}` : ''})`, ms(r.firstSlideMs), ms(r.firstSlideMs), '1', 'a static page from this machine', ms(loadFloor), ratio(r.firstSlideMs, loadFloor), `<= ${FIRST_SLIDE_TARGET_MS}: ${r.firstSlideMs <= FIRST_SLIDE_TARGET_MS ? 'met' : 'NOT met'}`])
     for (const [name, times] of [['cold', r.cold], ['warm', r.warm]] as const) {
       const xs = [...times.values()]
       // The dev server's floor is the built deck's same pass when it was measured; the built deck's, a key press on a static page.
       const other = built && r.mode !== 'build' ? pct([...(name === 'cold' ? built.cold : built.warm).values()], 0.5) : undefined
       const [floorName, floorMs] = other !== undefined ? [`the built deck's ${name} slide change`, other] : ['→ on a static page', keyFloor]
       const target = name === 'warm' ? `max <= ${WARM_TARGET_MS}: ${Math.max(...xs) <= WARM_TARGET_MS ? 'met' : 'NOT met'}` : ''
-      rows.push([LABEL[r.mode], `→ to each slide, ${name} (slides 2-${r.titles.length})`, ms(pct(xs, 0.5)), ms(Math.max(...xs)), slowest(times, r.titles), floorName, ms(floorMs), (pct(xs, 0.5) / floorMs).toFixed(1), target])
+      rows.push([LABEL[r.mode], `→ to each slide, ${name} (slides 2-${r.titles.length})`, ms(pct(xs, 0.5)), ms(Math.max(...xs)), slowest(times, r.titles), floorName, ms(floorMs), ratio(pct(xs, 0.5), floorMs), target])
     }
   }
   return [{
