@@ -8,3 +8,8 @@ interface ImportMetaEnv {
 interface ImportMeta {
   readonly env: ImportMetaEnv
 }
+
+interface Window {
+  /** The demo server's URL as the server that serves the deck says it at run time (`/demo-url.js`; `npm start` sets it). */
+  __DEMO_URL__?: string
+}

@@ -22,6 +22,7 @@ const sections: Array<{ name: string, load: () => Promise<{ default: () => Promi
   // Sections register here, one line each: { name: 'http-patterns', load: () => import('./http-patterns.ts') },
   { name: 'http-patterns', load: () => import('./http-patterns.ts') },
   { name: 'rabbitmq', load: () => import('./rabbitmq.ts') },
+  { name: 'deck', load: () => import('./deck.ts') },
 ]
 
 function table(s: BenchSection): string {

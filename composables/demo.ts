@@ -19,13 +19,16 @@ export function rememberDemoUrl(): void {
 
 /**
  * Base URL of the demo server. Default `http://127.0.0.1:3031`; `VITE_DEMO_URL` at build/dev
- * time changes it, and `?demo=<url>` on the deck's URL overrides it for this browser tab.
+ * time changes it, the server that serves the deck can say it at run time in `/demo-url.js`
+ * (`npm start` does: `window.__DEMO_URL__`), and `?demo=<url>` on the deck's URL overrides
+ * all of them for this browser tab.
  */
 export const DEMO_URL = resolveDemoUrl()
 
 function resolveDemoUrl(): string {
   rememberDemoUrl()
-  const url = (typeof window === 'undefined' ? null : window.sessionStorage.getItem(DEMO_URL_KEY)) || import.meta.env.VITE_DEMO_URL || 'http://127.0.0.1:3031'
+  const inBrowser = typeof window !== 'undefined'
+  const url = (inBrowser && (window.sessionStorage.getItem(DEMO_URL_KEY) || window.__DEMO_URL__)) || import.meta.env.VITE_DEMO_URL || 'http://127.0.0.1:3031'
   return url.replace(/\/+$/, '')
 }
 

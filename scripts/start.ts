@@ -1,11 +1,27 @@
 // `npm start`: the deck and the demo server together, one health line, one Ctrl-C stops both.
+// The deck is the built one (scripts/deck-build.ts: `slidev build`, redone only when the slides
+// changed), so it is on screen at once and every slide change is instant; `npm start -- --dev`
+// serves it from the Slidev dev server instead, which compiles each slide on first view.
 import type { ChildProcess } from 'node:child_process'
+import type { DeckBuild } from './deck-build.ts'
 import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { execFileSync } from 'node:child_process'
+import { relative } from 'node:path'
+import { parseArgs } from 'node:util'
 import { DEMO_NODE_ARGS, loadConfig, redactUrl, startEntryPoint } from '../demos/config.ts'
+import { ensureDeckBuild, serveDeck } from './deck-build.ts'
 
 startEntryPoint('start')
+
+let dev: boolean
+try {
+  dev = parseArgs({ options: { dev: { type: 'boolean', default: false } } }).values.dev
+}
+catch (err) {
+  console.error(`[start] ${(err as Error).message}. Usage: npm start [-- --dev]  (--dev: the Slidev dev server, live editing)`)
+  process.exit(2)
+}
 
 const config = loadConfig()
 const deckPort = config.deckPort
@@ -37,9 +53,6 @@ function run(name: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildPr
   return child
 }
 
-run('demo server', [...DEMO_NODE_ARGS])
-run('deck', ['node_modules/@slidev/cli/bin/slidev.mjs', '--port', String(deckPort)], { VITE_DEMO_URL: process.env.VITE_DEMO_URL ?? demoUrl })
-
 let stopping = false
 async function stop(code = 0): Promise<void> {
   if (stopping)
@@ -55,6 +68,30 @@ async function stop(code = 0): Promise<void> {
 // Ctrl-C reaches the children too (same process group); we only wait for them.
 process.on('SIGINT', () => void stop(0))
 process.on('SIGTERM', () => void stop(0))
+
+/** Where the deck finds the demo server: VITE_DEMO_URL if set, else the demo server started here. */
+const deckDemoUrl = process.env.VITE_DEMO_URL ?? demoUrl
+run('demo server', [...DEMO_NODE_ARGS])
+let build: DeckBuild | undefined
+if (dev) {
+  run('deck', ['node_modules/@slidev/cli/bin/slidev.mjs', '--port', String(deckPort)], { VITE_DEMO_URL: deckDemoUrl })
+}
+else {
+  try {
+    build = await ensureDeckBuild({
+      onBuild: () => console.log('[start] building the deck (its sources changed since the last build; about 10 s) ...'),
+      track: child => children.push(child),
+    })
+    if (!stopping)
+      await serveDeck(build.dir, { port: deckPort, demoUrl: deckDemoUrl })
+  }
+  catch (err) {
+    if (!stopping) {
+      console.error(`[start] the deck: ${(err as Error).message}\n[start] \`npm start -- --dev\` serves the slides from the dev server instead.`)
+      await stop(1)
+    }
+  }
+}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
@@ -106,13 +143,19 @@ const brokerHint = broker === 'up'
     ? `port open at ${redactUrl(config.amqpUrl)} but the demo server could not log in (check AMQP_URL)`
     : `not reachable at ${redactUrl(config.amqpUrl)}: ${brokerStartHint()}; only the messaging chapters need it`
 
-console.log(`
+const served = !build
+  ? 'the Slidev dev server: each slide compiles on first view; edits show at once'
+  : `built in ${relative(process.cwd(), build.dir)}${build.built ? ` (rebuilt now, ${(build.buildMs / 1000).toFixed(1)} s)` : ' (up to date with the slides)'}; to edit slides live: npm run dev`
+if (!stopping) {
+  console.log(`
   wire-patterns ready in ${((performance.now() - started) / 1000).toFixed(1)} s
   deck         ${deckUp ? deckUrl : 'NOT UP'}   (presenter view: ${deckUrl}/presenter/)
+               ${served}
   demo server  ${demoUp ? `${demoUrl}  (try: curl ${demoUrl}/health)` : 'NOT UP: see the errors above'}
   RabbitMQ     ${brokerHint}
   Ctrl-C stops everything.
 `)
+}
 
 /** How to get a broker on this machine: start the installed one, or install one. */
 function brokerStartHint(): string {

@@ -20,7 +20,7 @@ async function freePort(): Promise<number> {
   })
 }
 
-/** Starts one Slidev dev server for all e2e files, the way `npm start` does. */
+/** Starts one Slidev dev server for all e2e files, the way `npm run dev` does (`npm start` serves a build: test/e2e/start.test.ts). */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const port = await freePort()
   const deckUrl = `http://localhost:${port}`
