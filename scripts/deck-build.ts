@@ -48,7 +48,7 @@ function sourceFiles(root: string): string[] {
 
 /** SHA-256 (hex) of the deck's sources under `root` (default: this project): each file's path and content, and the build command. */
 export function deckSourceHash(root = PROJECT_ROOT): string {
-  const hash = createHash('sha256').update(JSON.stringify(BUILD_ARGS))
+  const hash = createHash('sha256').update(JSON.stringify([...BUILD_ARGS, 'NODE_ENV=production']))
   for (const file of sourceFiles(root))
     hash.update(`\0${file}\0`).update(readFileSync(join(root, file)))
   return hash.digest('hex')
@@ -87,7 +87,9 @@ export async function ensureDeckBuild(
   const { VITE_DEMO_URL: _, ...env } = process.env
   const child = spawn(process.execPath, [join(root, 'node_modules/@slidev/cli/bin/slidev.mjs'), ...BUILD_ARGS, '--out', tmp], {
     cwd: root,
-    env,
+    // A production build whoever asks: Vite keeps an inherited NODE_ENV (Vitest sets `test`), and
+    // with anything but `production` it builds with import.meta.env.DEV = true, a different deck.
+    env: { ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   track(child)
