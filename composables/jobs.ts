@@ -83,15 +83,21 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) =
 })
 
 // #region short
-/** Short polling: GET /jobs/:id every `intervalMs` (read each time, so it can change live). */
+/**
+ * Short polling: GET /jobs/:id every `intervalMs` (read each time, so it can change live), on a
+ * steady beat: the wait is counted from when the previous poll was due, not from its answer, so
+ * round trips do not add up to polls ever further apart.
+ */
 export async function shortPoll(demo: Demo, id: string, stats: PatternStats, intervalMs: Ref<number> | (() => number)): Promise<void> {
   const interval = typeof intervalMs === 'function' ? intervalMs : () => intervalMs.value
   const signal = demo.signal()
+  let due = epochMs()
   while (!signal.aborted && !stats.finished) {
     const res = await countedRequest<JobView>(demo, stats, `/jobs/${id}`)
     recordAnswer(stats, res.data, res.receivedAt)
+    due = Math.max(due + interval(), epochMs()) // an answer slower than the interval: poll again at once
     if (!stats.finished)
-      await sleep(interval(), signal)
+      await sleep(due - epochMs(), signal)
   }
 }
 // #endregion short

@@ -42,9 +42,9 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     await goToSlide(page, 'Live: polling a job')
     const slide = currentSlide(page)
     // A 4.5 s job polled every 1 s (the default): polls land near 0, 1, 2, 3, 4 and 5 s, so the
-    // job's end falls mid-interval and is learned about half an interval late. Polls drift late
-    // when the machine is busy (each starts an interval after the previous answer), so the exact
-    // count may be one less: what must hold is the arithmetic between the numbers on the slide.
+    // job's end falls mid-interval and is learned about half an interval late. The polls keep a
+    // steady beat, but a busy machine can send one late, so the exact count may be one less: what
+    // must hold is the arithmetic between the numbers on the slide.
     expect(await slide.getByTestId('short-interval').inputValue()).toBe('1000')
     await slide.getByTestId('short-start').click()
     await page.waitForTimeout(2500)
