@@ -54,6 +54,14 @@ export interface DemoResponse<T> {
   data: T
   /** Round trip as the page saw it, ms. */
   ms: number
+  /**
+   * When the answer arrived (epoch ms): the moment `fetch` resolved with it, before its body was
+   * read, logged or drawn. The browser hands a body over separately, a turn of the page's event
+   * loop later (after whatever rendering is due then), so a time taken after `res.text()` would
+   * add the page's own business to how late the answer was; the demo server's answers are a few
+   * hundred bytes, written at once with their head.
+   */
+  receivedAt: number
 }
 
 /**
@@ -162,12 +170,13 @@ export function useDemo() {
     let answer: DemoResponse<T>
     try {
       const res = await fetch(`${DEMO_URL}${path}`, { ...rest, method, headers, body, signal: controller.signal })
+      const receivedAt = epochMs()
       const text = await res.text()
       const isJson = res.headers.get('content-type')?.includes('json')
       const data = (isJson && text ? JSON.parse(text) : text) as T
       log.finish(entry, { status: res.status, receivedBytes: byteLength(text), data })
       online.value = true
-      answer = { status: res.status, headers: res.headers, data, ms: epochMs() - t0 }
+      answer = { status: res.status, headers: res.headers, data, ms: epochMs() - t0, receivedAt }
     }
     catch (err) {
       const aborted = controller.signal.aborted

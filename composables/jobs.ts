@@ -31,8 +31,13 @@ export function newStats(pattern: string, lane: string): PatternStats {
   return reactive({ pattern, lane, requests: 0, bytes: 0, empty: 0, notReady: 0, delayMs: null, open: 0, heldMs: 0, job: null, finished: false, error: '' }) as PatternStats
 }
 
-/** Records an answer: news or not, and the notification delay when it says the job ended. */
-function recordAnswer(stats: PatternStats, job: JobView): void {
+/**
+ * Records an answer: news or not, and the notification delay when it says the job ended.
+ * `receivedAt` is when the answer or event reached the page (epoch ms), taken before anything was
+ * logged or drawn, so that the page's own work does not count as lateness, and all patterns are
+ * timed alike.
+ */
+function recordAnswer(stats: PatternStats, job: JobView, receivedAt: number): void {
   if (stats.job && job.version === stats.job.version)
     stats.empty++
   if (job.state === 'running')
@@ -40,7 +45,7 @@ function recordAnswer(stats: PatternStats, job: JobView): void {
   stats.job = job
   if (job.state !== 'running' && !stats.finished) {
     stats.finished = true
-    stats.delayMs = job.finishedAt === null ? null : Math.max(0, epochMs() - job.finishedAt)
+    stats.delayMs = job.finishedAt === null ? null : Math.max(0, receivedAt - job.finishedAt)
   }
 }
 
@@ -78,15 +83,21 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) =
 })
 
 // #region short
-/** Short polling: GET /jobs/:id every `intervalMs` (read each time, so it can change live). */
+/**
+ * Short polling: GET /jobs/:id every `intervalMs` (read each time, so it can change live), on a
+ * steady beat: the wait is counted from when the previous poll was due, not from its answer, so
+ * round trips do not add up to polls ever further apart.
+ */
 export async function shortPoll(demo: Demo, id: string, stats: PatternStats, intervalMs: Ref<number> | (() => number)): Promise<void> {
   const interval = typeof intervalMs === 'function' ? intervalMs : () => intervalMs.value
   const signal = demo.signal()
+  let due = epochMs()
   while (!signal.aborted && !stats.finished) {
     const res = await countedRequest<JobView>(demo, stats, `/jobs/${id}`)
-    recordAnswer(stats, res.data)
+    recordAnswer(stats, res.data, res.receivedAt)
+    due = Math.max(due + interval(), epochMs()) // an answer slower than the interval: poll again at once
     if (!stats.finished)
-      await sleep(interval(), signal)
+      await sleep(due - epochMs(), signal)
   }
 }
 // #endregion short
@@ -98,7 +109,7 @@ export async function longPoll(demo: Demo, id: string, stats: PatternStats, wait
   while (!signal.aborted && !stats.finished) {
     const since = stats.job?.version ?? 0
     const res = await countedRequest<JobView>(demo, stats, `/jobs/${id}?wait=${waitS}&since=${since}`)
-    recordAnswer(stats, res.data)
+    recordAnswer(stats, res.data, res.receivedAt)
   }
 }
 // #endregion long
@@ -114,10 +125,10 @@ export function watchEvents(demo: Demo, id: string, stats: PatternStats, onFrame
     lane: stats.lane,
     onOpen: () => stats.requests++,
     isFinal: f => f.event === 'done' || f.event === 'failed',
-    onFrame(f) {
+    onFrame(f, receivedAt) {
       stats.bytes += f.bytes
       if (f.data && f.event)
-        recordAnswer(stats, (JSON.parse(f.data) as JobEvent['data']))
+        recordAnswer(stats, (JSON.parse(f.data) as JobEvent['data']), receivedAt)
       onFrame?.(f)
     },
     onClose(reason) {
@@ -135,7 +146,7 @@ export function watchEvents(demo: Demo, id: string, stats: PatternStats, onFrame
 /** Request/response: POST /work holds the request for the job's whole duration. */
 export async function blockingCall(demo: Demo, durationMs: number, stats: PatternStats): Promise<void> {
   const res = await countedRequest<JobView>(demo, stats, '/work', { json: { durationMs } })
-  recordAnswer(stats, res.data)
+  recordAnswer(stats, res.data, res.receivedAt)
 }
 
 /** `12 ms`, `1.3 s`, or a dash. */

@@ -1,6 +1,7 @@
 import type { Demo } from './demo'
 import type { TrafficEntry } from './traffic'
 import type { SseFrame } from './sse-parse'
+import { epochMs } from '../demos/clock'
 import { DEMO_URL } from './demo'
 import { readEventStream } from './sse-parse'
 import { byteLength } from './traffic'
@@ -12,8 +13,8 @@ export interface EventStreamOptions {
   lane?: string
   /** Resume after this id (sent as `Last-Event-ID`). Default: from the start. */
   lastEventId?: string
-  /** Every frame, including `retry:` and comment heartbeats. */
-  onFrame?: (frame: SseFrame) => void
+  /** Every frame, including `retry:` and comment heartbeats, with when it arrived (epoch ms, taken before it was logged). */
+  onFrame?: (frame: SseFrame, receivedAt: number) => void
   /**
    * An event after which the stream is over (no reconnect). Asked only of frames that
    * dispatch an event (`frame.dispatch`), never of `retry:`, comment or `event:`-only frames.
@@ -108,13 +109,14 @@ export function followEventStream(demo: Demo, path: string, options: EventStream
         return finish(`HTTP ${res.status}: ${text}`)
       }
       const end = await readEventStream(res.body, (frame) => {
+        const receivedAt = epochMs()
         if (frame.id !== undefined)
           lastId = frame.id
         if (frame.retry !== undefined)
           retryMs = boundedRetry(frame.retry)
         demo.log.update(entry, { receivedBytes: entry.receivedBytes + frame.bytes })
         demo.log.tick({ lane, kind: 'event', label: frameLabel(frame), receivedBytes: frame.bytes, data: frame.raw })
-        onFrame?.(frame)
+        onFrame?.(frame, receivedAt)
         return frame.dispatch && isFinal(frame)
       })
       if (end === 'stopped') {
