@@ -22,13 +22,13 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--disable-default-apps',
-      // The talk must work offline: every host but this machine (localhost, 127.0.0.1, [::1]; the
-      // rule applies to IP literals too) fails to resolve. (Not blocked
-      // with Playwright's request interception: it holds every request until the test process lets
-      // it go, and passes every response's head through the browser process, detours that a
-      // fetch() answer takes and an event stream's later bytes do not, so the race timed the
-      // harness: about 1 ms more per answer, and 25-136 ms now and then on a loaded machine.)
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]',
+      // The talk must work offline: no host but this machine resolves, IP addresses included
+      // (the rules apply to them too; [::1] is excluded as ::1). Not blocked with Playwright's
+      // request interception: that holds every request until the test process lets it go and
+      // passes every response's head through the browser process, detours that a fetch() answer
+      // takes and an event stream's later bytes do not, so the race timed the harness (about 1 ms
+      // more per answer, and 25-136 ms now and then on a loaded machine).
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE ::1',
     ],
   })
 }
@@ -46,7 +46,7 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
 /**
  * A 16:9 page that records console errors and every request for a host other than this
- * machine (the browser resolves no name but localhost: the talk must work offline).
+ * machine (the browser resolves no other host: the talk must work offline).
  */
 export async function openWatchedPage(browser: Browser, options: { ignoreErrors?: RegExp[] } = {}): Promise<WatchedPage> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 1 })
