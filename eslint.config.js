@@ -3,7 +3,7 @@ import pluginVue from 'eslint-plugin-vue'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.slidev/**', 'test-results/**', 'bench/results/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.slidev/**', 'test-results/**', 'bench/results/**', '.cache/**'] }, // .cache/deck: the deck npm start builds
   ...tseslint.configs.recommended,
   ...pluginVue.configs['flat/recommended'],
   {

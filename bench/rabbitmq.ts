@@ -7,14 +7,14 @@
 import type { ChildProcess } from 'node:child_process'
 import type { BenchSection } from './index.ts'
 import { spawn } from 'node:child_process'
-import { Agent, get, request } from 'node:http'
+import { Agent, get } from 'node:http'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'amqplib'
 import { frameSplitter } from '../composables/sse-parse.ts'
 import { DEMO_NODE_ARGS } from '../demos/config.ts'
 import { provisionBroker } from '../test/support/broker.ts'
-import { closedLoop, ratio, startChild, stopChild } from './lib.ts'
+import { closedLoop, postJson, ratio, startChild, stopChild } from './lib.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 /** Connections of the closed-loop throughput runs (the floors and the publish route alike). */
@@ -105,18 +105,6 @@ function subscribe(url: string, onMessage: (text: string, at: number, m: SseMess
 /** Keep-alive connections for the HTTP publishes: a bounded pool, as a real client would use. */
 const agent = new Agent({ keepAlive: true, maxSockets: 32 })
 
-/** POST `body` as JSON; resolves with the status (0 on a network error). */
-function post(url: string, body: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
-      res.resume()
-      res.once('end', () => resolve(res.statusCode ?? 0))
-    })
-    req.once('error', () => resolve(0))
-    req.end(body)
-  })
-}
-
 /**
  * Calls `send(i)` for i = 0 .. count-1 at `rate` per second, open loop: each call is due at
  * start + i/rate, whether or not earlier ones finished (a late one does not push the rest back).
@@ -137,7 +125,7 @@ async function paced(count: number, rate: number, sent: Map<number, number>, sen
 async function publishAtRate(base: string, body: (i: number) => object, count: number, rate: number, sent: Map<number, number>): Promise<{ rejected: number }> {
   let rejected = 0
   const pending: Promise<void>[] = []
-  await paced(count, rate, sent, i => pending.push(post(`${base}/pubsub/publish`, JSON.stringify(body(i))).then((status) => {
+  await paced(count, rate, sent, i => pending.push(postJson(`${base}/pubsub/publish`, JSON.stringify(body(i)), agent).then((status) => {
     if (status !== 202) // 0: a network error counts as a failed publish, the run goes on
       rejected++
   })))

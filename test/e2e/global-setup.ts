@@ -1,23 +1,12 @@
 import type { TestProject } from 'vitest/node'
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
+import { freePort } from '../support/start.ts'
 
 declare module 'vitest' {
   interface ProvidedContext {
     /** Origin of the Slidev dev server shared by the e2e files, e.g. http://localhost:41234 */
     deckUrl: string
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-    srv.once('error', reject)
-  })
 }
 
 /** Starts one Slidev dev server for all e2e files, the way `npm run dev` does (`npm start` serves a build: test/e2e/start.test.ts). */
