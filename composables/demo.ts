@@ -1,6 +1,6 @@
 import { onSlideEnter, onSlideLeave, useNav, useSlideContext } from '@slidev/client'
 import type { Ref } from 'vue'
-import { computed, onBeforeUnmount, ref } from 'vue'
+import { computed, onBeforeUnmount, ref, watch } from 'vue'
 import { epochMs } from '../demos/clock'
 import { byteLength, TrafficLog } from './traffic'
 import type { Health } from '../demos/app'
@@ -71,7 +71,7 @@ export interface DemoResponse<T> {
  * not multiply connections; everything started in `whileActive` is stopped on leave.
  */
 export function useDemo() {
-  const { $renderContext } = useSlideContext()
+  const { $renderContext, $clicks } = useSlideContext()
   const { isPrintMode } = useNav()
   /** True in the audience (main) view, where live demos run; false in the presenter view, overview and print. */
   const isAudienceView = computed(() => $renderContext.value === 'slide' && !isPrintMode.value)
@@ -217,7 +217,25 @@ export function useDemo() {
     return { run, running, error }
   }
 
-  return { url: DEMO_URL, isAudienceView, active, online, health, log, whileActive, signal, request, checkHealth, action }
+  /**
+   * The presenter's clicker drives the demo: `steps[k]` runs when Slidev's click counter on this
+   * slide (`$clicks`) moves forward to k while the demo is active in the main view. The slide's
+   * frontmatter says how many clicks it has (`clicks: 2`), and by convention click 1 starts the
+   * demo and click 2 shows its result or resets it. Moving back runs nothing; entering the slide
+   * from the next one (Slidev lands on its last click) runs nothing either.
+   * The same functions stay on the demo's buttons, reachable with Tab and Enter.
+   */
+  function onClicks(steps: Record<number, () => unknown>): void {
+    watch($clicks, (now, before) => {
+      if (!active.value || now <= before)
+        return
+      const step = steps[now]
+      if (step)
+        void step()
+    })
+  }
+
+  return { url: DEMO_URL, isAudienceView, active, online, health, log, whileActive, signal, request, checkHealth, action, onClicks }
 }
 
 export interface DemoAction<A extends unknown[]> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { allSlides, findClipped, walkDeck } from '../support/deck.ts'
+import { allSlides, findClipped, findIllegible, slideNumberOf, waitForSlide, walkDeck } from '../support/deck.ts'
 import { openNonAudienceViews, screenshots, useDeckSession } from '../support/e2e.ts'
 
 /** Every slide's screenshot (gitignored): look at them. */
@@ -8,26 +8,55 @@ const shot = screenshots('slides')
 describe('the whole deck, walked with the arrow keys', () => {
   const deck = useDeckSession()
 
+  /**
+   * `DECK_SLIDES=20-35` walks only those slides (while writing a chapter); the suite walks them all.
+   * Slide numbers: the overview (`o`) shows them.
+   */
+  const range = process.env.DECK_SLIDES?.match(/^(\d+)-(\d+)$/)?.slice(1).map(Number)
+
   // Generous: the dev server compiles each slide on first view, on a shared two-core machine.
-  it('renders every slide styled, unclipped, offline, without console errors', { timeout: 900_000 }, async () => {
+  it('renders every slide styled, unclipped, legible from the back row, offline, without console errors; every click step too', { timeout: 900_000 }, async () => {
     const { page } = deck
-    const overflowing: string[] = []
-    /** One slide: its screenshot; it fits and it is styled. */
+    const problems: string[] = []
+    // The main track ends at the "Questions" slide; the appendix after it may show denser code.
+    const questions = await slideNumberOf(page, 'Questions')
+    /** One position of the deck: it reads well; its screenshot when asked. */
+    async function look(no: number, clicks: number, screenshot: boolean): Promise<void> {
+      if (screenshot)
+        await shot(page, String(no).padStart(3, '0') + (clicks ? `-${clicks}` : ''))
+      for (const p of await findIllegible(page, { no, codeSize: no < questions }))
+        problems.push(`slide ${no}${clicks ? ` click ${clicks}` : ''}: ${p}`)
+    }
+    /** One slide, as it first appears: it fits, it is styled, it reads well. */
     async function check(no: number): Promise<void> {
-      await shot(page, String(no).padStart(3, '0'))
+      await look(no, 0, true)
       // The slide's content must fit the 16:9 canvas: nothing cut off, no failed diagram.
       const over = await findClipped(page, no)
       if (over)
-        overflowing.push(`slide ${no}: ${over}`)
+        problems.push(`slide ${no}: ${over}`)
       // Styled: the theme's fonts and UnoCSS utilities are in effect.
       const font = await page.evaluate(() => getComputedStyle(document.querySelector('.slidev-layout')!).fontFamily)
       expect(font, `slide ${no} font`).toContain('PT Serif')
     }
-    const seen = await walkDeck(page, { onSlide: check })
-    expect([...seen].sort((a, b) => a - b)).toEqual(await allSlides(page))
+    /** Each further click: a code slide's next highlight (screenshot), or a demo's clicker step. */
+    async function step(no: number, clicks: number): Promise<void> {
+      const code = await page.evaluate(n => !!document.querySelector(`.slidev-page-${n} .slidev-code`), no)
+      await look(no, clicks, code)
+      const over = await findClipped(page, no)
+      if (over)
+        problems.push(`slide ${no} click ${clicks}: ${over}`)
+    }
+    const [from, to] = range ?? [1, undefined] as const
+    if (from !== undefined && from > 1) {
+      await page.evaluate(n => (window as any).__slidev__.nav.go(n), from)
+      await waitForSlide(page)
+    }
+    const seen = await walkDeck(page, { onSlide: check, onStep: step, to })
+    if (!range)
+      expect([...seen].sort((a, b) => a - b)).toEqual(await allSlides(page))
     expect(deck.remoteRequests, 'requests that left the machine').toEqual([])
     expect(deck.errors, 'console errors').toEqual([])
-    expect(overflowing, 'slides whose content does not fit').toEqual([])
+    expect(problems, 'slides that do not fit or do not read well').toEqual([])
   })
 
   // As Slidev's own smoke test does: the presenter view and the overview, every slide.

@@ -65,11 +65,18 @@ export async function waitForDeckLoaded(page: Page): Promise<void> {
 const POSITION = '`${__slidev__.nav.currentSlideNo}.${__slidev__.nav.clicks}`'
 
 /**
- * Presses the right arrow from the current slide to the last, as a speaker does (in the play
- * view or the presenter view), and calls `onSlide(no)` once per slide, once it has rendered
- * (`settle`: see `waitForSlide`). Returns the slide numbers seen, in order.
+ * Presses the right arrow from the current slide to the last (or to slide `to`), as a speaker
+ * does (in the play view or the presenter view), and calls `onSlide(no)` once per slide, once it
+ * has rendered (`settle`: see `waitForSlide`), then `onStep(no, clicks)` at every click of it
+ * after the first position (a stepped code slide's highlights, a demo's clicker steps).
+ * Returns the slide numbers seen, in order.
  */
-export async function walkDeck(page: Page, { settle = true, onSlide = async () => {} }: { settle?: boolean, onSlide?: (no: number) => Promise<void> } = {}): Promise<number[]> {
+export async function walkDeck(page: Page, { settle = true, to, onSlide = async () => {}, onStep }: {
+  settle?: boolean
+  to?: number
+  onSlide?: (no: number) => Promise<void>
+  onStep?: (no: number, clicks: number) => Promise<void>
+} = {}): Promise<number[]> {
   let no = await waitForSlide(page, { settle })
   const steps = (await allSlides(page)).length * 12 // a step is a slide or one of its clicks
   const seen: number[] = []
@@ -78,12 +85,17 @@ export async function walkDeck(page: Page, { settle = true, onSlide = async () =
       seen.push(no)
       await onSlide(no)
     }
+    else if (onStep) {
+      await onStep(no, await page.evaluate(() => (window as any).__slidev__.nav.clicks as number))
+    }
     if (step >= steps || !await page.evaluate(() => (window as any).__slidev__.nav.hasNext as boolean))
       return seen
     const before = await page.evaluate(POSITION) as string
     await page.keyboard.press('ArrowRight')
     await page.waitForFunction(`${POSITION} !== ${JSON.stringify(before)}`)
     no = await waitForSlide(page, { settle })
+    if (to !== undefined && no > to)
+      return seen
   }
 }
 
@@ -187,4 +199,79 @@ export async function smallestText(page: Page): Promise<{ px: number, text: stri
     }
     return smallest
   })
+}
+
+/**
+ * Runs in the page (plain JS): what on slide `n` a back row cannot read, as a list of problems.
+ * - code below Slidev's default code size (`--slidev-code-font-size` of the root, 12px on the
+ *   980px-wide canvas), as drawn: an element's own transform (a `transform: scale` wrapper, or
+ *   `{maxHeight}`) counts; checked only when `codeSize` is set (the main track);
+ * - a code block whose content is wider or taller than its box (a line cut off, or scrolled away);
+ * - text whose colour, blended with the opacity of its ancestors, is below WCAG AA contrast
+ *   against the background it sits on (4.5:1, or 3:1 for large text: 24px, or 18.66px bold, on
+ *   the canvas). Text over an image or a gradient, inside a disabled control (WCAG exempts
+ *   inactive controls) or in a Mermaid diagram (its own theme) is not measured.
+ */
+const FIND_ILLEGIBLE = `(n, codeSize) => {
+  const page = document.querySelector('.slidev-page-' + n)
+  if (!page) return ['no slide ' + n]
+  const bad = []
+  const scaleOf = el => { const r = el.getBoundingClientRect(); return el.offsetWidth ? r.width / el.offsetWidth : 1 }
+  const slideScale = scaleOf(page)
+  const defaultPx = Number.parseFloat(getComputedStyle(document.documentElement).getPropertyValue('--slidev-code-font-size')) || 12
+  const visible = el => el.offsetParent !== null && getComputedStyle(el).visibility !== 'hidden' && el.getBoundingClientRect().width > 0
+  for (const pre of page.querySelectorAll('pre.slidev-code, .slidev-code-wrapper pre, pre.shiki')) {
+    if (!visible(pre)) continue
+    const text = (pre.textContent || '').trim().slice(0, 40)
+    const px = Number.parseFloat(getComputedStyle(pre).fontSize) * scaleOf(pre) / slideScale
+    if (codeSize && px < defaultPx - 0.05) bad.push('code at ' + px.toFixed(1) + 'px (default ' + defaultPx + 'px): "' + text + '"')
+    const dx = pre.scrollWidth - pre.clientWidth
+    const dy = pre.scrollHeight - pre.clientHeight
+    if (dx > 1 || dy > 1) bad.push('code cut off by ' + dx + 'px x ' + dy + 'px: "' + text + '"')
+  }
+  const parse = c => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null; const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1] }
+  const over = (fg, bg) => [0, 1, 2].map(i => fg[i] * fg[3] + bg[i] * (1 - fg[3]))
+  const lum = c => { const v = c.map(x => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4 }); return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2] }
+  const ratio = (a, b) => { const x = lum(a), y = lum(b); return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05) }
+  let contrastBad = 0
+  for (const el of page.querySelectorAll('*')) {
+    const own = [...el.childNodes].filter(c => c.nodeType === 3).map(c => c.textContent.trim()).join('').trim()
+    if (!own || !visible(el) || el.closest('button:disabled, .mermaid, svg')) continue
+    const layers = []
+    let opacity = 1
+    let unknown = false
+    for (let a = el; a; a = a.parentElement) {
+      const s = getComputedStyle(a)
+      opacity *= Number(s.opacity)
+      if (s.backgroundImage !== 'none') { unknown = true; break }
+      const bg = parse(s.backgroundColor)
+      if (bg && bg[3] > 0) layers.push(bg)
+      if (bg && bg[3] >= 1) break
+    }
+    if (unknown) continue
+    let bg = [255, 255, 255]
+    for (const l of layers.reverse()) bg = over(l, bg)
+    const fg = parse(getComputedStyle(el).color)
+    if (!fg) continue
+    const seen = over([fg[0], fg[1], fg[2], fg[3] * opacity], bg)
+    const s = getComputedStyle(el)
+    const size = Number.parseFloat(s.fontSize) * scaleOf(el) / slideScale
+    const large = size >= 24 || (size >= 18.66 && Number(s.fontWeight) >= 700)
+    const r = ratio(seen, bg)
+    if (r < (large ? 3 : 4.5) - 0.005) {
+      if (++contrastBad <= 3) bad.push('contrast ' + r.toFixed(2) + ':1 for "' + own.slice(0, 30) + '" (' + s.color + (opacity < 1 ? ' at opacity ' + opacity.toFixed(2) : '') + ')')
+    }
+  }
+  if (contrastBad > 3) bad.push('... and ' + (contrastBad - 3) + ' more below AA contrast')
+  return bad
+}`
+
+/**
+ * What on slide `no` (default: the current one) a back row cannot read: code cut off, text below
+ * AA contrast and, with `codeSize` (main-track slides), code drawn below Slidev's default size.
+ * An empty list when it reads well. See FIND_ILLEGIBLE.
+ */
+export async function findIllegible(page: Page, { no, codeSize = true }: { no?: number, codeSize?: boolean } = {}): Promise<string[]> {
+  const n = no ?? await page.evaluate(() => (window as any).__slidev__.nav.currentSlideNo as number)
+  return await page.evaluate(`(${FIND_ILLEGIBLE})(${n}, ${codeSize})`) as string[]
 }
