@@ -1,33 +1,25 @@
-import { load } from '@slidev/parser/fs'
+import type { Slide, TalkPlan } from '../scripts/talk-plan.ts'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { firstNoteLine, loadTalk, TIME } from '../scripts/talk-plan.ts'
 
 /**
- * The talk as a presenter plans it, read from the deck's Markdown (Slidev's own parser, `src:`
- * includes resolved): a main track that fits its time slot, then "Questions", then the appendix.
+ * The talk as a presenter plans it, read from the deck's Markdown (`npm run plan` prints it): a
+ * main track that fits its time slot, then "Questions", then the appendix.
  */
-type Slide = Awaited<ReturnType<typeof load>>['slides'][number]
 
 /** At most this many slides before "Questions" (title and agenda included). */
 const MAX_MAIN_SLIDES = 70
 /** The main track's minutes, as the chapter dividers' notes budget them; questions come on top. */
 const MAX_MAIN_MINUTES = 85
-/** A budget line: the first line of a chapter divider's notes. */
-const TIME = /^Time: (\d+) min\.$/
 
+let plan: TalkPlan
 let slides: Slide[] = []
 let main: Slide[] = []
 
 beforeAll(async () => {
-  const root = process.cwd()
-  slides = (await load({ userRoot: root, roots: [root] }, `${root}/slides.md`)).slides
-  const questions = slides.findIndex(s => s.title === 'Questions')
-  expect(questions, 'a slide titled "Questions" ends the main track').toBeGreaterThan(0)
-  main = slides.slice(0, questions)
+  plan = await loadTalk()
+  ;({ slides, main } = plan)
 })
-
-function firstNoteLine(s: Slide): string {
-  return (s.note ?? '').trim().split('\n')[0]!.trim()
-}
 
 describe('the talk\'s plan', () => {
   it(`has a main track of at most ${MAX_MAIN_SLIDES} slides, then Questions, then an appendix the agenda reaches`, () => {
@@ -44,11 +36,10 @@ describe('the talk\'s plan', () => {
       .filter(s => s.frontmatter.layout === 'section' && !TIME.test(firstNoteLine(s)))
       .map(s => s.title)
     expect(missing, 'chapter dividers whose notes do not start with "Time: N min."').toEqual([])
-    const budgets = main.filter(s => TIME.test(firstNoteLine(s)))
-    const minutes = budgets.reduce((sum, s) => sum + Number(firstNoteLine(s).match(TIME)![1]), 0)
-    expect(minutes).toBeLessThanOrEqual(MAX_MAIN_MINUTES)
     // The opening (title, agenda) carries its own budget, so the sum is the whole track.
-    expect(TIME.test(firstNoteLine(slides[0]!)), 'the title slide budgets the opening').toBe(true)
+    expect(plan.chapters.filter(c => c.minutes === null).map(c => c.title), 'chapters without a budget').toEqual([])
+    const minutes = plan.chapters.reduce((sum, c) => sum + c.minutes!, 0)
+    expect(minutes).toBeLessThanOrEqual(MAX_MAIN_MINUTES)
   })
 
   it('writes its notes for a speaker: no mention of source material or of the test suite', () => {
