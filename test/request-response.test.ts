@@ -27,6 +27,13 @@ describe('request/response: /echo and the blocking /work', () => {
     expect(rest.join('\r\n\r\n')).toBe(sent)
   })
 
+  it('rebuilds the head from the parsed request: the spaces around a header value are not part of it (RFC 9112 §5.1)', async () => {
+    const sent = 'GET /echo HTTP/1.1\r\nHost: localhost\r\nX-Spaced:   a b  \r\nConnection: close\r\n\r\n'
+    const answer = await rawRequest(s.port, sent)
+    const body = answer.split('\r\n\r\n').slice(1).join('\r\n\r\n')
+    expect(body).toBe('GET /echo HTTP/1.1\r\nHost: localhost\r\nX-Spaced: a b\r\nConnection: close\r\n\r\n')
+  })
+
   it('as JSON, it also counts the bytes of head and body', async () => {
     const res = await call(`${s.url}/echo`, { method: 'POST', body: 'héllo', headers: { 'Content-Type': 'text/plain', 'Accept': 'application/json' } })
     expect(res.status).toBe(200)

@@ -4,11 +4,10 @@ import { Router } from 'express'
 export function pingRouter(): Router {
   const router = Router()
   // #region ping
-  /** GET /ping — answers at once with the server's clock, so the slide can show the round trip. */
-  router.get('/', (req, res) => {
+  /** GET /ping — answers at once. */
+  router.get('/', (_req, res) => {
     const receivedAt = Date.now()
-    res.set('Server-Timing', 'app;dur=0')
-    res.json({ pong: true, receivedAt, requestBytes: Number(req.headers['content-length'] ?? 0) })
+    res.json({ pong: true, receivedAt })
   })
   // #endregion ping
   return router

@@ -1,4 +1,4 @@
-import type { Request } from 'express'
+import type { Request, Response } from 'express'
 import type { DemoContext } from '../context.ts'
 import type { RawBodyRequest } from '../http.ts'
 import express, { Router } from 'express'
@@ -12,16 +12,12 @@ export function requestResponseRouter(ctx: DemoContext): Router {
   // Bodies the JSON parser left alone arrive here as raw bytes, up to the same limit (413 past it).
   const rawBody = express.raw({ type: () => true, limit: ctx.config.bodyLimit })
   // #region echo
-  /** ALL /echo — the request as the server received it: start line, headers, blank line, body. */
+  /** ALL /echo — the request as the server parsed it: start line, headers, blank line, body. */
   router.all('/echo', rawBody, (req, res) => {
-    const { head, body, exact } = rebuild(req)
-    const headBytes = Buffer.byteLength(head)
-    // Lets the deck read this request's phase timings (Resource Timing) across origins.
-    const origin = res.get('Access-Control-Allow-Origin')
-    if (origin)
-      res.set('Timing-Allow-Origin', origin)
+    const { head, body } = rebuild(req)
+    allowTiming(res)
     if (req.accepts(['text/plain', 'application/json']) === 'application/json')
-      return res.json({ head, body: body.toString('utf8'), headBytes, bodyBytes: body.length, exactBody: exact, receivedAt: epochMs() } satisfies EchoAnswer)
+      return res.json(echoAnswer(head, body))
     res.type('text/plain').send(Buffer.concat([Buffer.from(head), body]))
   })
   // #endregion echo
@@ -53,15 +49,34 @@ export interface EchoAnswer {
   receivedAt: number
 }
 
-/** Start line + raw headers (their case and order as sent) + CRLF, and the body bytes. */
-function rebuild(req: Request): { head: string, body: Buffer, exact: boolean } {
+// #region rebuild
+/** The head, rebuilt from the parsed request (Node keeps each header's case and order). */
+function rebuild(req: Request): { head: string, body: Buffer } {
   let head = `${req.method} ${req.originalUrl} HTTP/${req.httpVersion}\r\n`
   for (let i = 0; i < req.rawHeaders.length; i += 2)
     head += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`
-  head += '\r\n'
+  return { head: `${head}\r\n`, body: bodyBytes(req) }
+}
+// #endregion rebuild
+
+/** The body as it arrived: raw bytes from this route's parser, or the ones the app-wide JSON parser kept. */
+function bodyBytes(req: Request): Buffer {
   if (Buffer.isBuffer(req.body))
-    return { head, body: req.body, exact: true }
-  // The app-wide JSON parser read a JSON body before this route; it kept the raw bytes.
-  const raw = (req as RawBodyRequest).rawBody
-  return { head, body: raw ?? Buffer.alloc(0), exact: true }
+    return req.body
+  return (req as RawBodyRequest).rawBody ?? Buffer.alloc(0)
+}
+
+/**
+ * Lets the deck read this request's phase timings (Resource Timing) across origins. Only for the
+ * origins CORS already allowed; production sends Timing-Allow-Origin only where it wants timings read.
+ */
+function allowTiming(res: Response): void {
+  const origin = res.get('Access-Control-Allow-Origin')
+  if (origin)
+    res.set('Timing-Allow-Origin', origin)
+}
+
+/** The JSON form of the echo: the head and body, with their sizes in bytes. */
+function echoAnswer(head: string, body: Buffer): EchoAnswer {
+  return { head, body: body.toString('utf8'), headBytes: Buffer.byteLength(head), bodyBytes: body.length, exactBody: true, receivedAt: epochMs() }
 }

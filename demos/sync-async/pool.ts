@@ -3,9 +3,9 @@ import { HttpError } from '../http.ts'
 
 export interface CpuResult {
   primes: number
-  /** Time the worker spent computing, ms. */
+  /** Time the worker spent computing, whole ms. */
   cpuMs: number
-  /** Time the job waited (queue, thread start-up, message passing), ms. */
+  /** Time the job waited (queue, thread start-up, message passing), whole ms. */
   waitMs: number
 }
 
@@ -26,8 +26,9 @@ interface Job {
 
 /**
  * One long-lived worker thread, started on first use, that runs jobs one at a time.
- * Starting a thread costs a few hundred ms (it loads TypeScript), so it is reused, and
- * stopped when idle so a server nobody uses holds no thread.
+ * A plain worker thread starts in tens of ms; this one first loads a TypeScript loader
+ * (worker-boot.mjs: about 100 ms on an idle laptop, seconds on a busy one), so it is reused,
+ * and stopped after `idleMs` without work so a server nobody uses holds no thread.
  */
 export class CpuWorker {
   private worker: Worker | undefined
@@ -111,7 +112,7 @@ export class CpuWorker {
         return
       this.current = undefined
       const waitMs = Math.max(0, performance.now() - job.enqueuedAt - msg.cpuMs)
-      job.resolve({ primes: msg.primes, cpuMs: msg.cpuMs, waitMs })
+      job.resolve({ primes: msg.primes, cpuMs: Math.round(msg.cpuMs), waitMs: Math.round(waitMs) })
       this.pump()
       if (!this.current)
         this.idleTimer = setTimeout(() => void this.stopIdle(), this.idleMs).unref()

@@ -1,7 +1,9 @@
+import type { Response } from 'express'
 import { Router } from 'express'
 import type { DemoContext } from '../context.ts'
 import { countPrimes, parseN } from './cpu.ts'
 import { loopWatch } from './loop-watch.ts'
+import type { CpuResult } from './pool.ts'
 import { CpuWorker } from './pool.ts'
 
 /**
@@ -23,7 +25,7 @@ export function syncAsyncRouter(ctx: DemoContext): Router {
   // #endregion heartbeat
 
   // #region blocking
-  /** GET /sync-async/blocking?n=2000000 — counts primes ON the event loop: nothing else is served meanwhile. */
+  /** GET /sync-async/blocking?n=2000000 — the work ON the event loop. */
   router.get('/blocking', (req, res) => {
     const n = parseN(req.query.n)
     const stop = loop.watch()
@@ -36,24 +38,38 @@ export function syncAsyncRouter(ctx: DemoContext): Router {
   // #endregion blocking
 
   // #region worker
-  /** GET /sync-async/worker?n=2000000 — the same work on a worker thread: the loop keeps serving. */
+  /** GET /sync-async/worker?n=2000000 — the same work on a worker thread. */
   router.get('/worker', async (req, res) => {
     const n = parseN(req.query.n)
-    const gone = new AbortController()
-    res.once('close', () => gone.abort()) // a queued job is dropped if the client leaves
-    const stop = loop.watch()
-    const result = await worker.run(n, gone.signal).catch((err: Error) => err)
+    const stop = loop.watch(res)
+    const result = await whileClientWaits(res, signal => worker.run(n, signal))
     const report = stop()
-    if (gone.signal.aborted)
-      return
-    if (result instanceof Error)
-      throw result
-    const cpuMs = Math.round(result.cpuMs)
-    const waitMs = Math.round(result.waitMs)
+    if (!result)
+      return // the client left: nobody to answer
+    const { primes, cpuMs, waitMs } = result
     res.set('Server-Timing', `cpu;dur=${cpuMs}, wait;dur=${waitMs}`)
-    res.json({ variant: 'worker', n, primes: result.primes, cpuMs, waitMs, ...report })
+    res.json({ variant: 'worker', n, primes, cpuMs, waitMs, ...report })
   })
   // #endregion worker
 
   return router
+}
+
+/**
+ * Runs `work` for the client of `res`: its signal aborts when the client leaves, which drops a job
+ * still waiting in the worker's queue. Resolves with the result, or undefined when the client left
+ * (whether the job was dropped or finished for nobody); other errors are thrown.
+ */
+async function whileClientWaits(res: Response, work: (signal: AbortSignal) => Promise<CpuResult>): Promise<CpuResult | undefined> {
+  const gone = new AbortController()
+  res.once('close', () => gone.abort())
+  try {
+    const result = await work(gone.signal)
+    return gone.signal.aborted ? undefined : result
+  }
+  catch (err) {
+    if (gone.signal.aborted)
+      return undefined
+    throw err
+  }
 }

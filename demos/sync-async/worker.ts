@@ -6,6 +6,7 @@ import { countPrimes } from './cpu.ts'
 parentPort?.on('message', (job: { id: number, n: number }) => {
   const t0 = performance.now()
   const primes = countPrimes(job.n)
-  parentPort?.postMessage({ id: job.id, primes, cpuMs: performance.now() - t0 })
+  const cpuMs = performance.now() - t0
+  parentPort?.postMessage({ id: job.id, primes, cpuMs })
 })
 // #endregion worker

@@ -35,7 +35,9 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     // The whole request head is in view: nothing cut at the right or the bottom of its pane.
     expect(await slide.getByTestId('rr-request').evaluate(el => el.scrollHeight <= el.clientHeight + 1 && el.scrollWidth <= el.clientWidth + 1)).toBe(true)
     await slide.getByTestId('rr-blocked').waitFor({ timeout: 10_000 })
+    await shot(page, 'request-response-done')
     expect(ms(await slide.getByTestId('rr-blocked').textContent())).toBeGreaterThanOrEqual(2900)
+    await expectSlideFits(page)
   })
 
   it('short polling: several requests, and the end is learned about half an interval late', async () => {

@@ -15,6 +15,10 @@ describe('the sync/async chapter\'s demo', () => {
     // Heartbeats flow as soon as the slide is shown.
     await expect.poll(() => slide.getByTestId('sa-heartbeat-last').textContent(), { timeout: 10_000 }).toMatch(/\d+ ms/)
     await expect.poll(() => slide.locator('[data-lane="heartbeat"] [data-testid="timeline-bar"]').count()).toBeGreaterThan(5)
+    // Starting the worker thread on entry is not a run: the card says the thread is ready, and no bar is drawn.
+    await expect.poll(() => slide.getByTestId('sa-idle-worker').textContent(), { timeout: 30_000 }).toMatch(/thread ready/)
+    expect(await slide.locator('[data-lane="worker"] [data-testid="timeline-bar"]').count()).toBe(0)
+    await shot(page, 'demo-sync-async-before')
 
     /** Runs one variant from the slide; returns what the server reported, as the table shows it. */
     async function run(variant: 'blocking' | 'worker'): Promise<{ cpu: number, loopDelay: number, heartbeats: number }> {
@@ -34,6 +38,9 @@ describe('the sync/async chapter\'s demo', () => {
     // on the worker, the slide's heartbeats kept being answered and the loop stayed nearly on time.
     expect(offloaded.heartbeats, `heartbeats answered during ${offloaded.cpu} ms on the worker`).toBeGreaterThanOrEqual(1)
     expect(offloaded.loopDelay).toBeLessThan(blocked.loopDelay / 2)
+    // Next to each result, how busy the machine was: the reading of a slow laptop.
+    for (const v of ['blocking', 'worker'])
+      expect(await slide.getByTestId(`sa-result-${v}`).textContent()).toMatch(/load [\d.]+ on \d+ cores/)
     expect(await slide.locator('[data-lane="blocking"] [data-testid="timeline-bar"]').count()).toBeGreaterThan(0)
     expect(await slide.locator('[data-lane="worker"] [data-testid="timeline-bar"]').count()).toBeGreaterThan(0)
     await expectSlideFits(page)
