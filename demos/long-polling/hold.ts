@@ -6,6 +6,9 @@ import { jsonOf } from '../jobs/index.ts'
 /** Why a held poll was answered; sent as `X-Long-Poll`. */
 export type WakeReason = 'changed' | 'timeout' | 'shutdown'
 
+/** Answers a held poll with `view`, saying why (`X-Long-Poll`); only the first call answers. */
+export type Answer = (view: JobView, why: WakeReason) => void
+
 /**
  * Holds `res` for a long poll and returns the function that answers it. The first call answers
  * (a change, the timer, or shutdown, whichever comes first); later calls do nothing. `release`
@@ -15,19 +18,22 @@ export type WakeReason = 'changed' | 'timeout' | 'shutdown'
  * lifecycle, and a body serialized once for every poll the same change wakes (res.json would also
  * hash an ETag for each of them).
  */
-export function holdResponse(ctx: DemoContext, res: Response, current: () => JobView, release: () => void): (view: JobView, why: WakeReason) => void {
+export function holdResponse(ctx: DemoContext, res: Response, current: () => JobView, release: () => void): Answer {
+  // #region answer
   let answered = false
-  const unhold = ctx.lifecycle.hold(res, () => answer(current(), 'shutdown'))
+  const onShutdown = () => answer(current(), 'shutdown')
+  const unhold = ctx.lifecycle.hold(res, onShutdown)
   function answer(view: JobView, why: WakeReason): void {
     if (answered)
-      return
+      return // a second wake-up: already answered
     answered = true
     release()
     unhold()
     sendShared(res, view, why)
   }
-  res.once('close', release)
+  res.once('close', release) // the client left first
   return answer
+  // #endregion answer
 }
 
 /** The job as JSON, serialized once per view however many polls it answers. */
