@@ -68,8 +68,11 @@ export function openEventStream(ctx: DemoContext, res: Response, onClose?: () =>
     send(event, data, id) {
       if (closed || res.writableEnded)
         return Promise.resolve(false)
-      const frame = frameOf(event, data, id) // built once per change, however many streams get it
-      return new Promise(resolve => res.write(frame, err => resolve(!err)))
+      // One string per change, however many streams get it.
+      const frame = frameOf(event, data, id)
+      return new Promise((resolve) => {
+        res.write(frame, err => resolve(!err))
+      })
     },
     // #endregion send
   }
