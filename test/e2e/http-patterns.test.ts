@@ -153,7 +153,8 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     const current = async () => (await (await fetch(`${demos.url}/capacity/runs/current`)).json()) as { running: boolean, held?: number }
     await expect.poll(async () => (await current()).held ?? 0, { timeout: 30_000 }).toBeGreaterThan(0)
     expect(runningChildren()).toBe(1)
-    await page.keyboard.press('ArrowRight')
+    // To the next slide (the arrow key would first step through this slide's clicker steps).
+    await page.evaluate(() => (window as any).__slidev__.nav.nextSlide())
     await expect.poll(async () => (await current()).running).toBe(false)
     await expect.poll(() => runningChildren()).toBe(0)
     await expect.poll(async () => (await (await fetch(`${demos.url}/health`)).json()).openConnections).toBe(0)
