@@ -65,6 +65,15 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     // At most one interval plus the poll's own round trip, which is far shorter than an interval.
     expect(delay).toBeLessThan(2 * 1000)
     expect(await slide.getByTestId('timeline-bar').count()).toBe(requests)
+    // The clicker: click 1 runs the job again, click 2 then runs it polled every 300 ms; each
+    // finished run adds a row, so the room compares the two intervals.
+    await page.keyboard.press('ArrowRight')
+    await page.keyboard.press('ArrowRight')
+    const rows = slide.getByTestId('short-runs').locator('tbody tr')
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(3)
+    expect(await rows.last().locator('td').first().textContent()).toBe('300 ms')
+    expect(Number(await rows.last().locator('td').nth(1).textContent())).toBeGreaterThan(Number(await rows.first().locator('td').nth(1).textContent()))
+    await shot(page, 'short-polling-done')
   })
 
   it('long polling: one held request per state change, and a notification delay of a few ms', async () => {
@@ -82,6 +91,8 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     // Told as it happened (a few ms on a quiet machine); a whole step (4 s job / 5 = 800 ms) late
     // would have missed a change.
     expect(ms(await slide.getByTestId('long-delay').textContent())).toBeLessThan(4000 / 5)
+    await slide.getByTestId('long-result').waitFor()
+    await shot(page, 'long-polling-done')
   })
 
   it('SSE: one request, progress events as raw frames, and a resume without gaps after a drop', async () => {
@@ -106,6 +117,7 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     expect(ms(await slide.getByTestId('sse-delay').textContent())).toBeLessThan(5000 / 5) // under one step of the 5 s job
     const ticks = await slide.getByTestId('timeline-tick').count()
     expect(ticks).toBeGreaterThanOrEqual(7) // retry x2 + six events
+    await shot(page, 'sse-done')
   })
 
   it('capacity: one click holds 1,000 event streams from a helper process, and the slide shows what they cost', async () => {
