@@ -1,8 +1,8 @@
 import type { DemoContext } from '../context.ts'
-import type { JobView } from '../jobs/index.ts'
 import { Router } from 'express'
 import { HttpError } from '../http.ts'
-import { findJob, jsonOf } from '../jobs/index.ts'
+import { findJob } from '../jobs/index.ts'
+import { holdResponse } from './hold.ts'
 
 /** Long polling: the same `GET /jobs/:id`, but with `?wait=` the server holds it until something changes. */
 export function longPollingRouter(ctx: DemoContext): Router {
@@ -20,29 +20,16 @@ export function longPollingRouter(ctx: DemoContext): Router {
     if (job.state !== 'running' || (since !== undefined && job.version > since) || waitS === 0)
       return res.json(job)
     // #region hold
-    let answered = false
-    const answer = (view: JobView, why: 'changed' | 'timeout' | 'shutdown') => {
-      if (answered)
-        return
-      answered = true
-      release()
-      // Thousands of polls may wake at once: the view is serialized once for all of them
-      // (jsonOf), and sent as is (res.json would hash an ETag for each).
-      res.setHeader('X-Long-Poll', why)
-      res.setHeader('Content-Type', 'application/json; charset=utf-8')
-      res.end(jsonOf(view))
-    }
-    // Event-driven wake-up: the store calls us when the job changes.
+    const latest = () => jobs.get(job.id) ?? job
+    const answer = holdResponse(ctx, res, latest, release) // answers once
+    // Wake up on the event: the store calls us when the job changes...
     const unwatch = jobs.watch(job.id, e => answer(e.data, 'changed'))
-    const timer = setTimeout(() => answer(jobs.get(job.id) ?? job, 'timeout'), waitS * 1000)
-    const unhold = ctx.lifecycle.hold(res, () => answer(jobs.get(job.id) ?? job, 'shutdown'))
-    // Whoever ends first (answer, client gone, shutdown) releases everything.
-    function release() {
+    // ...or when the wait is over, whichever comes first.
+    const timer = setTimeout(() => answer(latest(), 'timeout'), waitS * 1000)
+    function release() { // answered, or the client left
       clearTimeout(timer)
       unwatch()
-      unhold()
     }
-    res.once('close', release)
     // #endregion hold
   })
   return router

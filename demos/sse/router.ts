@@ -11,11 +11,11 @@ export function sseRouter(ctx: DemoContext): Router {
   /** GET /jobs/:id/events — text/event-stream of the job's changes; resumes after `Last-Event-ID`. */
   router.get('/jobs/:id/events', (req, res) => {
     const job = findJob(jobs, req)
-    const missed = jobs.eventsAfter(job.id, lastEventId(req))
-    // Already over and nothing missed: 204 tells EventSource to stop reconnecting.
-    if (job.state !== 'running' && missed.length === 0)
-      return res.status(204).end()
     // #region stream
+    // What the client missed: all events after its Last-Event-ID
+    const missed = jobs.eventsAfter(job.id, lastEventId(req))
+    if (job.state !== 'running' && missed.length === 0)
+      return res.status(204).end() // over: 204 = stop reconnecting
     const stream = openEventStream(ctx, res, () => unwatch())
     const send = (e: JobEvent) => {
       void stream.send(e.event, e.data, e.id)

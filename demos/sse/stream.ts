@@ -34,6 +34,7 @@ export function openEventStream(ctx: DemoContext, res: Response, onClose?: () =>
   const { sseMaxClients, sseHeartbeatMs } = ctx.config
   if (ctx.eventStreams.size >= sseMaxClients)
     throw new HttpError(429, `too many event streams open (limit ${sseMaxClients}); retry later`, { 'Retry-After': '5' })
+  // #region open
   res.status(200).set({
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-cache, no-transform',
@@ -41,6 +42,7 @@ export function openEventStream(ctx: DemoContext, res: Response, onClose?: () =>
   })
   res.flushHeaders()
   res.write(`retry: ${SSE_RETRY_MS}\n\n`)
+  // #endregion open
   let closed = false
   ctx.eventStreams.add(res)
   keepAlive(ctx.eventStreams, sseHeartbeatMs)
@@ -66,8 +68,11 @@ export function openEventStream(ctx: DemoContext, res: Response, onClose?: () =>
     send(event, data, id) {
       if (closed || res.writableEnded)
         return Promise.resolve(false)
-      const frame = frameOf(event, data, id) // built once per change, however many streams get it
-      return new Promise(resolve => res.write(frame, err => resolve(!err)))
+      // One string per change, however many streams get it.
+      const frame = frameOf(event, data, id)
+      return new Promise((resolve) => {
+        res.write(frame, err => resolve(!err))
+      })
     },
     // #endregion send
   }

@@ -67,6 +67,15 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     // At most one interval plus the poll's own round trip, which is far shorter than an interval.
     expect(delay).toBeLessThan(2 * 1000)
     expect(await slide.getByTestId('timeline-bar').count()).toBe(requests)
+    // The clicker: click 1 runs the job again, click 2 then runs it polled every 300 ms; each
+    // finished run adds a row, so the room compares the two intervals.
+    await page.keyboard.press('ArrowRight')
+    await page.keyboard.press('ArrowRight')
+    const rows = slide.getByTestId('short-runs').locator('tbody tr')
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(3)
+    expect(await rows.last().locator('td').first().textContent()).toBe('300 ms')
+    expect(Number(await rows.last().locator('td').nth(1).textContent())).toBeGreaterThan(Number(await rows.first().locator('td').nth(1).textContent()))
+    await shot(page, 'short-polling-done')
   })
 
   it('long polling: one held request per state change, and a notification delay of a few ms', async () => {
@@ -84,6 +93,8 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     // Told as it happened (a few ms on a quiet machine); a whole step (4 s job / 5 = 800 ms) late
     // would have missed a change.
     expect(ms(await slide.getByTestId('long-delay').textContent())).toBeLessThan(4000 / 5)
+    await slide.getByTestId('long-result').waitFor()
+    await shot(page, 'long-polling-done')
   })
 
   it('SSE: one request, progress events as raw frames, and a resume without gaps after a drop', async () => {
@@ -108,6 +119,7 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     expect(ms(await slide.getByTestId('sse-delay').textContent())).toBeLessThan(5000 / 5) // under one step of the 5 s job
     const ticks = await slide.getByTestId('timeline-tick').count()
     expect(ticks).toBeGreaterThanOrEqual(7) // retry x2 + six events
+    await shot(page, 'sse-done')
   })
 
   it('capacity: one click holds 1,000 event streams from a helper process, and the slide shows what they cost', async () => {
@@ -155,7 +167,8 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     const current = async () => (await (await fetch(`${demos.url}/capacity/runs/current`)).json()) as { running: boolean, held?: number }
     await expect.poll(async () => (await current()).held ?? 0, { timeout: 30_000 }).toBeGreaterThan(0)
     expect(runningChildren()).toBe(1)
-    await page.keyboard.press('ArrowRight')
+    // To the next slide (the arrow key would first step through this slide's clicker steps).
+    await page.evaluate(() => (window as any).__slidev__.nav.nextSlide())
     await expect.poll(async () => (await current()).running).toBe(false)
     await expect.poll(() => runningChildren()).toBe(0)
     await expect.poll(async () => (await (await fetch(`${demos.url}/health`)).json()).openConnections).toBe(0)
