@@ -45,7 +45,7 @@ export interface Target {
 }
 
 // #region retry
-/** Sends one webhook until a 2xx, waiting longer each time. */
+/** Sends a webhook until it gets a 2xx. */
 export async function deliver(d: Delivery, to: Target) {
   for (let n = 1; n <= MAX_ATTEMPTS; n++) {
     const wait = n === 1 ? 0 : backoff(n - 1, to)
@@ -53,7 +53,7 @@ export async function deliver(d: Delivery, to: Target) {
     if (await attempt(d, n, wait, to)) // a 2xx?
       return finish(d, 'delivered', to)
   }
-  finish(d, 'failed', to) // production: a dead-letter list
+  finish(d, 'failed', to) // to a dead-letter list
 }
 // #endregion retry
 
