@@ -20,7 +20,7 @@ describe('the push and webhooks chapters\' demos', () => {
     const slide = currentSlide(page)
     await expect.poll(() => slide.getByTestId('ws-server-count').textContent(), { timeout: 10_000 }).toBe('3')
     expect(await serverCount(deck.demos)).toBe(3)
-    expect(await slide.getByTestId('demo-predict').textContent()).toContain('how many requests do the tabs send')
+    expect(await slide.getByTestId('demo-predict').textContent()).toContain('how many requests do the three tabs send')
     await shot(page, 'demo-websocket-push-0')
 
     await page.keyboard.press('ArrowRight') // click 1: the transcode is done
@@ -53,7 +53,7 @@ describe('the push and webhooks chapters\' demos', () => {
     const { page } = deck
     await goToSlide(page, 'Live: a webhook that has to retry')
     const slide = currentSlide(page)
-    expect(await slide.getByTestId('demo-predict').textContent()).toContain('How many POSTs')
+    expect(await slide.getByTestId('demo-predict').textContent()).toContain('how many POSTs')
     for (const stat of ['wh-attempts', 'wh-delivered', 'wh-duplicates', 'wh-refused'])
       expect(await slide.getByTestId(stat).textContent(), stat).toBe('0')
     await shot(page, 'demo-webhooks-0')
