@@ -17,7 +17,7 @@ export function attachWebSocket(server: Server, ctx: DemoContext): void {
   // #region upgrade
   server.on('upgrade', (req, socket, head) => {
     if (!isOurs(server, req, socket, ctx.config.host))
-      return // another path or host (answered)
+      return // not ours: 404, 421, or another owner's
     // CORS does not cover WebSockets: check Origin
     const origin = req.headers.origin
     if (origin && !allowed.has(origin))
