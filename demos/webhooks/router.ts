@@ -51,18 +51,16 @@ export function webhooksRouter(ctx: DemoContext, options: WebhooksOptions = {}):
     onEvent: (event, data) => watchers.forEach(w => w(event, data)),
   })
 
+  // #region deliveries
   /** POST /webhooks/deliveries {failFirst, redeliver} — Reelbox sends a "video ready" webhook (or sends one again). */
   router.post('/deliveries', (req, res) => {
     const { failFirst, redeliver } = deliveryInput(req.body)
     const d = redeliver === undefined ? newDelivery(deliveries) : again(deliveries, redeliver)
-    partner.goDownFor(d.id, failFirst)
-    const run = deliver(d, target(req)).catch(() => {
-      d.state = 'stopped' // the server is shutting down
-    })
-    running.add(run)
-    void run.finally(() => running.delete(run))
+    partner.goDownFor(d.id, failFirst) // the demo's outage
+    inBackground(d, target(req)) // retries after we answer
     res.status(202).location(`/webhooks/deliveries/${d.id}`).json({ id: d.id, state: d.state })
   })
+  // #endregion deliveries
 
   /** GET /webhooks/deliveries/:id — one webhook and every attempt to deliver it. */
   router.get('/deliveries/:id', (req, res) => {
@@ -102,6 +100,15 @@ export function webhooksRouter(ctx: DemoContext, options: WebhooksOptions = {}):
     const stream = openEventStream(ctx, res, () => watchers.delete(watch))
     watchers.add(watch)
   })
+
+  /** Delivers `d` after the answer has gone; shutdown waits for it (and stops its waits and requests). */
+  function inBackground(d: Delivery, to: Target): void {
+    const run = deliver(d, to).catch(() => {
+      d.state = 'stopped' // the server is shutting down
+    })
+    running.add(run)
+    void run.finally(() => running.delete(run))
+  }
 
   /** Counts what verification refused, then lets the error handler answer it (400/401 JSON). */
   function verified(req: Request, key: Buffer): string {
