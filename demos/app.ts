@@ -13,6 +13,7 @@ import { workQueueRouter } from './work-queue/router.ts'
 import { brokerViewRouter } from './broker-view/router.ts'
 import { syncAsyncRouter } from './sync-async/router.ts'
 import { websocketRouter } from './websocket/router.ts'
+import { webhooksRouter } from './webhooks/router.ts'
 import { longPollingRouter } from './long-polling/router.ts'
 import { requestResponseRouter } from './request-response/router.ts'
 import { shortPollingRouter } from './short-polling/router.ts'
@@ -75,6 +76,7 @@ export function createApp(ctx: DemoContext): Express {
   app.use('/sidecar', sidecarRouter(ctx)) // spawns the app and its sidecar on first use
   app.use('/sync-async', syncAsyncRouter(ctx))
   app.use('/push', websocketRouter(ctx)) // its WebSocket endpoint is attached to the server: demos/websocket/server.ts
+  app.use('/webhooks', webhooksRouter(ctx)) // sender and receiver on this server, over real loopback HTTP
 
   app.use(notFound)
   app.use(errorHandler)

@@ -128,7 +128,7 @@ describe('push over WebSocket: the server sends when it has something', () => {
   it('rejects bad notifications with 400 JSON, bad frames with an error frame, and oversized frames by closing with 1009', async () => {
     const post = (body: string) => fetch(`${demos.url}/push/notify`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })
     for (const [body, error] of [
-      ['{"kind":"party","text":"x"}', 'kind must be one of login, message'],
+      ['{"kind":"party","text":"x"}', 'kind must be one of video, login, message'],
       ['{"kind":"login"}', 'text must be a string of 1-200 characters'],
       [JSON.stringify({ kind: 'login', text: 'x'.repeat(201) }), 'text must be a string of 1-200 characters'],
       ['{"kind":', undefined],

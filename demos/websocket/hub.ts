@@ -8,7 +8,7 @@ export type ServerFrame =
   | { type: 'notification', seq: number, kind: NotificationKind, text: string, from?: string, at: number }
   | { type: 'error', error: string }
 
-export type NotificationKind = 'login' | 'message'
+export type NotificationKind = 'video' | 'login' | 'message'
 
 export interface WebSocketHubOptions {
   /** Connections accepted at once; more are refused with 503. Default 50. */

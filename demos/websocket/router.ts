@@ -3,7 +3,7 @@ import type { DemoContext } from '../context.ts'
 import type { NotificationKind } from './hub.ts'
 import { HttpError } from '../http.ts'
 
-const KINDS: readonly NotificationKind[] = ['login', 'message']
+const KINDS: readonly NotificationKind[] = ['video', 'login', 'message']
 
 /** The HTTP side of the push demo: something happens on the server, every view hears of it. */
 export function websocketRouter(ctx: DemoContext): Router {
@@ -11,7 +11,7 @@ export function websocketRouter(ctx: DemoContext): Router {
   const hub = ctx.views
 
   // #region notify
-  /** POST /push/notify {kind, text} — something happened: push it to every connected view. */
+  /** POST /push/notify {kind, text} — something happened (a video is out): push it to every connected view. */
   router.post('/notify', (req, res) => {
     const { kind, text } = (req.body ?? {}) as { kind?: unknown, text?: unknown }
     if (!KINDS.includes(kind as NotificationKind))

@@ -15,25 +15,42 @@ export function attachWebSocket(server: Server, ctx: DemoContext): void {
   const hub = ctx.views
   const allowed = new Set(ctx.config.allowedOrigins)
   // #region upgrade
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://localhost')
-    if (pathname !== PUSH_WS_PATH) {
-      // Another demo may own that path; if nobody else listens, say so instead of hanging.
-      if (server.listenerCount('upgrade') === 1)
-        refuse(socket, 404, `no WebSocket endpoint at ${pathname}`)
-      return
-    }
-    if (!isOwnHost(req.headers.host, ctx.config.host))
-      return refuse(socket, 421, `this server does not answer for host ${JSON.stringify(req.headers.host ?? '')}`)
-    // CORS does not cover WebSockets: any page may open one, so check the Origin here.
+  server.on('upgrade', (req, socket, head) => {
+    if (!isOurs(server, req, socket, ctx.config.host))
+      return // not ours: 404, 421, or another owner's
+    // CORS does not cover WebSockets: check Origin
     const origin = req.headers.origin
     if (origin && !allowed.has(origin))
-      return refuse(socket, 403, `origin ${origin} is not allowed; add it to DECK_ORIGINS`)
+      return refuse(socket, 403, notAllowed(origin))
     if (hub.count >= hub.maxClients)
-      return refuse(socket, 503, `at most ${hub.maxClients} views at once`)
-    hub.wss.handleUpgrade(req, socket, head, ws => hub.add(ws))
+      return refuse(socket, 503, full(hub.maxClients))
+    hub.wss.handleUpgrade(req, socket, head,
+      ws => hub.add(ws))
   })
   // #endregion upgrade
+}
+
+const notAllowed = (origin: string) => `origin ${origin} is not allowed; add it to DECK_ORIGINS`
+const full = (max: number) => `at most ${max} views at once`
+
+/**
+ * Whether this handshake is for the push endpoint on this server. If not, it is answered here
+ * (404 for a path nobody handles, 421 for a Host that is not ours: DNS rebinding), or left to
+ * another 'upgrade' listener that owns the path.
+ */
+function isOurs(server: Server, req: IncomingMessage, socket: Duplex, boundHost: string): boolean {
+  const { pathname } = new URL(req.url ?? '/', 'http://localhost')
+  if (pathname !== PUSH_WS_PATH) {
+    // Another demo may own that path; if nobody else listens, say so instead of hanging.
+    if (server.listenerCount('upgrade') === 1)
+      refuse(socket, 404, `no WebSocket endpoint at ${pathname}`)
+    return false
+  }
+  if (!isOwnHost(req.headers.host, boundHost)) {
+    refuse(socket, 421, `this server does not answer for host ${JSON.stringify(req.headers.host ?? '')}`)
+    return false
+  }
+  return true
 }
 
 /** Answers a refused handshake with a plain HTTP error, JSON like every other error. */
