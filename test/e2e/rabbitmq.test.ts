@@ -23,7 +23,7 @@ describe('RabbitMQ slides with a live broker', () => {
     await slide.getByTestId('push-publish').click()
     await slide.getByTestId('push-publish').click()
     await expect.poll(() => slide.getByTestId('push-row').count()).toBe(2)
-    expect(await slide.getByTestId('push-row').first().textContent()).toMatch(/push #2.*ms/)
+    expect(await slide.getByTestId('push-row').first().textContent()).toMatch(/video is out #2.*ms/)
     await shot(w.page, 'push')
   })
 
