@@ -59,14 +59,20 @@ export class Subscriber {
     // broker's push down instead of filling the demo server's memory.
     await ch.prefetch(SUBSCRIBER_PREFETCH)
     await ch.consume(queue, (msg) => {
-      if (!msg)
-        return this.closed ? undefined : this.client.tell('cancelled', { reason: 'the broker cancelled this subscriber (its queue was deleted)' })
+      if (!msg) // the broker cancelled the consumer: its queue was deleted
+        return this.cancelledByBroker()
       void this.client.deliver(msg).then(passedOn => passedOn && this.ack(ch, msg))
     }, { noAck: false })
     // #endregion consume
     if (this.closed) // the client left while we were declaring
       await this.close()
     return queue
+  }
+
+  /** The broker cancelled our consumer (its queue was deleted): the client hears it, unless it left already. */
+  private cancelledByBroker(): void {
+    if (!this.closed)
+      this.client.tell('cancelled', { reason: 'the broker cancelled this subscriber (its queue was deleted)' })
   }
 
   private async open(model: ChannelModel): Promise<Channel> {
