@@ -47,10 +47,10 @@ export class Subscriber {
     const exchange = EXCHANGES[this.type]
     // #region declare
     await ch.assertExchange(exchange, this.type, { durable: true })
-    // '' = server-named (amq.gen-...); exclusive = only this connection may use it, and the
-    // broker deletes it when the connection goes; x-expires = deleted once unused for graceMs.
-    // A private mailbox that outlives a reconnecting subscriber by a few seconds, and no longer.
-    queue ||= (await ch.assertQueue('', { exclusive: true, durable: false, arguments: { 'x-expires': this.graceMs } })).queue
+    // exclusive: only this connection may use it, and it goes with the connection;
+    // x-expires: deleted once unused for graceMs (a client that reconnects finds it meanwhile)
+    const options = { exclusive: true, durable: false, arguments: { 'x-expires': this.graceMs } }
+    queue ||= (await ch.assertQueue('', options)).queue // '': the server names it amq.gen-…
     this.queue = queue
     await ch.bindQueue(queue, exchange, this.bindingKey)
     // #endregion declare
