@@ -52,6 +52,12 @@ export function messageOf(value: unknown): string {
   return value
 }
 
+/** The body of `POST /pubsub/publish`, checked: exchange type, routing key, message (400 / 413 otherwise). */
+export function publishRequestOf(body: unknown): { type: ExchangeType, routingKey: string, message: string } {
+  const b = (body ?? {}) as Record<string, unknown>
+  return { type: exchangeOf(b.exchange), routingKey: routingKeyOf(b.routingKey), message: messageOf(b.message) }
+}
+
 /**
  * Declares the exchanges. Durable, so they outlive a broker restart; the demo server
  * declares them again after every reconnect anyway (declaring is idempotent).

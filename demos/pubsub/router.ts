@@ -5,7 +5,7 @@ import { epochMs } from '../clock.ts'
 import { HttpError } from '../http.ts'
 import { openEventStream } from '../sse/stream.ts'
 import type { ExchangeType } from './publisher.ts'
-import { bindingKeyOf, declareExchanges, EXCHANGES, exchangeOf, messageOf, publishMessage, routingKeyOf } from './publisher.ts'
+import { bindingKeyOf, declareExchanges, EXCHANGES, exchangeOf, publishMessage, publishRequestOf } from './publisher.ts'
 import { Subscriber } from './subscriber.ts'
 
 /** What `POST /pubsub/publish` answers (202), once the broker confirmed the message. */
@@ -80,14 +80,12 @@ export function pubsubRouter(ctx: DemoContext): Router {
   // #region publish-route
   /** POST /pubsub/publish — {message, routingKey?, exchange?}; 202 once RabbitMQ confirmed it. */
   router.post('/publish', async (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>
-    const type = exchangeOf(body.exchange)
-    const routingKey = routingKeyOf(body.routingKey)
-    const message = messageOf(body.message)
+    const { type, routingKey, message } = publishRequestOf(req.body) // 400 or 413 if invalid
     ctx.broker.require() // 503 at once while the broker is down
     await declared
-    const { messageId, routed, confirmMs, publishedAt } = await publishMessage(ctx.broker, type, routingKey, message)
-    res.status(202).json({ status: 'confirmed', id: messageId, exchange: EXCHANGES[type], routingKey, routed, confirmMs, publishedAt } satisfies PublishAnswer)
+    const { messageId: id, ...confirmed } = await publishMessage(ctx.broker, type, routingKey, message)
+    const exchange = EXCHANGES[type]
+    res.status(202).json({ status: 'confirmed', id, exchange, routingKey, ...confirmed } satisfies PublishAnswer)
   })
   // #endregion publish-route
 

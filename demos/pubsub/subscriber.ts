@@ -47,10 +47,10 @@ export class Subscriber {
     const exchange = EXCHANGES[this.type]
     // #region declare
     await ch.assertExchange(exchange, this.type, { durable: true })
-    // '' = server-named (amq.gen-...); exclusive = only this connection may use it, and the
-    // broker deletes it when the connection goes; x-expires = deleted once unused for graceMs.
-    // A private mailbox that outlives a reconnecting subscriber by a few seconds, and no longer.
-    queue ||= (await ch.assertQueue('', { exclusive: true, durable: false, arguments: { 'x-expires': this.graceMs } })).queue
+    // exclusive: only this connection may use it, and it goes with the connection;
+    // x-expires: deleted once unused for graceMs (a client that reconnects finds it meanwhile)
+    const options = { exclusive: true, durable: false, arguments: { 'x-expires': this.graceMs } }
+    queue ||= (await ch.assertQueue('', options)).queue // '': the server names it amq.gen-…
     this.queue = queue
     await ch.bindQueue(queue, exchange, this.bindingKey)
     // #endregion declare
@@ -59,14 +59,20 @@ export class Subscriber {
     // broker's push down instead of filling the demo server's memory.
     await ch.prefetch(SUBSCRIBER_PREFETCH)
     await ch.consume(queue, (msg) => {
-      if (!msg)
-        return this.closed ? undefined : this.client.tell('cancelled', { reason: 'the broker cancelled this subscriber (its queue was deleted)' })
+      if (!msg) // the broker cancelled the consumer: its queue was deleted
+        return this.cancelledByBroker()
       void this.client.deliver(msg).then(passedOn => passedOn && this.ack(ch, msg))
     }, { noAck: false })
     // #endregion consume
     if (this.closed) // the client left while we were declaring
       await this.close()
     return queue
+  }
+
+  /** The broker cancelled our consumer (its queue was deleted): the client hears it, unless it left already. */
+  private cancelledByBroker(): void {
+    if (!this.closed)
+      this.client.tell('cancelled', { reason: 'the broker cancelled this subscriber (its queue was deleted)' })
   }
 
   private async open(model: ChannelModel): Promise<Channel> {

@@ -85,8 +85,9 @@ export class WorkerPool {
       throw new HttpError(429, `the work queue holds ${messageCount} waiting jobs; ${count} more would pass its limit of ${this.maxWaiting}`, { 'Retry-After': '5' })
     // #region jobs
     const ids = Array.from({ length: count }, () => `job-${this.nextJob++}`)
-    // persistent (deliveryMode 2) in a durable queue, and confirmed: on disk before we say 202.
-    await Promise.all(ids.map(id => this.broker.publish('', this.queue, Buffer.from(id), { persistent: true, messageId: id })))
+    // persistent (deliveryMode 2) in a durable queue, and confirmed: on disk before we say 202
+    const options = (id: string) => ({ persistent: true, messageId: id })
+    await Promise.all(ids.map(id => this.broker.publish('', this.queue, Buffer.from(id), options(id))))
     // #endregion jobs
     this.ledger.addPublished(count)
     this.emit({ type: 'published', jobs: ids })

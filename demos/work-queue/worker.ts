@@ -64,24 +64,31 @@ export class Worker {
 
   // #region work
   private work(ch: Channel, msg: ConsumeMessage): void {
-    const job = String(msg.properties.messageId)
-    this.state = 'busy'
-    this.current = { job, redelivered: msg.fields.redelivered, since: Date.now() }
-    this.report({ type: 'delivered', worker: this.id, job, redelivered: msg.fields.redelivered })
-    this.timer = setTimeout(() => { // the "work"
-      try {
-        ch.ack(msg) // only now may the broker forget the job
-      }
-      catch { // channel already gone: the broker redelivers the job to someone else
-        return
-      }
-      this.done++
-      this.state = 'idle'
-      this.current = undefined
-      this.report({ type: 'acked', worker: this.id, job, ms: this.delayMs })
+    const job = this.started(msg) // busy: the slide shows it
+    this.timer = setTimeout(() => { // the "work": a transcode
+      if (ackIfOpen(ch, msg)) // only now may the broker forget the job
+        this.finished(job)
     }, this.delayMs)
   }
   // #endregion work
+
+  /** A job arrived: the worker is busy with it, and says so. Returns the job's id. */
+  private started(msg: ConsumeMessage): string {
+    const job = String(msg.properties.messageId)
+    const redelivered = msg.fields.redelivered
+    this.state = 'busy'
+    this.current = { job, redelivered, since: Date.now() }
+    this.report({ type: 'delivered', worker: this.id, job, redelivered })
+    return job
+  }
+
+  /** The job is done and acked: idle again, and says so. */
+  private finished(job: string): void {
+    this.done++
+    this.state = 'idle'
+    this.current = undefined
+    this.report({ type: 'acked', worker: this.id, job, ms: this.delayMs })
+  }
 
   private cancelled(): void {
     this.stopWork()
@@ -111,5 +118,19 @@ export class Worker {
     this.channel = undefined
     this.report({ type: 'killed', worker: this.id, job })
     await ch?.close().catch(() => {})
+  }
+}
+
+/**
+ * Acks `msg`; false if its channel is already gone (the worker was killed, or the broker went
+ * away): then the broker has put the job back in the queue and redelivers it to another worker.
+ */
+export function ackIfOpen(ch: Channel, msg: ConsumeMessage): boolean {
+  try {
+    ch.ack(msg)
+    return true
+  }
+  catch {
+    return false
   }
 }

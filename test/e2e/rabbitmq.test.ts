@@ -23,7 +23,7 @@ describe('RabbitMQ slides with a live broker', () => {
     await slide.getByTestId('push-publish').click()
     await slide.getByTestId('push-publish').click()
     await expect.poll(() => slide.getByTestId('push-row').count()).toBe(2)
-    expect(await slide.getByTestId('push-row').first().textContent()).toMatch(/push #2.*ms/)
+    expect(await slide.getByTestId('push-row').first().textContent()).toMatch(/video is out #2.*ms/)
     await shot(w.page, 'push')
   })
 
@@ -110,6 +110,19 @@ describe('RabbitMQ slides with a live broker', () => {
     expect(cut.filter(e => !e.includes('net::ERR_INCOMPLETE_CHUNKED_ENCODING'))).toEqual([])
   })
 
+  it('runs the fanout demo from the clicker: one publish reaches all three, a late joiner gets only what follows', async () => {
+    await goToSlide(w.page, 'One publisher, many readers') // entering the demo slide afresh: three subscribers
+    await goToSlide(w.page, 'Fanout, live: every subscriber gets every message')
+    const slide = currentSlide(w.page)
+    await expect.poll(() => slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")').count(), { timeout: 10_000 }).toBe(3)
+    expect(await slide.getByTestId('demo-predict').textContent()).toContain('how many copies')
+    await w.page.keyboard.press('ArrowRight')
+    await expect.poll(() => counts(slide)).toEqual(['1', '1', '1'])
+    await w.page.keyboard.press('ArrowRight')
+    await expect.poll(() => counts(slide), { timeout: 10_000 }).toEqual(['2', '2', '2', '1'])
+    expect(await slide.getByTestId('sub-panel').last().textContent()).toContain('late joiner')
+  })
+
   it('routes by topic: only the panels whose binding key matches receive it', async () => {
     await goToSlide(w.page, 'Topics, live: subscribe to a pattern')
     const slide = currentSlide(w.page)
@@ -134,7 +147,22 @@ describe('RabbitMQ slides with a live broker', () => {
     await slide.getByTestId('wq-redelivered').first().waitFor({ timeout: 5000 })
     await expect.poll(() => slide.getByTestId('wq-stats').textContent()).toMatch(/redelivered [1-9]/)
     expect(await slide.getByTestId('wq-feed').textContent()).toMatch(/killed holding job-\d+/)
+    expect(await slide.getByTestId('wq-killed').count()).toBe(1)
     await shot(w.page, 'work-queue')
+  })
+
+  it('runs the work queue demo from the clicker: six jobs, then a busy worker killed and its job redelivered', async () => {
+    const demos = w.demos
+    await fetch(`${demos.url}/work-queue/jobs`, { method: 'DELETE' })
+    await goToSlide(w.page, 'Competing consumers') // entering the demo slide afresh: two workers again
+    await goToSlide(w.page, 'Work queue, live: kill a worker mid-job')
+    const slide = currentSlide(w.page)
+    await expect.poll(() => slide.getByTestId('wq-worker').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2)
+    await w.page.keyboard.press('ArrowRight')
+    await expect.poll(() => slide.locator('[data-testid=wq-worker]:has-text("busy")').count(), { timeout: 5000 }).toBeGreaterThanOrEqual(1)
+    await w.page.keyboard.press('ArrowRight')
+    await slide.getByTestId('wq-redelivered').first().waitFor({ timeout: 5000 })
+    expect(await slide.getByTestId('wq-killed').count()).toBe(1)
   })
 
   it('draws the broker from the broker: exchanges, bindings, queue counts', async () => {
