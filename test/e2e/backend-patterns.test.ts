@@ -107,6 +107,35 @@ describe('backend patterns in the browser: multiplexing, state, sidecar', () => 
     await shot(page, 'stateful-after-restart')
   })
 
+  it('the presenter\'s clicker drives the stateful and sidecar demos: click 1 runs the first round, click 2 the second', async () => {
+    const { page } = deck
+    await goToSlide(page, 'Live: log in, then land on the other instance')
+    let slide = currentSlide(page)
+    const lastTwo = async (mode: string) => (await slide.getByTestId(`st-row-${mode}`).getByTestId('st-step')
+      .evaluateAll(els => els.map(e => e.getAttribute('data-status')))).slice(-2)
+    const newest = async () => Math.max(0, ...await slide.getByTestId('st-step').evaluateAll(els => els.map(e => Number(e.getAttribute('data-n')))))
+    let before = await newest()
+    await page.keyboard.press('ArrowRight') // log in both ways, ask twice each: six steps
+    await expect.poll(newest, { timeout: 60_000 }).toBe(before + 6)
+    expect((await lastTwo('session')).sort()).toEqual(['200', '401'])
+    expect(await lastTwo('token')).toEqual(['200', '200'])
+    before = await newest()
+    await page.keyboard.press('ArrowRight') // restart both (a step in each row), ask twice each
+    await expect.poll(newest, { timeout: 60_000 }).toBe(before + 6)
+    expect(await lastTwo('session')).toEqual(['401', '401'])
+    expect(await lastTwo('token')).toEqual(['200', '200'])
+
+    await goToSlide(page, 'Live: the same app, with and without a sidecar')
+    slide = currentSlide(page)
+    await slide.getByTestId('sc-stats').waitFor({ timeout: 60_000 })
+    await expect.poll(() => slide.getByTestId('sc-order').isEnabled(), { timeout: 20_000 }).toBe(true)
+    await page.keyboard.press('ArrowRight') // without the sidecar: six orders, three fail
+    await expect.poll(() => slide.getByTestId('sc-failed').textContent(), { timeout: 30_000 }).toBe('3')
+    await page.keyboard.press('ArrowRight') // with it: six of six, the run before kept beside
+    await expect.poll(() => slide.getByTestId('sc-ok').textContent(), { timeout: 30_000 }).toBe('6')
+    expect(await slide.getByTestId('sc-previous').textContent()).toContain('3 ok · 3 failed')
+  })
+
   it('the sidecar turns failed orders into retried ones; the app still calls once per order', async () => {
     const { page } = deck
     await goToSlide(page, 'Live: the same app, with and without a sidecar')
