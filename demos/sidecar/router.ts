@@ -40,9 +40,11 @@ export function sidecarRouter(ctx: DemoContext): Router {
   /** Like a mesh injecting its proxy: the app is restarted, its code stays the same. */
   async function deploy(sidecar: boolean): Promise<Deployment> {
     const priceService = await upstream.start()
-    const proxy = sidecar ? await startChild(new URL('./sidecar.ts', import.meta.url), { name: 'sidecar', env: { TARGET_URL: priceService } }) : undefined
-    const app = await startChild(new URL('./app.ts', import.meta.url), { name: 'app', env: { UPSTREAM_URL: proxy?.url ?? priceService } })
-      .catch(async (err: unknown) => { await proxy?.stop(); throw err })
+    const sidecarFile = new URL('./sidecar.ts', import.meta.url)
+    const appFile = new URL('./app.ts', import.meta.url)
+    const proxy = sidecar ? await startChild(sidecarFile, { name: 'sidecar', env: { TARGET_URL: priceService } }) : undefined
+    const app = await startChild(appFile, { name: 'app', env: { UPSTREAM_URL: proxy?.url ?? priceService } })
+      .catch(async (err: unknown) => { await proxy?.stop(); throw err }) // no app: stop its sidecar too
     return { sidecar, app, proxy }
   }
   // #endregion deploy

@@ -23,25 +23,42 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return chunks.length ? Buffer.concat(chunks) : undefined
 }
 
-// #region retry
-/** Forwards one request; retries idempotent ones on 5xx or a failed connection. */
-async function forward(req: IncomingMessage, body?: Buffer) {
-  const traceparent = req.headers.traceparent as string | undefined
+/** The caller's W3C trace context, or a new one: every attempt of a request carries the same. */
+function traceOf(req: IncomingMessage): string {
+  return req.headers.traceparent as string | undefined
     ?? `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`
+}
+
+/** One attempt at the target, counted and logged; undefined when the connection failed. */
+async function attemptOnce(req: IncomingMessage, traceparent: string, body: Buffer | undefined, attempt: number): Promise<Response | undefined> {
+  stats.attempts++
   const headers = { 'content-type': req.headers['content-type'] ?? 'application/json', traceparent }
+  const t0 = performance.now()
+  const res = await fetch(`${TARGET}${req.url}`, { method: req.method, headers, body: body && new Uint8Array(body) })
+    .catch(() => undefined)
+  const ms = (performance.now() - t0).toFixed(1)
+  log(`${req.method} ${req.url} -> ${res?.status ?? 'no connection'} (attempt ${attempt}/${MAX_ATTEMPTS}, ${ms} ms) trace ${traceparent.slice(3, 11)}`)
+  return res
+}
+
+/** Before the next attempt: drain the failed answer (keeps the connection), wait 50 ms, then 100 ms. */
+async function backOff(res: Response | undefined, attempt: number): Promise<void> {
+  await res?.arrayBuffer().catch(() => {})
+  stats.retries++
+  await sleep(25 * 2 ** attempt)
+}
+
+// #region retry
+/** Forwards one request; retries GET and HEAD on a 5xx or a failed connection. */
+async function forward(req: IncomingMessage, body?: Buffer) {
+  const traceparent = traceOf(req) // same trace id for every attempt
   const retryable = req.method === 'GET' || req.method === 'HEAD'
   for (let attempt = 1; ; attempt++) {
-    stats.attempts++
-    const t0 = performance.now()
-    const res = await fetch(`${TARGET}${req.url}`, { method: req.method, headers, body: body && new Uint8Array(body) })
-      .catch(() => undefined)
-    const ms = (performance.now() - t0).toFixed(1)
-    log(`${req.method} ${req.url} -> ${res?.status ?? 'no connection'} (attempt ${attempt}/${MAX_ATTEMPTS}, ${ms} ms) trace ${traceparent.slice(3, 11)}`)
-    if ((res && res.status < 500) || attempt === MAX_ATTEMPTS || !retryable)
+    const res = await attemptOnce(req, traceparent, body, attempt)
+    const failed = !res || res.status >= 500
+    if (!failed || !retryable || attempt === MAX_ATTEMPTS)
       return res
-    await res?.arrayBuffer().catch(() => {}) // drain the failed answer, keep the connection
-    stats.retries++
-    await sleep(25 * 2 ** attempt) // back off a little: 50 ms, 100 ms
+    await backOff(res, attempt)
   }
 }
 // #endregion retry
