@@ -143,9 +143,12 @@ export function watchEvents(demo: Demo, id: string, stats: PatternStats, onFrame
 }
 // #endregion sse
 
-/** Request/response: POST /work holds the request for the job's whole duration. */
-export async function blockingCall(demo: Demo, durationMs: number, stats: PatternStats): Promise<void> {
-  const res = await countedRequest<JobView>(demo, stats, '/work', { json: { durationMs } })
+/**
+ * Request/response: POST /work holds the request for the job's whole duration. `job` is a new
+ * job's length in ms, or the id of a running one to wait for (the race: the job every client watches).
+ */
+export async function blockingCall(demo: Demo, job: number | string, stats: PatternStats): Promise<void> {
+  const res = await countedRequest<JobView>(demo, stats, '/work', { json: typeof job === 'string' ? { jobId: job } : { durationMs: job } })
   recordAnswer(stats, res.data, res.receivedAt)
 }
 

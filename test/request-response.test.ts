@@ -71,6 +71,22 @@ describe('request/response: /echo and the blocking /work', () => {
     expect(s.ctx.lifecycle.openCount).toBe(0)
   })
 
+  it('POST /work {"jobId"} waits for a job that is already running and answers when it ends; an unknown id is a 404', async () => {
+    const job = (await call(`${s.url}/jobs`, { json: { durationMs: 400 } })).body
+    const t0 = performance.now()
+    const res = await call(`${s.url}/work`, { json: { jobId: job.id } })
+    expect(performance.now() - t0).toBeGreaterThan(100)
+    expect(res.status).toBe(200)
+    expect(res.body).toMatchObject({ id: job.id, state: 'done', progress: 100 })
+    // Over already: the answer comes at once.
+    expect((await call(`${s.url}/work`, { json: { jobId: job.id } })).body).toMatchObject({ id: job.id, state: 'done' })
+    const unknown = await call(`${s.url}/work`, { json: { jobId: 'nope' } })
+    expect(unknown.status).toBe(404)
+    expect(unknown.body.error).toMatch(/no job nope/)
+    expect((await call(`${s.url}/work`, { json: { jobId: 7 } })).status).toBe(400)
+    expect(s.ctx.lifecycle.openCount).toBe(0)
+  })
+
   it('POST /work validates like POST /jobs', async () => {
     const res = await call(`${s.url}/work`, { json: { durationMs: -1 } })
     expect(res.status).toBe(400)

@@ -3,6 +3,8 @@ import type { DemoContext } from '../context.ts'
 import type { RawBodyRequest } from '../http.ts'
 import express, { Router } from 'express'
 import { epochMs } from '../clock.ts'
+import type { JobStore, JobView } from '../jobs/index.ts'
+import { HttpError } from '../http.ts'
 import { createJob } from '../jobs/index.ts'
 
 /** Request/response: what a request looks like on the wire, and what waiting for a long answer costs. */
@@ -22,9 +24,11 @@ export function requestResponseRouter(ctx: DemoContext): Router {
   })
   // #endregion echo
   // #region blocking
-  /** POST /work — runs a job `{"durationMs": n}` and answers only when it is over. */
+  /** POST /work — runs a job `{"durationMs": n}` (or waits for one, `{"jobId": id}`) and answers only when it is over. */
   router.post('/work', (req, res) => {
-    const job = createJob(jobs, req.body)
+    const job = jobToWaitFor(jobs, req.body)
+    if (job.state !== 'running')
+      return res.json(job) // it was over already
     const unwatch = jobs.watch(job.id, (e) => {
       if (e.event !== 'progress')
         res.json(e.data) // the answer, at last
@@ -34,6 +38,21 @@ export function requestResponseRouter(ctx: DemoContext): Router {
   })
   // #endregion blocking
   return router
+}
+
+/**
+ * The job POST /work waits for: `{"jobId": "<id>"}` names a job that exists (404 if unknown or
+ * expired) — the race waits this way for the job every other client watches; anything else is a
+ * new job, validated like POST /jobs (400, 429).
+ */
+function jobToWaitFor(store: JobStore, body: unknown): JobView {
+  const jobId = (body as { jobId?: unknown } | null)?.jobId
+  if (jobId === undefined)
+    return createJob(store, body)
+  const job = typeof jobId === 'string' ? store.get(jobId) : undefined
+  if (!job)
+    throw new HttpError(typeof jobId === 'string' ? 404 : 400, typeof jobId === 'string' ? `no job ${jobId} (unknown or expired)` : 'jobId must be a string')
+  return job
 }
 
 /** What `/echo` answers with `Accept: application/json`. */

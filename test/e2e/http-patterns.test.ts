@@ -192,7 +192,8 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     await shot(page, 'race-done')
     const delays = Object.fromEntries(await Promise.all(['rr', 'short', 'long', 'sse'].map(async r => [r, ms(await cell(r, 'race-delay'))])))
     console.info('[e2e] race notification delays (ms):', delays)
-    // Told at the same moment (npm run bench: within 2 ms on the server), so the page hears it at
+    // One job, told to all three at the same moment (npm run bench: within 2 ms on the server; request/response
+    // waits for that job with POST /work {"jobId"}), so the page hears it at
     // the same moment for all three: each delay is taken when its answer or event reached the page,
     // before the page draws anything, so a busy machine delays all three alike.
     const together = [delays.rr, delays.long, delays.sse]
