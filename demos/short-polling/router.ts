@@ -14,10 +14,11 @@ export function shortPollingRouter(ctx: DemoContext): Router {
   })
   // #endregion create
   // #region poll
-  /** GET /jobs/:id — the job's state, answered at once (ready or not). */
-  router.get('/jobs/:id', (req, res, next) => {
-    if (req.query.wait !== undefined)
-      return next() // ?wait= asks for a long poll: long-polling/router.ts
+  /**
+   * GET /jobs/:id — the job's state, answered at once (ready or not).
+   * (With ?wait= the long-polling router, mounted first, takes it.)
+   */
+  router.get('/jobs/:id', (req, res) => {
     res.set('Cache-Control', 'no-store').json(findJob(jobs, req))
   })
   // #endregion poll
