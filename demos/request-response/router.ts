@@ -24,7 +24,7 @@ export function requestResponseRouter(ctx: DemoContext): Router {
   })
   // #endregion echo
   // #region blocking
-  /** POST /work — runs a job `{"durationMs": n}` (or waits for one, `{"jobId": id}`) and answers only when it is over. */
+  /** POST /work — a new job `{"durationMs"}`, or `{"jobId"}`: answers when it is over. */
   router.post('/work', (req, res) => {
     const job = jobToWaitFor(jobs, req.body)
     if (job.state !== 'running')
