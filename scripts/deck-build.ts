@@ -68,19 +68,19 @@ export interface DeckBuild {
  * Makes sure `root`/.cache/deck holds a build of the deck's current sources: compares the hash of
  * the sources with the one stamped in the build, and when they differ (or there is no build) runs
  * `slidev build` into a temporary directory that then replaces the old build, so an interrupted
- * build never leaves half a deck. `onBuild` is called before a build starts; `track` gets the
+ * build never leaves half a deck. `onBuild(first)` is called before a build starts (`first`: there was no build at all); `track` gets the
  * build's child process (so a caller can stop it). Rejects with the build's output when it fails.
  * The build never bakes in a demo server URL (VITE_DEMO_URL is left out): `serveDeck` says it at run time.
  */
 export async function ensureDeckBuild(
-  { root = PROJECT_ROOT, onBuild = () => {}, track = () => {} }: { root?: string, onBuild?: () => void, track?: (child: ChildProcess) => void } = {},
+  { root = PROJECT_ROOT, onBuild = () => {}, track = () => {} }: { root?: string, onBuild?: (first: boolean) => void, track?: (child: ChildProcess) => void } = {},
 ): Promise<DeckBuild> {
   const dir = join(root, DECK_BUILD_DIR)
   const hash = deckSourceHash(root)
   const stamp = join(dir, STAMP)
   if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === hash && existsSync(join(dir, 'index.html')))
     return { dir, built: false, buildMs: 0 }
-  onBuild()
+  onBuild(!existsSync(join(dir, 'index.html')))
   const started = performance.now()
   removeAbandonedBuilds(dir)
   const tmp = `${dir}.tmp-${process.pid}`

@@ -79,7 +79,7 @@ if (dev) {
 else {
   try {
     build = await ensureDeckBuild({
-      onBuild: () => console.log('[start] building the deck (its sources changed since the last build; about 10 s) ...'),
+      onBuild: first => console.log(`[start] building the deck (${first ? 'no build yet' : 'its sources changed since the last build'}; about 10 s) ...`),
       track: child => children.push(child),
     })
     if (!stopping)
@@ -162,9 +162,9 @@ function brokerStartHint(): string {
   try {
     // Debian puts it in /usr/sbin, which a user's PATH often lacks.
     execFileSync('sh', ['-c', 'command -v rabbitmq-server || test -x /usr/sbin/rabbitmq-server'], { stdio: 'ignore' })
-    return 'start the installed one: `sudo service rabbitmq-server start` (no init system: `sudo rabbitmq-server -detached`)'
+    return 'start the installed one (as root, or with sudo): `service rabbitmq-server start` (no init system: `rabbitmq-server -detached`)'
   }
   catch {
-    return '`sudo apt-get install rabbitmq-server` (it starts itself), or `docker compose up -d rabbitmq`'
+    return '`apt-get install rabbitmq-server` as root (it starts itself), or `docker compose up -d rabbitmq`'
   }
 }
