@@ -212,6 +212,9 @@ export async function smallestText(page: Page): Promise<{ px: number, text: stri
  *   the canvas). Text over an image or a gradient, inside a disabled control (WCAG exempts
  *   inactive controls) or in a Mermaid diagram (its own theme) is not measured.
  */
+/** The smallest diagram label a main-track slide may draw, in px of Slidev's 980 px canvas (14.4 px at 1280x720). */
+const DIAGRAM_MIN_PX = 11
+
 const FIND_ILLEGIBLE = `(n, codeSize) => {
   const page = document.querySelector('.slidev-page-' + n)
   if (!page) return ['no slide ' + n]
@@ -228,6 +231,21 @@ const FIND_ILLEGIBLE = `(n, codeSize) => {
     const dx = pre.scrollWidth - pre.clientWidth
     const dy = pre.scrollHeight - pre.clientHeight
     if (dx > 1 || dy > 1) bad.push('code cut off by ' + dx + 'px x ' + dy + 'px: "' + text + '"')
+  }
+  // Diagram labels: Mermaid draws in a shadow root, scaled to its box. The smallest label, in slide
+  // px, must reach DIAGRAM_MIN_PX of the 980 px canvas (a little under the code size).
+  if (codeSize) {
+    for (const host of page.querySelectorAll('.mermaid')) {
+      if (!host.shadowRoot || !visible(host)) continue
+      const svg = host.shadowRoot.querySelector('svg')
+      const vb = svg && svg.viewBox.baseVal
+      if (!vb || !vb.width) continue
+      const k = svg.getBoundingClientRect().width / vb.width / slideScale
+      const labels = [...host.shadowRoot.querySelectorAll('text, span.nodeLabel, span.edgeLabel, foreignObject p')].filter(t => (t.textContent || '').trim() && t.getClientRects().length)
+      const sizes = labels.map(t => Number.parseFloat(getComputedStyle(t).fontSize) * k)
+      const least = Math.min(...sizes)
+      if (sizes.length && least < ${DIAGRAM_MIN_PX} - 0.05) bad.push('diagram labels at ' + least.toFixed(1) + 'px (at least ${DIAGRAM_MIN_PX}px): "' + (labels[sizes.indexOf(least)].textContent || '').trim().slice(0, 30) + '"')
+    }
   }
   const parse = c => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null; const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1] }
   const over = (fg, bg) => [0, 1, 2].map(i => fg[i] * fg[3] + bg[i] * (1 - fg[3]))
@@ -268,7 +286,8 @@ const FIND_ILLEGIBLE = `(n, codeSize) => {
 
 /**
  * What on slide `no` (default: the current one) a back row cannot read: code cut off, text below
- * AA contrast and, with `codeSize` (main-track slides), code drawn below Slidev's default size.
+ * AA contrast and, with `codeSize` (main-track slides), code drawn below Slidev's default size and
+ * diagram labels below DIAGRAM_MIN_PX.
  * An empty list when it reads well. See FIND_ILLEGIBLE.
  */
 export async function findIllegible(page: Page, { no, codeSize = true }: { no?: number, codeSize?: boolean } = {}): Promise<string[]> {
