@@ -195,12 +195,17 @@ export function useDemo() {
    * A click handler with its state: `running` while `fn` runs, `error` the message it failed
    * with (cleared when it runs again). A failure after the slide was left (the aborted
    * requests) is no error. `onError` sends the message elsewhere instead of `error`.
-   * Every demo button's click goes through one of these.
+   * Every demo button's click goes through one of these. `idle()` resolves once the latest run is
+   * over (at once if none is going): a clicker step that must follow a run started by a button waits on it.
    */
   function action<A extends unknown[]>(fn: (...args: A) => unknown, onError?: (message: string) => void): DemoAction<A> {
     const running = ref(false)
     const error = ref('')
-    async function run(...args: A): Promise<void> {
+    let latest: Promise<void> = Promise.resolve()
+    function run(...args: A): Promise<void> {
+      return (latest = go(...args))
+    }
+    async function go(...args: A): Promise<void> {
       error.value = ''
       running.value = true
       try {
@@ -214,7 +219,7 @@ export function useDemo() {
         running.value = false
       }
     }
-    return { run, running, error }
+    return { run, running, error, idle: () => latest }
   }
 
   /**
@@ -242,6 +247,8 @@ export interface DemoAction<A extends unknown[]> {
   run: (...args: A) => Promise<void>
   running: Ref<boolean>
   error: Ref<string>
+  /** Resolves once the latest run is over (never rejects: `run` catches). */
+  idle: () => Promise<void>
 }
 
 export type Demo = ReturnType<typeof useDemo>
