@@ -147,7 +147,12 @@ describe('webhooks: cleanup', () => {
       let text = ''
       const res = await fetch(`${demos.url}/webhooks/deliveries`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"failFirst":5}' })
       const { id } = await res.json() as { id: string }
-      while (!text.includes('event: answer')) text += (await reader.read()).value ?? ''
+      while (!text.includes('event: answer')) {
+        const { value, done } = await reader.read()
+        if (done)
+          throw new Error(`the event stream ended before the first answer:\n${text}`)
+        text += value
+      }
       expect(text).toContain('event: attempt')
       expect(text).toContain(`"id":"${id}"`)
       expect(text).toContain('"status":503')

@@ -8,7 +8,11 @@ export { JobStore } from './store.ts'
 
 /** The job named in `req.params.id`, or a 404 naming it. */
 export function findJob(store: JobStore, req: Request): JobView {
-  const id = String(req.params.id)
+  return jobById(store, String(req.params.id))
+}
+
+/** Job `id`, or a 404 naming it (unknown or expired). */
+export function jobById(store: JobStore, id: string): JobView {
   const job = store.get(id)
   if (!job)
     throw new HttpError(404, `no job ${id} (unknown or expired)`)

@@ -5,7 +5,7 @@ import express, { Router } from 'express'
 import { epochMs } from '../clock.ts'
 import type { JobStore, JobView } from '../jobs/index.ts'
 import { HttpError } from '../http.ts'
-import { createJob } from '../jobs/index.ts'
+import { createJob, jobById } from '../jobs/index.ts'
 
 /** Request/response: what a request looks like on the wire, and what waiting for a long answer costs. */
 export function requestResponseRouter(ctx: DemoContext): Router {
@@ -49,10 +49,9 @@ function jobToWaitFor(store: JobStore, body: unknown): JobView {
   const jobId = (body as { jobId?: unknown } | null)?.jobId
   if (jobId === undefined)
     return createJob(store, body)
-  const job = typeof jobId === 'string' ? store.get(jobId) : undefined
-  if (!job)
-    throw new HttpError(typeof jobId === 'string' ? 404 : 400, typeof jobId === 'string' ? `no job ${jobId} (unknown or expired)` : 'jobId must be a string')
-  return job
+  if (typeof jobId !== 'string')
+    throw new HttpError(400, 'jobId must be a string')
+  return jobById(store, jobId)
 }
 
 /** What `/echo` answers with `Accept: application/json`. */

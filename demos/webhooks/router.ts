@@ -101,10 +101,14 @@ export function webhooksRouter(ctx: DemoContext, options: WebhooksOptions = {}):
     watchers.add(watch)
   })
 
-  /** Delivers `d` after the answer has gone; shutdown waits for it (and stops its waits and requests). */
+  /** Delivers `d` after the answer has gone; shutdown waits for it (and stops its waits and requests). 503 once shutting down. */
   function inBackground(d: Delivery, to: Target): void {
-    const run = deliver(d, to).catch(() => {
-      d.state = 'stopped' // the server is shutting down
+    if (ctx.lifecycle.closing)
+      throw new HttpError(503, 'demo server is shutting down')
+    const run = deliver(d, to).catch((err: unknown) => {
+      if (!stop.signal.aborted)
+        console.error('[demos] webhook delivery failed:', err)
+      d.state = 'stopped'
     })
     running.add(run)
     void run.finally(() => running.delete(run))

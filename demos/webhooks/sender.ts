@@ -67,6 +67,7 @@ export function backoff(k: number, { baseDelayMs }: Pick<Target, 'baseDelayMs'>)
 
 /** Waits `ms` (nothing for 0); rejects at once when `signal` aborts (shutdown). */
 async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted()
   if (ms > 0)
     await sleep(ms, undefined, { signal })
 }

@@ -201,6 +201,9 @@ export async function smallestText(page: Page): Promise<{ px: number, text: stri
   })
 }
 
+/** The smallest diagram label a main-track slide may draw, in px of Slidev's 980 px canvas (14.4 px at 1280x720). */
+const DIAGRAM_MIN_PX = 11
+
 /**
  * Runs in the page (plain JS): what on slide `n` a back row cannot read, as a list of problems.
  * - code below Slidev's default code size (`--slidev-code-font-size` of the root, 12px on the
@@ -210,11 +213,9 @@ export async function smallestText(page: Page): Promise<{ px: number, text: stri
  * - text whose colour, blended with the opacity of its ancestors, is below WCAG AA contrast
  *   against the background it sits on (4.5:1, or 3:1 for large text: 24px, or 18.66px bold, on
  *   the canvas). Text over an image or a gradient, inside a disabled control (WCAG exempts
- *   inactive controls) or in a Mermaid diagram (its own theme) is not measured.
+ *   inactive controls) or in a Mermaid diagram (its own theme) is not measured;
+ * - on the main track, Mermaid labels below DIAGRAM_MIN_PX, read through its shadow root.
  */
-/** The smallest diagram label a main-track slide may draw, in px of Slidev's 980 px canvas (14.4 px at 1280x720). */
-const DIAGRAM_MIN_PX = 11
-
 const FIND_ILLEGIBLE = `(n, codeSize) => {
   const page = document.querySelector('.slidev-page-' + n)
   if (!page) return ['no slide ' + n]
