@@ -41,10 +41,28 @@ export class TrafficLog {
   private nextId = 1
   /** Clock zero: `epochMs()` when the log was created or cleared. */
   t0 = epochMs()
+  /** While set, `now()` stands still at this many ms (a recording shown as it ended); `clear()` unfreezes. */
+  frozenAt: number | undefined
+  private clearListeners = new Set<(entries: TrafficEntry[], t0: number) => void>()
 
-  /** Milliseconds since clock zero. */
+  /** Milliseconds since clock zero (or the frozen time). */
   now(): number {
-    return epochMs() - this.t0
+    return this.frozenAt ?? epochMs() - this.t0
+  }
+
+  /** Stops the clock at `at` ms: open entries stop growing. */
+  freeze(at: number): void {
+    this.frozenAt = at
+    triggerRef(this.entries)
+  }
+
+  /**
+   * Calls `listener` with the entries and clock zero a `clear()` is about to forget (a recorder
+   * keeps them). Returns the function that stops listening.
+   */
+  onClear(listener: (entries: TrafficEntry[], t0: number) => void): () => void {
+    this.clearListeners.add(listener)
+    return () => this.clearListeners.delete(listener)
   }
 
   /** Adds an entry that starts now (or at `start`) and returns it; `finish` closes it. */
@@ -73,8 +91,18 @@ export class TrafficLog {
 
   /** Forgets everything and restarts the clock. */
   clear(): void {
+    for (const listener of this.clearListeners) listener(this.entries.value, this.t0)
     this.t0 = epochMs()
+    this.frozenAt = undefined
     this.entries.value = []
+  }
+
+  /** Shows `entries` as the whole log, on a clock that started `ago` ms before now (a replay). */
+  load(entries: TrafficEntry[], ago = 0): void {
+    this.t0 = epochMs() - ago
+    this.frozenAt = undefined
+    this.nextId = Math.max(this.nextId, ...entries.map(e => e.id + 1))
+    this.entries.value = entries
   }
 
   /** Totals the views show: requests, bytes both ways, entries still open. */
