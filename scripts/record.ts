@@ -1,0 +1,101 @@
+// `npm run record`: records every demo of the deck against the real demo server (and RabbitMQ
+// when AMQP_URL, default amqp://localhost, answers) in headless Chromium, and writes one file per
+// demo to recordings/<demo>.json. The deck replays them when no demo server is there.
+//   npm run record                 every demo
+//   npm run record -- --only sse,race
+import { spawn } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { createDemoContext } from '../demos/context.ts'
+import { loadConfig } from '../demos/config.ts'
+import { listen } from '../demos/listen.ts'
+import { launchBrowser } from '../test/support/browser.ts'
+import { freePort } from '../test/support/start.ts'
+import { formatRecording, recordDemos } from './recorder.ts'
+
+const DIR = new URL('../recordings/', import.meta.url).pathname
+
+let only: string[] | undefined
+try {
+  const { values } = parseArgs({ options: { only: { type: 'string' } } })
+  only = values.only?.split(',').map(s => s.trim()).filter(Boolean)
+}
+catch (err) {
+  console.error(`[record] ${(err as Error).message}. Usage: npm run record [-- --only id,id]`)
+  process.exit(2)
+}
+
+const started = performance.now()
+const port = await freePort()
+// The deck's origin (a dev server on a free port) is the one the demo server's CORS allows.
+const ctx = createDemoContext({ ...loadConfig({ ...process.env, DEMO_PORT: '0', HOST: '127.0.0.1', DECK_PORT: String(port), DECK_ORIGINS: '' }), jobsDb: ':memory:' })
+const demos = await listen(ctx)
+ctx.broker.start()
+// RabbitMQ when reachable: give it a few seconds; the broker demos are skipped without it.
+for (let i = 0; i < 50 && !ctx.broker.connection; i++) await new Promise(r => setTimeout(r, 100))
+const rabbitmq = (ctx.broker.connection as any)?.connection?.serverProperties?.version as string | undefined ?? null
+console.log(`[record] demo server ${demos.url}; RabbitMQ ${rabbitmq ?? 'not reachable: its demos will be skipped'}`)
+
+const deck = spawn(process.execPath, ['node_modules/@slidev/cli/bin/slidev.mjs', '--port', String(port), '--open', 'false'], {
+  env: { ...process.env, BROWSER: 'none' },
+  stdio: ['ignore', 'pipe', 'pipe'],
+  detached: true,
+})
+let deckOutput = ''
+deck.stdout.on('data', (d: Buffer) => (deckOutput += d))
+deck.stderr.on('data', (d: Buffer) => (deckOutput += d))
+const stopDeck = () => {
+  try {
+    process.kill(-deck.pid!, 'SIGTERM')
+  }
+  catch {}
+}
+process.on('exit', stopDeck)
+const deckUrl = `http://localhost:${port}`
+for (let i = 0; ; i++) {
+  if (await fetch(deckUrl).then(r => r.ok, () => false))
+    break
+  if (deck.exitCode !== null || i > 240) {
+    console.error(`[record] the Slidev dev server did not start:\n${deckOutput}`)
+    process.exit(1)
+  }
+  await new Promise(r => setTimeout(r, 250))
+}
+
+const browser = await launchBrowser()
+let code = 0
+try {
+  const { recordings, skipped } = await recordDemos({
+    deckUrl,
+    demoUrl: demos.url,
+    browser,
+    rabbitmq,
+    only,
+    onProgress: (id, what, detail) => console.log(`[record] ${id}: ${what}${detail ? ` (${detail})` : ''}`),
+  })
+  mkdirSync(DIR, { recursive: true })
+  const rows: string[][] = [['demo', 'entries', 'state steps', 'run', 'size']]
+  for (const rec of Object.values(recordings)) {
+    const text = formatRecording(rec)
+    writeFileSync(join(DIR, `${rec.demo}.json`), text)
+    rows.push([rec.demo, String(rec.takes.reduce((n, t) => n + t.entries.length, 0)), String(rec.states.length), `${(rec.durationMs / 1000).toFixed(1)} s`, `${(Buffer.byteLength(text) / 1024).toFixed(1)} kB`])
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))
+  for (const r of rows) console.log(r.map((c, i) => i ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)).join('  '))
+  console.log(`[record] wrote ${Object.keys(recordings).length} recordings to recordings/ in ${((performance.now() - started) / 1000).toFixed(0)} s`)
+  if (Object.keys(skipped).length) {
+    console.error(`[record] not recorded (their old recordings are kept): ${Object.entries(skipped).map(([id, why]) => `${id}: ${why}`).join('; ')}`)
+    code = 1
+  }
+}
+catch (err) {
+  console.error(`[record] ${(err as Error).stack ?? err}`)
+  code = 1
+}
+finally {
+  await browser.close()
+  stopDeck()
+  await demos.close(0)
+}
+process.exit(code)

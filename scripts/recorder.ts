@@ -1,0 +1,110 @@
+// Records the deck's demos: drives each one on its slide, in a real browser, through the same
+// component code the talk runs (composables/demo.ts `recordable`), and collects the runs.
+// `npm run record` (scripts/record.ts) writes them to recordings/; test/e2e/recordings.test.ts
+// re-records them and compares the shape with the committed files.
+import type { Browser } from 'playwright-core'
+import type { RecordableDemo } from '../composables/demo.ts'
+import type { Recording } from '../composables/recording.ts'
+import { readFileSync } from 'node:fs'
+import { cpus, arch, release, type } from 'node:os'
+
+/** Where and with what a run was recorded (Recording.recordedWith). */
+export interface RecordingHost {
+  chromium: string
+  rabbitmq: string | null
+}
+
+export interface RecordOptions {
+  /** Origin of a Slidev server for the deck (dev or build). */
+  deckUrl: string
+  /** The demo server the deck talks to. */
+  demoUrl: string
+  browser: Browser
+  /** The RabbitMQ version the demo server talks to, null if none. */
+  rabbitmq: string | null
+  /** Only these demo ids. Default: every recordable demo of the deck. */
+  only?: string[]
+  /** Called as each demo starts and ends (progress output). */
+  onProgress?: (id: string, what: 'start' | 'done' | 'skipped', detail?: string) => void
+  /** How long a demo may take to get ready (streams open, broker queues bound), ms. Default 30 000. */
+  readyTimeoutMs?: number
+}
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+
+/**
+ * Opens the deck at `deckUrl` (talking to `demoUrl`), waits until every slide has loaded, then
+ * goes to each recordable demo's slide in turn and records one run (its script: the clicker
+ * steps). Resolves with the recordings by demo id, and the ids skipped because the demo never got
+ * ready (e.g. RabbitMQ down), with the reason. Throws if the deck has no recordable demo.
+ */
+export async function recordDemos(options: RecordOptions): Promise<{ recordings: Record<string, Recording>, skipped: Record<string, string> }> {
+  const { deckUrl, demoUrl, browser, readyTimeoutMs = 30_000 } = options
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } })
+  const page = await context.newPage()
+  const recordings: Record<string, Recording> = {}
+  const skipped: Record<string, string> = {}
+  try {
+    await page.goto(`${deckUrl}/1?demo=${encodeURIComponent(demoUrl)}&replay=0`)
+    // Slidev mounts every slide a few seconds after the deck opens; each demo registers its slide then.
+    await page.waitForFunction(() => {
+      const nav = (window as any).__slidev__?.nav
+      if (!nav)
+        return false
+      for (let n = 1; n <= nav.total; n++) {
+        if (!document.querySelector(`.slidev-page-${n} .slidev-layout`))
+          return false
+      }
+      return true
+    }, undefined, { timeout: 120_000, polling: 250 })
+    const slides = await page.evaluate(() => ({ ...window.__wireDemoSlides__ }))
+    const ids = Object.keys(slides).filter(id => !options.only || options.only.includes(id)).sort((a, b) => slides[a]! - slides[b]!)
+    if (!ids.length)
+      throw new Error(`no recordable demo found in the deck at ${deckUrl}${options.only ? ` among ${options.only.join(', ')}` : ''}`)
+    for (const id of ids) {
+      options.onProgress?.(id, 'start')
+      await page.evaluate(no => (window as any).__slidev__.nav.go(no), slides[id])
+      const ready = await page.waitForFunction(demo => window.__wireDemos__?.[demo]?.ready(), id, { timeout: readyTimeoutMs, polling: 100 })
+        .then(() => true, () => false)
+      if (!ready) {
+        skipped[id] = `not ready within ${readyTimeoutMs / 1000} s (demo server or RabbitMQ not reachable?)`
+        options.onProgress?.(id, 'skipped', skipped[id])
+        continue
+      }
+      const run = await page.evaluate(demo => (window.__wireDemos__![demo] as RecordableDemo).record(), id)
+      recordings[id] = {
+        format: 1,
+        demo: id,
+        recordedAt: new Date().toISOString(),
+        recordedWith: {
+          chromium: browser.version(),
+          node: process.version,
+          rabbitmq: options.rabbitmq,
+          os: `${type()} ${release()} ${arch()}`,
+          cpu: `${cpus()[0]?.model.trim() ?? 'unknown'} ×${cpus().length}`,
+          server: `wire-patterns ${pkg.version}`,
+        },
+        durationMs: run.durationMs,
+        takes: run.takes,
+        states: run.states,
+        final: run.final,
+      }
+      options.onProgress?.(id, 'done')
+    }
+  }
+  finally {
+    await context.close()
+  }
+  return { recordings, skipped }
+}
+
+/** A recording as the file holds it: one line per take entry and state step, so a diff shows what changed. */
+export function formatRecording(rec: Recording): string {
+  const { takes, states, ...head } = rec
+  const lines = JSON.stringify(head, null, 2).split('\n')
+  lines.pop() // the closing brace
+  const tail: string[] = []
+  tail.push(`  "takes": [${takes.map(t => `\n    { "at": ${t.at}, "entries": [${t.entries.map(e => `\n      ${JSON.stringify(e)}`).join(',')}\n    ] }`).join(',')}\n  ],`)
+  tail.push(`  "states": [${states.map(s => `\n    ${JSON.stringify(s)}`).join(',')}\n  ]`)
+  return `${lines.join('\n')},\n${tail.join('\n')}\n}\n`
+}
