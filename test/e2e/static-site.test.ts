@@ -1,0 +1,98 @@
+import type { Browser, Page } from 'playwright-core'
+import type { StaticSite } from '../support/static-site.ts'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchBrowser } from '../support/browser.ts'
+import { waitForSlide } from '../support/deck.ts'
+import { screenshots } from '../support/e2e.ts'
+import { buildDeck, serveUnder } from '../support/static-site.ts'
+
+// The hosted copy a learner clicks through: `slidev build --base /talk/`, served by a plain static
+// server under /talk/, and no demo server anywhere. Every demo must replay its recording.
+const BASE = '/talk/'
+const shot = screenshots('static-site')
+
+describe('the deck built for a static host under a sub-path, with no demo server', () => {
+  let dir: string
+  let site: StaticSite
+  let browser: Browser
+  let page: Page
+  const errors: string[] = []
+  const foreign: string[] = []
+  let demoSlides: Record<string, number> = {}
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wire-static-'))
+    await buildDeck(BASE, dir)
+    site = await serveUnder(dir, BASE)
+    browser = await launchBrowser()
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 1 })
+    context.on('request', (req) => {
+      const url = new URL(req.url())
+      if (!['data:', 'blob:'].includes(url.protocol) && url.origin !== site.origin)
+        foreign.push(url.href)
+    })
+    page = await context.newPage()
+    page.on('console', msg => msg.type() === 'error' && errors.push(`console: ${msg.text()}`))
+    page.on('pageerror', err => errors.push(`pageerror: ${err.message}`))
+  }, 360_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await site?.close()
+    if (dir)
+      rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('opens at the sub-path and finds every demo', async () => {
+    await page.goto(`${site.origin}${BASE}1`)
+    await waitForSlide(page)
+    await page.waitForFunction(() => Object.keys(window.__wireDemoSlides__ ?? {}).length >= 20, undefined, { timeout: 60_000 })
+    demoSlides = await page.evaluate(() => ({ ...window.__wireDemoSlides__ }))
+    expect(Object.keys(demoSlides).length).toBeGreaterThanOrEqual(20)
+  })
+
+  it('replays every demo on the clicker, labelled as a recording with its date', async () => {
+    expect(Object.keys(demoSlides).length).toBeGreaterThan(0)
+    for (const [id, no] of Object.entries(demoSlides).sort(([, a], [, b]) => a - b)) {
+      await page.evaluate(n => (window as any).__slidev__.nav.go(n), no)
+      await waitForSlide(page)
+      const slide = page.locator(`.slidev-page-${no}`)
+      const label = slide.getByTestId('demo-recorded')
+      await expect.poll(() => label.textContent(), { message: `${id}: the recorded label` }).toMatch(/recorded \d{4}-\d\d-\d\d, not live/)
+      // Nothing replays before the presenter clicks.
+      const entries = slide.locator('[data-testid=timeline-bar], [data-testid=timeline-tick]')
+      expect(await entries.count(), `${id}: timeline before the click`).toBe(0)
+      const before = await slide.getByTestId('demo-recording').innerText()
+      await page.keyboard.press('ArrowRight') // the clicker's first step plays the recording
+      if (await slide.getByTestId('timeline').count())
+        await expect.poll(() => entries.count(), { message: `${id}: timeline entries`, timeout: 15_000 }).toBeGreaterThan(0)
+      // The numbers come from the recording too (demos without a timeline show only these).
+      await expect.poll(() => slide.getByTestId('demo-recording').innerText(), { message: `${id}: the demo's numbers`, timeout: 15_000 }).not.toBe(before)
+      // It plays to its end in real time, then offers to play again.
+      await expect.poll(() => slide.getByTestId('demo-replay').textContent(), { message: `${id}: replay over`, timeout: 30_000 }).toMatch(/▶ Replay\s*$/)
+      await shot(page, `${String(no).padStart(3, '0')}-${id}`)
+    }
+  })
+
+  it('shows a slide\'s speaker notes on demand', async () => {
+    const no = Object.values(demoSlides)[0]!
+    await page.evaluate(n => (window as any).__slidev__.nav.go(n), no)
+    await waitForSlide(page)
+    await page.getByTestId('notes-toggle').click({ force: true }) // the nav bar shows on hover
+    const notes = page.getByTestId('notes-panel')
+    await expect.poll(() => notes.textContent()).toMatch(/Speaker notes · slide \d+[\s\S]{40,}/)
+    await shot(page, 'notes')
+    await page.getByTestId('notes-close').click()
+    expect(await notes.count()).toBe(0)
+  })
+
+  it('asked no host but its own, found every file under the sub-path, and logged no error', () => {
+    expect(foreign).toEqual([])
+    expect(site.outside).toEqual([])
+    expect(site.missing).toEqual([])
+    expect(errors).toEqual([])
+  })
+})
