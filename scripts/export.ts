@@ -111,7 +111,9 @@ if (code !== 0) {
   console.error(`[export] slidev export failed (${signal ?? `exit ${code}`}) after ${seconds} s`)
   process.exit(code || 1)
 }
-const shown = relative(process.cwd(), outPath) || outPath
+// Inside the project by its relative path (exports/...), elsewhere by its absolute one.
+const rel = relative(process.cwd(), outPath)
+const shown = rel && !rel.startsWith('..') ? rel : outPath
 if (format !== 'pdf') {
   console.log(`[export] ${shown} (${format}) in ${seconds} s`)
 }
