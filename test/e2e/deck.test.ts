@@ -71,11 +71,11 @@ describe('the whole deck, walked with the arrow keys', () => {
       const presenter = await views.open('presenter/1')
       // No screenshots here: on to the next slide as soon as this one is drawn.
       expect(await walkDeck(presenter.page, { settle: false })).toEqual(await allSlides(presenter.page))
-      // The overview draws every slide at once: each demo frame in it says the demo runs in the main view.
+      // The overview draws every slide at once: each demo frame in it shows how its recorded run ended, labelled.
       await presenter.page.keyboard.press('o')
       const frames = presenter.page.getByTestId('demo-frame')
       await expect.poll(() => frames.count(), { timeout: 60_000 }).toBeGreaterThan(2)
-      expect(await presenter.page.getByTestId('demo-not-main').count()).toBe(await frames.count())
+      expect(await presenter.page.getByTestId('demo-recorded').count()).toBe(await frames.count())
       // An active demo checks /health every 2 s: give one a chance to show itself.
       await presenter.page.waitForTimeout(2500)
       expect(views.requests(), 'requests from the presenter view and the overview').toBe(0)

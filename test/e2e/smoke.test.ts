@@ -40,9 +40,10 @@ describe('smoke demo: the deck <-> demo server chain', () => {
     const audience = countRequests(deck.demos)
     try {
       const presenter = await views.open(`presenter/${no}`)
-      await presenter.page.getByTestId('demo-not-main').first().waitFor({ timeout: 60_000 })
+      // They show how the demo's recorded run ended, labelled as a recording.
+      await presenter.page.getByTestId('demo-recorded').first().waitFor({ timeout: 60_000 })
       const overview = await views.open('overview')
-      await overview.page.getByTestId('demo-not-main').first().waitFor({ timeout: 60_000 })
+      await overview.page.getByTestId('demo-recorded').first().waitFor({ timeout: 60_000 })
       // An active demo checks /health every 2 s: give them time to show themselves.
       await page.waitForTimeout(5000)
       expect(views.requests(), 'requests from the presenter view and the overview').toBe(0)
