@@ -63,6 +63,7 @@ describe('the deck built for a static host under a sub-path, with no demo server
       const label = slide.getByTestId('demo-recorded')
       await expect.poll(() => label.textContent(), { message: `${id}: the recorded label` }).toMatch(/recorded \d{4}-\d\d-\d\d, not live/)
       // Nothing replays before the presenter clicks.
+      expect(await slide.getByTestId('demo-frame').getAttribute('data-replay'), `${id}: before the click`).toBe('ready')
       const entries = slide.locator('[data-testid=timeline-bar], [data-testid=timeline-tick]')
       expect(await entries.count(), `${id}: timeline before the click`).toBe(0)
       const before = await slide.getByTestId('demo-recording').innerText()
@@ -72,7 +73,8 @@ describe('the deck built for a static host under a sub-path, with no demo server
       // The numbers come from the recording too (demos without a timeline show only these).
       await expect.poll(() => slide.getByTestId('demo-recording').innerText(), { message: `${id}: the demo's numbers`, timeout: 15_000 }).not.toBe(before)
       // It plays to its end in real time, then offers to play again.
-      await expect.poll(() => slide.getByTestId('demo-replay').textContent(), { message: `${id}: replay over`, timeout: 30_000 }).toMatch(/▶ Replay\s*$/)
+      const frame = slide.getByTestId('demo-frame')
+      await expect.poll(() => frame.getAttribute('data-replay'), { message: `${id}: replay over`, timeout: 30_000 }).toBe('played')
       await shot(page, `${String(no).padStart(3, '0')}-${id}`)
     }
   })
@@ -84,7 +86,16 @@ describe('the deck built for a static host under a sub-path, with no demo server
     await page.getByTestId('notes-toggle').click({ force: true }) // the nav bar shows on hover
     const notes = page.getByTestId('notes-panel')
     await expect.poll(() => notes.textContent()).toMatch(/Speaker notes · slide \d+[\s\S]{40,}/)
+    // The slide shrinks to the left of the panel instead of hiding under it.
+    const panel = (await notes.boundingBox())!
+    const shown = (await page.locator(`.slidev-page-${no}`).boundingBox())!
+    expect(shown.x + shown.width).toBeLessThanOrEqual(panel.x + 1)
     await shot(page, 'notes')
+    // The arrow keys still drive the deck, and the notes follow.
+    await page.keyboard.press('ArrowRight')
+    await page.keyboard.press('ArrowRight')
+    await page.keyboard.press('ArrowRight')
+    await expect.poll(() => notes.textContent()).toContain(`slide ${no + 1}`)
     await page.getByTestId('notes-close').click()
     expect(await notes.count()).toBe(0)
   })
