@@ -19,6 +19,7 @@ import { requestResponseRouter } from './request-response/router.ts'
 import { shortPollingRouter } from './short-polling/router.ts'
 import { sseRouter } from './sse/router.ts'
 import { capacityRouter } from './capacity/router.ts'
+import { audienceRouter } from './audience/router.ts'
 
 /** What `GET /health` answers. */
 export interface Health {
@@ -30,6 +31,8 @@ export interface Health {
   amqpUrl: string
   /** Responses held open: long polls, event streams, blocking calls. */
   openConnections: number
+  /** Audience mode: off, or on with the phones connected. */
+  audience: { on: false } | { on: true, devices: number, joinUrl: string | null }
 }
 
 /** Builds the demo app without listening; `main.ts` listens, tests mount it on port 0. */
@@ -54,6 +57,7 @@ export function createApp(ctx: DemoContext): Express {
       broker: ctx.broker.state === 'up' ? 'up' : 'down',
       amqpUrl: redactUrl(ctx.config.amqpUrl),
       openConnections: ctx.lifecycle.openCount,
+      audience: ctx.audience ? { on: true, devices: ctx.audience.devices.size, joinUrl: ctx.audience.joinUrl } : { on: false },
     } satisfies Health)
   })
 
@@ -77,6 +81,7 @@ export function createApp(ctx: DemoContext): Express {
   app.use('/sync-async', syncAsyncRouter(ctx))
   app.use('/push', websocketRouter(ctx)) // its WebSocket endpoint is attached to the server: demos/websocket/server.ts
   app.use('/webhooks', webhooksRouter(ctx)) // sender and receiver on this server, over real loopback HTTP
+  app.use('/audience', audienceRouter(ctx)) // the presenter's side; the phones talk to demos/audience/listen.ts
 
   app.use(notFound)
   app.use(errorHandler)

@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os'
 import { fileURLToPath } from 'node:url'
 
 /** Configuration of the demo server, read once from the environment. Documented in the README. */
@@ -54,6 +55,20 @@ export interface DemoConfig {
    * 30 s at most.
    */
   capacityDeadlineMs: number
+  /**
+   * Audience mode (demos/audience/): the room's phones join as clients. Off by default; `AUDIENCE=1`
+   * (or `npm start -- --audience`) turns it on.
+   */
+  audience: boolean
+  /**
+   * Interface of the audience listener, the only one reachable from the room. Default: this
+   * machine's first non-internal IPv4 address, else 127.0.0.1 (env `AUDIENCE_HOST`; tests use 127.0.0.1).
+   */
+  audienceHost: string
+  /** Port of the audience listener. Default 3032 (env `AUDIENCE_PORT`; `0` picks a free port). */
+  audiencePort: number
+  /** Phones at once (429 above). Default 500 (env `AUDIENCE_MAX_DEVICES`). */
+  audienceMaxDevices: number
 }
 
 export const DEFAULT_DEMO_PORT = 3031
@@ -100,7 +115,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     pubsubMaxSubscribers: integer(env, 'PUBSUB_MAX_SUBSCRIBERS', 1000, 1, 2000),
     pubsubResumeMs: integer(env, 'PUBSUB_RESUME_MS', 30_000, 100, 3_600_000),
     capacityDeadlineMs: integer(env, 'CAPACITY_DEADLINE_MS', 30_000, 100, 30_000),
+    audience: ['1', 'true', 'on', 'yes'].includes((env.AUDIENCE ?? '').toLowerCase()),
+    audienceHost: env.AUDIENCE_HOST || lanAddress(),
+    audiencePort: integer(env, 'AUDIENCE_PORT', 3032, 0, 65535),
+    audienceMaxDevices: integer(env, 'AUDIENCE_MAX_DEVICES', 500, 1, 10_000),
   }
+}
+
+/** This machine's first non-internal IPv4 address (what phones on the same Wi-Fi reach), else 127.0.0.1. */
+export function lanAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family === 'IPv4' && !a.internal)
+        return a.address
+    }
+  }
+  return '127.0.0.1'
 }
 
 /**

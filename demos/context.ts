@@ -1,6 +1,8 @@
 import type { Response } from 'express'
 import type { DemoConfig } from './config.ts'
 import type { Subscriber } from './pubsub/subscriber.ts'
+import { bridgeAudience } from './audience/broker-bridge.ts'
+import { AudienceHub } from './audience/hub.ts'
 import { BrokerConnection } from './broker.ts'
 import { JobJournal } from './jobs/journal.ts'
 import { JobStore } from './jobs/store.ts'
@@ -27,6 +29,8 @@ export interface DemoContext {
   subscribers: Set<Subscriber>
   /** The work queue's workers and ledger. */
   workQueue: WorkerPool
+  /** The room's phones (audience mode), or null when it is off. */
+  audience: AudienceHub | null
 }
 
 /** Creates a demo server's state; `lifecycle.shutdown()` releases all of it (newest first). */
@@ -45,5 +49,11 @@ export function createDemoContext(config: DemoConfig): DemoContext {
   })
   const workQueue = new WorkerPool(broker, config.workQueue, config.workQueueMax)
   lifecycle.onShutdown(() => workQueue.close())
-  return { config, broker, lifecycle, jobs, eventStreams: new Set(), views, subscribers, workQueue }
+  const audience = config.audience ? new AudienceHub({ maxDevices: config.audienceMaxDevices }) : null
+  if (audience)
+    lifecycle.onShutdown(() => audience.close())
+  const ctx: DemoContext = { config, broker, lifecycle, jobs, eventStreams: new Set(), views, subscribers, workQueue, audience }
+  if (audience)
+    bridgeAudience(ctx, audience) // the room through RabbitMQ, when the broker is up
+  return ctx
 }

@@ -2,7 +2,9 @@ import type { Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { DemoContext } from './context.ts'
 import { createServer } from 'node:http'
+import type { AudienceListening } from './audience/listen.ts'
 import { createApp } from './app.ts'
+import { listenAudience } from './audience/listen.ts'
 import { attachWebSocket } from './websocket/server.ts'
 
 /** A demo server that is listening. */
@@ -11,6 +13,8 @@ export interface Listening {
   /** `http://<host>:<port>`, with the port actually bound (useful with port 0). */
   url: string
   port: number
+  /** The audience listener (audience mode on), with the join URL; undefined when it is off. */
+  audience?: AudienceListening
   /**
    * Graceful stop: no new connections, every held response ended (long polls answered, streams
    * closed), every demo's shutdown hook run (channels, then the broker connection; child
@@ -43,14 +47,23 @@ export async function listen(ctx: DemoContext): Promise<Listening> {
     socket.once('close', () => sockets.delete(socket))
   })
   const { port } = server.address() as AddressInfo
+  // Audience mode: a second listener, on the room's network, for the phone page and its API only.
+  const audience = ctx.audience
+    ? await listenAudience(ctx.audience, ctx.config.audienceHost, ctx.config.audiencePort).catch(async (err: Error) => {
+        await new Promise(resolve => server.close(resolve))
+        throw err
+      })
+    : undefined
   let closing: Promise<void> | undefined
   return {
     server,
     port,
+    audience,
     url: `http://${ctx.config.host.includes(':') ? `[${ctx.config.host}]` : ctx.config.host}:${port}`,
     close(graceMs = 1000) {
       closing ??= (async () => {
         const closed = new Promise<void>(resolve => server.close(() => resolve()))
+        await audience?.close() // every phone is told the talk has ended
         await ctx.lifecycle.shutdown()
         server.closeIdleConnections()
         const timer = setTimeout(() => sockets.forEach(s => s.destroy()), graceMs)

@@ -17,13 +17,17 @@ catch (err) {
 
 const ctx = createDemoContext(config)
 const demo = await listen(ctx).catch((err: NodeJS.ErrnoException) => {
-  if (err.code === 'EADDRINUSE')
+  if (config.audience && (err.code === 'EADDRNOTAVAIL' || (err.code === 'EADDRINUSE' && err.message.includes(String(config.audiencePort)))))
+    console.error(`[demos] the audience listener cannot use ${config.audienceHost}:${config.audiencePort} (${err.code}): set AUDIENCE_HOST / AUDIENCE_PORT`)
+  else if (err.code === 'EADDRINUSE')
     console.error(`[demos] port ${config.port} on ${config.host} is already in use: another demo server is probably running. Stop it, or start this one with DEMO_PORT=<port>.`)
   else
     console.error(`[demos] cannot listen on ${config.host}:${config.port}: ${err.message}`)
   process.exit(2)
 })
 console.log(`[demos] listening on ${demo.url} (CORS: ${config.allowedOrigins.join(', ')})`)
+if (demo.audience)
+  console.log(`[demos] audience mode: phones join at ${demo.audience.joinUrl}`)
 ctx.broker.on('state', (state: string) => console.log(`[demos] broker ${redactUrl(config.amqpUrl)} is ${state}`))
 ctx.broker.start()
 

@@ -15,13 +15,17 @@ import { ensureDeckBuild, serveDeck } from './deck-build.ts'
 startEntryPoint('start')
 
 let dev: boolean
+let audience: boolean
 try {
-  dev = parseArgs({ options: { dev: { type: 'boolean', default: false } } }).values.dev
+  ({ dev, audience } = parseArgs({ options: { dev: { type: 'boolean', default: false }, audience: { type: 'boolean', default: false } } }).values)
 }
 catch (err) {
-  console.error(`[start] ${(err as Error).message}. Usage: npm start [-- --dev]  (--dev: the Slidev dev server, live editing)`)
+  console.error(`[start] ${(err as Error).message}. Usage: npm start [-- --dev] [-- --audience]  (--dev: the Slidev dev server, live editing; --audience: the room's phones join as clients)`)
   process.exit(2)
 }
+// --audience is AUDIENCE=1 for the demo server (and loadConfig below).
+if (audience)
+  process.env.AUDIENCE = '1'
 
 const config = loadConfig()
 const deckPort = config.deckPort
@@ -137,6 +141,12 @@ if (demoUp && brokerPortOpen) {
     return broker === 'up'
   }, 5000)
 }
+// Audience mode: the join URL (the Join slide shows it as a QR code).
+let audienceLine = 'off (npm start -- --audience: the room\'s phones join as clients)'
+if (demoUp && config.audience) {
+  const h = await (await fetch(`${demoUrl}/health`)).json().catch(() => null) as { audience?: { on: boolean, joinUrl?: string | null } } | null
+  audienceLine = h?.audience?.joinUrl ? `on: phones join at ${h.audience.joinUrl} (same Wi-Fi; the Join slide has the QR code)` : 'on, but its listener is not up: see the errors above'
+}
 const brokerHint = broker === 'up'
   ? `up at ${redactUrl(config.amqpUrl)}`
   : brokerPortOpen
@@ -153,6 +163,7 @@ if (!stopping) {
                ${served}
   demo server  ${demoUp ? `${demoUrl}  (try: curl ${demoUrl}/health)` : 'NOT UP: see the errors above'}
   RabbitMQ     ${brokerHint}
+  audience     ${audienceLine}
   Ctrl-C stops everything.
 `)
 }

@@ -4,12 +4,15 @@ import type { DemoContext } from '../../demos/context.ts'
 import { afterAll, beforeAll } from 'vitest'
 import { loadConfig } from '../../demos/config.ts'
 import { createDemoContext } from '../../demos/context.ts'
+import type { Listening } from '../../demos/listen.ts'
 import { listen } from '../../demos/listen.ts'
 
 export interface RunningDemoServer {
   url: string
   port: number
   ctx: DemoContext
+  /** The audience listener, when the overrides turned audience mode on. */
+  audience?: Listening['audience']
   server: Server
   /** Graceful: ends held streams, closes the broker connection, then the server. */
   close(): Promise<void>
@@ -25,10 +28,10 @@ export async function startDemoServer(overrides: Partial<DemoConfig> & { connect
   const { connectBroker = true, ...rest } = overrides
   // Jobs in memory unless a test names a file: servers of parallel tests share nothing.
   const ctx = createDemoContext({ ...loadConfig({ ...process.env, DEMO_PORT: '0' }), jobsDb: ':memory:', ...rest })
-  const { server, url, port, close } = await listen(ctx)
+  const { server, url, port, close, audience } = await listen(ctx)
   if (connectBroker)
     ctx.broker.start()
-  return { url, port, ctx, server, close: () => close(0) }
+  return { url, port, ctx, server, audience, close: () => close(0) }
 }
 
 /**

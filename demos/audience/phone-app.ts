@@ -1,0 +1,132 @@
+import type { Express, Request, Response } from 'express'
+import type { AudienceHub, AudiencePush, Device } from './hub.ts'
+import { readFileSync } from 'node:fs'
+import express from 'express'
+import { epochMs } from '../clock.ts'
+import { errorHandler, HttpError, notFound } from '../http.ts'
+
+const PHONE_PAGE = readFileSync(new URL('./phone.html', import.meta.url), 'utf8')
+/** How long a phone's long poll is held before an empty answer, ms. */
+export const LONG_POLL_MS = 25_000
+
+/**
+ * The app on the audience listener (the room's Wi-Fi): the phone page and its API, nothing else;
+ * every demo route is a 404 here. `GET /?t=<token>` is the page (403 JSON without the token);
+ * `POST /api/join` assigns a transport; then the phone hears of pushes through `GET /api/poll`
+ * (short polling), `GET /api/long-poll`, `GET /api/events` (SSE) or the WebSocket `/api/ws`
+ * (demos/audience/listen.ts), and tells `POST /api/report` when each arrived.
+ * Host must be this listener's address (421 otherwise: DNS rebinding); a POST must come from this
+ * origin (403). Bodies are JSON of 1 kB at most.
+ */
+export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('trust proxy', false)
+  app.use((req, _res, next) => {
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '')
+    if (host !== ownHost && host !== 'localhost' && host !== '127.0.0.1')
+      return next(new HttpError(421, `this is the audience server on ${ownHost}; not host ${JSON.stringify(req.headers.host ?? '')}`))
+    // A state-changing request from another site's page: refused (the phone page is same-origin).
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers.origin && new URL(req.headers.origin).host !== req.headers.host)
+      return next(new HttpError(403, `requests from ${req.headers.origin} are not allowed`))
+    next()
+  })
+  app.use(express.json({ limit: '1kb' }))
+
+  app.get('/', (req, res) => {
+    if (req.query.t !== hub.token)
+      throw new HttpError(403, 'wrong or missing join token: scan the QR code on the screen')
+    res.set({ 'Cache-Control': 'no-store', 'Content-Security-Policy': "default-src 'self'; img-src data:; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'", 'Referrer-Policy': 'no-referrer' })
+      .type('html').send(PHONE_PAGE)
+  })
+
+  /** POST /api/join {token, nickname?} → 201 {device, transport, serverTime, seq}. */
+  app.post('/api/join', (req, res) => {
+    const body = object(req.body)
+    const d = hub.join(body.token, body.nickname)
+    const answer = JSON.stringify({ device: d.id, transport: d.transport, nickname: d.nickname, serverTime: epochMs(), seq: hub.seq })
+    hub.use(d.id, Buffer.byteLength(answer))
+    res.status(201).type('json').send(answer)
+  })
+
+  /** GET /api/poll?device=&after= → 200 {pushes} at once: short polling. */
+  app.get('/api/poll', (req, res) => {
+    const d = device(hub, req, 'short-poll')
+    send(hub, d, res, { pushes: hub.since(after(req)) })
+  })
+
+  /** GET /api/long-poll?device=&after= → held until a push newer than `after` (or 25 s: empty). */
+  app.get('/api/long-poll', (req, res) => {
+    const d = device(hub, req, 'long-poll')
+    const stop = hub.wait(d, after(req), LONG_POLL_MS, pushes => !res.writableEnded && send(hub, d, res, hub.closed ? { pushes, ended: hub.closed } : { pushes }))
+    res.on('close', stop)
+  })
+
+  /** GET /api/events?device= → an event stream: one `push` event per push. */
+  app.get('/api/events', (req, res) => {
+    const d = device(hub, req, 'sse')
+    res.status(200).set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' })
+    res.flushHeaders()
+    res.write('retry: 2000\n\n')
+    const write = (text: string) => {
+      res.write(text)
+      hub.sent(d, Buffer.byteLength(text))
+    }
+    const heartbeat = setInterval(() => res.write(': ♥\n\n'), 15_000)
+    const release = hub.hold(d, (p: AudiencePush) => write(`id: ${p.seq}\nevent: push\ndata: ${JSON.stringify(p)}\n\n`), () => {
+      res.end(`event: bye\ndata: ${JSON.stringify({ reason: hub.closed ?? 'you left' })}\n\n`)
+    })
+    for (const p of hub.since(Number(req.headers['last-event-id']) || after(req))) write(`id: ${p.seq}\nevent: push\ndata: ${JSON.stringify(p)}\n\n`)
+    res.on('close', () => {
+      clearInterval(heartbeat)
+      release()
+    })
+  })
+
+  /** POST /api/report {device, seq, receivedAt} → 200 {ms}: how late that push reached it. */
+  app.post('/api/report', (req, res) => {
+    const body = object(req.body)
+    const d = hub.use(body.device)
+    res.json({ ms: hub.report(d, body.seq, body.receivedAt) })
+  })
+
+  /** POST /api/leave {device} → 204 (the page sends it when it is closed). */
+  app.post('/api/leave', (req, res) => {
+    const body = object(req.body)
+    if (typeof body.device === 'string')
+      hub.leave(body.device)
+    res.status(204).end()
+  })
+
+  app.use(notFound)
+  app.use(errorHandler)
+  return app
+}
+
+function object(body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new HttpError(400, 'expected a JSON object')
+  return body as Record<string, unknown>
+}
+
+function after(req: Request): number {
+  const n = Number(req.query.after ?? 0)
+  if (!Number.isInteger(n) || n < 0)
+    throw new HttpError(400, 'after: a push number (0 or more)')
+  return n
+}
+
+/** The device of `?device=`, counted; 409 if it was assigned another transport. */
+function device(hub: AudienceHub, req: Request, transport: Device['transport']): Device {
+  const d = hub.use(req.query.device)
+  if (d.transport !== transport)
+    throw new HttpError(409, `this device was assigned ${d.transport}, not ${transport}`)
+  return d
+}
+
+function send(hub: AudienceHub, d: Device, res: Response, body: unknown): void {
+  const text = JSON.stringify(body)
+  hub.sent(d, Buffer.byteLength(text))
+  res.set('Cache-Control', 'no-store').type('json').send(text)
+}
+
