@@ -121,7 +121,7 @@ async function startDemo(env: Record<string, string> = {}): Promise<{ child: Chi
  * on an open loopback socket; the delay is this process's epochMs on arrival minus the stamp.
  * It is what any push (SSE, a long poll's answer) costs at the least: a timer, a write, a read.
  */
-async function oneWayFloor(): Promise<number[]> {
+export async function oneWayFloor(): Promise<number[]> {
   const { child, match } = await startChild(['bench/floor-server.ts', 'one-way'], /^listening (\d+)/)
   try {
     const delays: number[] = []

@@ -23,6 +23,7 @@ const sections: Array<{ name: string, load: () => Promise<{ default: () => Promi
   { name: 'http-patterns', load: () => import('./http-patterns.ts') },
   { name: 'rabbitmq', load: () => import('./rabbitmq.ts') },
   { name: 'deck', load: () => import('./deck.ts') },
+  { name: 'audience', load: () => import('./audience.ts') },
 ]
 
 function table(s: BenchSection): string {

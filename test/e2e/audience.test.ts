@@ -1,0 +1,67 @@
+import type { Page } from 'playwright-core'
+import jsQR from 'jsqr'
+import { devices } from 'playwright-core'
+import { PNG } from 'pngjs'
+import { describe, expect, it } from 'vitest'
+import { currentSlide, goToSlide } from '../support/deck.ts'
+import { screenshots, useDeckSession } from '../support/e2e.ts'
+
+// Audience mode end to end: the Join slide's QR code, read back from its pixels, opens the phone
+// page in two phone-sized Chromium pages; they join, hear the presenter's push, and show up on
+// the big-screen slide. The audience listener is bound to 127.0.0.1 (no traffic leaves the machine).
+const shot = screenshots('audience')
+
+describe('audience mode: the room\'s phones as clients', () => {
+  const deck = useDeckSession({ demos: { audience: true, audienceHost: '127.0.0.1', audiencePort: 0, connectBroker: false } })
+
+  it('two phones join through the QR code, hear a push, and appear on the big screen', async () => {
+    const { page, browser } = deck
+    await goToSlide(page, 'Take out your phones')
+    const slide = currentSlide(page)
+    const qr = slide.getByTestId('audience-qr')
+    await qr.waitFor({ timeout: 15_000 })
+    await shot(page, 'join-slide')
+    // Read the QR code as a phone camera would: from its pixels.
+    const png = PNG.sync.read(await qr.screenshot())
+    const code = jsQR(new Uint8ClampedArray(png.data), png.width, png.height)
+    expect(code?.data).toBe(deck.demos.ctx.audience!.joinUrl)
+
+    const phones: Page[] = []
+    for (const name of ['ada', 'grace']) {
+      const context = await browser.newContext({ ...devices['Pixel 7'] })
+      const phone = await context.newPage()
+      const errors: string[] = []
+      phone.on('console', m => m.type() === 'error' && errors.push(m.text()))
+      await phone.goto(code!.data)
+      await phone.fill('#nick', name)
+      await phone.click('#go')
+      await expect.poll(() => phone.getByTestId('phone-transport').textContent()).toMatch(/short-poll|long-poll|sse|websocket/)
+      expect(errors).toEqual([])
+      phones.push(phone)
+    }
+    // Round-robin: the first two phones got the first two transports.
+    expect(await phones[0]!.getByTestId('phone-transport').textContent()).toBe('short-poll')
+    expect(await phones[1]!.getByTestId('phone-transport').textContent()).toBe('long-poll')
+    await expect.poll(() => slide.getByTestId('audience-count').textContent()).toBe('2')
+
+    await goToSlide(page, 'The race, run by the room')
+    const room = currentSlide(page)
+    await expect.poll(() => room.getByTestId('audience-total').textContent()).toBe('2')
+    await room.getByTestId('audience-push').click()
+    for (const phone of phones)
+      await expect.poll(() => phone.getByTestId('phone-pushes').textContent(), { timeout: 15_000 }).toBe('1')
+    // Both reported: the big screen has a delay for each, on its transport's row.
+    await expect.poll(() => room.getByTestId('audience-row-short-poll').getByTestId('audience-heard').textContent()).toBe('1')
+    await expect.poll(() => room.getByTestId('audience-row-long-poll').getByTestId('audience-heard').textContent()).toBe('1')
+    await expect.poll(() => room.getByTestId('audience-slowest').textContent()).toMatch(/ada|grace/)
+    await shot(page, 'room-slide')
+    await phones[0]!.screenshot({ path: 'test-results/audience/phone-short-poll.png' })
+    await phones[1]!.screenshot({ path: 'test-results/audience/phone-long-poll.png' })
+    // The short poller kept asking; the long poller asked about once per push.
+    const asked = async (p: Page) => Number(await p.getByTestId('phone-requests').textContent())
+    expect(await asked(phones[0]!)).toBeGreaterThan(await asked(phones[1]!))
+    expect(deck.errors).toEqual([])
+    expect(deck.remoteRequests).toEqual([])
+    for (const phone of phones) await phone.context().close()
+  })
+})
