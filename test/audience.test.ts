@@ -1,9 +1,10 @@
 import type { AudienceRun } from './support/audience-devices.ts'
 import type { RunningDemoServer } from './support/demo-server.ts'
 import { spawn } from 'node:child_process'
+import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TRANSPORTS } from '../demos/audience/hub.ts'
+import { AudienceHub, TRANSPORTS } from '../demos/audience/hub.ts'
 import { startDemoServer, waitFor } from './support/demo-server.ts'
 
 // Audience mode: the room's phones as clients, simulated on loopback (no test sends traffic to
@@ -89,6 +90,19 @@ describe('audience mode', () => {
     // A page on another site may not join.
     const foreign = await fetch(`${a}/api/join`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Origin': 'https://evil.example' }, body: JSON.stringify({ token: demos.ctx.audience!.token }) })
     expect(foreign.status).toBe(403)
+    // A sandboxed page or a file says Origin: null: refused, and the server stays up.
+    const nullOrigin = await fetch(`${a}/api/join`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Origin': 'null' }, body: JSON.stringify({ token: demos.ctx.audience!.token }) })
+    expect(nullOrigin.status).toBe(403)
+    const upgrade = await new Promise<string>((resolve) => {
+      const s = connect(Number(new URL(a).port), '127.0.0.1', () => s.write(`GET /api/ws HTTP/1.1\r\nHost: ${new URL(a).host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: null\r\n\r\n`))
+      let got = ''
+      s.on('data', (d) => {
+        got += d
+      })
+      s.on('close', () => resolve(got))
+    })
+    expect(upgrade).toMatch(/^HTTP\/1.1 403/)
+    expect((await fetch(`${a}/?t=${demos.ctx.audience!.token}`)).status).toBe(200)
     // The demo server answers the presenter only.
     expect((await fetch(`${demos.url}/audience/push`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Origin': 'https://evil.example' }, body: '{"text":"x"}' })).status).toBe(403)
   })
@@ -119,12 +133,28 @@ describe('audience mode', () => {
       await waitFor(() => small.ctx.audience!.held === 1, 'the event stream to be held')
       await small.close()
       closed = true
-      expect(await text).toMatch(/event: bye\ndata: \{"reason":"the talk has ended"\}/)
+      expect(await text).toMatch(/event: bye\ndata: \{"reason":"The talk has ended"\}/)
       expect(small.ctx.audience!.devices.size).toBe(0)
     }
     finally {
       if (!closed)
         await small.close()
+    }
+  })
+})
+
+describe('the audience hub', () => {
+  it('lets one network address hold 10 phones at most (one attendee cannot fill the room); loopback is the presenter\'s', () => {
+    const hub = new AudienceHub({ maxDevices: 100 })
+    try {
+      for (let i = 0; i < 10; i++) hub.join(hub.token, undefined, '192.168.1.23')
+      expect(() => hub.join(hub.token, undefined, '192.168.1.23')).toThrow(/at most 10 phones from one address/)
+      expect(() => hub.join(hub.token, undefined, '192.168.1.24')).not.toThrow()
+      for (let i = 0; i < 20; i++) hub.join(hub.token, undefined, '127.0.0.1')
+      expect(hub.devices.size).toBe(31)
+    }
+    finally {
+      hub.close()
     }
   })
 })

@@ -21,6 +21,8 @@ export interface AudiencePush {
 export interface Device {
   id: string
   nickname: string
+  /** The network address it joined from (the per-address cap). */
+  address: string
   transport: Transport
   joinedAt: number
   lastSeen: number
@@ -39,6 +41,8 @@ export interface AudienceOptions {
   ratePerSecond?: number
   /** A device that asked nothing for this long (and holds nothing) has left, ms. Default 30 000. */
   idleMs?: number
+  /** Phones joined from one network address at once (loopback excepted: the presenter's own tests). Default 10. */
+  maxPerAddress?: number
 }
 
 /** One second of traffic per transport: requests and bytes (the big screen's rates). */
@@ -60,6 +64,7 @@ export class AudienceHub {
   readonly maxDevices: number
   private readonly ratePerSecond: number
   private readonly idleMs: number
+  private readonly maxPerAddress: number
   private pushes: AudiencePush[] = []
   private nextSeq = 1
   private nextDevice = 1
@@ -83,12 +88,13 @@ export class AudienceHub {
     this.maxDevices = options.maxDevices ?? 500
     this.ratePerSecond = options.ratePerSecond ?? 10
     this.idleMs = options.idleMs ?? 30_000
+    this.maxPerAddress = options.maxPerAddress ?? 10
     this.sweeper = setInterval(() => this.sweep(), Math.min(5000, this.idleMs))
     this.sweeper.unref()
   }
 
-  /** Adds a phone; 403 for a wrong token, 429 when the room is full, 503 once the talk has ended. */
-  join(token: unknown, nickname: unknown): Device {
+  /** Adds a phone joining from `address`; 403 for a wrong token, 429 when the room (or that address's share) is full, 503 once the talk has ended. */
+  join(token: unknown, nickname: unknown, address = ''): Device {
     if (this.closed)
       throw new HttpError(503, this.closed, { 'Retry-After': '3600' })
     if (typeof token !== 'string' || token !== this.token)
@@ -97,9 +103,12 @@ export class AudienceHub {
       throw new HttpError(429, `the room is full (${this.maxDevices} devices)`, { 'Retry-After': '10' })
     if (nickname !== undefined && (typeof nickname !== 'string' || nickname.length > 24))
       throw new HttpError(400, 'nickname: a string of at most 24 characters')
+    const loopback = /^(::ffff:)?127\.|^::1$/.test(address)
+    if (!loopback && [...this.devices.values()].filter(d => d.address === address).length >= this.maxPerAddress)
+      throw new HttpError(429, `at most ${this.maxPerAddress} phones from one address`, { 'Retry-After': '30' })
     const transport = this.assign === 'round-robin' ? TRANSPORTS[this.assigned++ % TRANSPORTS.length]! : this.assign
     const now = epochMs()
-    const device: Device = { id: `d${this.nextDevice++}-${randomBytes(6).toString('base64url')}`, nickname: (nickname ?? '').trim(), transport, joinedAt: now, lastSeen: now, requests: 0, bytes: 0, delays: new Map() }
+    const device: Device = { id: `d${this.nextDevice++}-${randomBytes(6).toString('base64url')}`, nickname: (nickname ?? '').trim(), address, transport, joinedAt: now, lastSeen: now, requests: 0, bytes: 0, delays: new Map() }
     this.devices.set(device.id, device)
     return device
   }
@@ -236,7 +245,7 @@ export class AudienceHub {
   }
 
   /** Ends audience mode: every held connection gets `reason`, every device is gone. */
-  close(reason = 'the talk has ended'): void {
+  close(reason = 'The talk has ended'): void {
     this.closed = reason
     clearInterval(this.sweeper)
     for (const id of [...this.devices.keys()]) this.leave(id)

@@ -2,7 +2,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { AudienceHub } from './hub.ts'
 import { createServer, STATUS_CODES } from 'node:http'
 import { WebSocketServer } from 'ws'
-import { createAudienceApp } from './phone-app.ts'
+import { createAudienceApp, sameOrigin } from './phone-app.ts'
 
 /** The audience listener, once it listens. */
 export interface AudienceListening {
@@ -38,7 +38,7 @@ export async function listenAudience(hub: AudienceHub, host: string, port: numbe
     }
     if (url.pathname !== AUDIENCE_WS_PATH)
       return refuse(404, `no WebSocket endpoint at ${url.pathname}`)
-    if (req.headers.origin && new URL(req.headers.origin).host !== req.headers.host)
+    if (req.headers.origin && !sameOrigin(req.headers.origin, req.headers.host))
       return refuse(403, `connections from ${req.headers.origin} are not allowed`)
     let device
     try {
@@ -56,7 +56,7 @@ export async function listenAudience(hub: AudienceHub, host: string, port: numbe
         ws.send(text)
         hub.sent(d, Buffer.byteLength(text))
       }
-      const release = hub.hold(d, p => send(JSON.stringify({ type: 'push', ...p })), () => ws.close(1001, (hub.closed ?? 'you left').slice(0, 100)))
+      const release = hub.hold(d, p => send(JSON.stringify({ type: 'push', ...p })), () => ws.close(1001, (hub.closed ?? 'You left').slice(0, 100)))
       for (const p of hub.since(Number(url.searchParams.get('after')) || 0)) send(JSON.stringify({ type: 'push', ...p }))
       ws.on('message', () => ws.close(1003, 'this socket only listens')) // reports go to POST /api/report
       ws.on('close', release)

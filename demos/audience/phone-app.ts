@@ -27,7 +27,7 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
     if (host !== ownHost && host !== 'localhost' && host !== '127.0.0.1')
       return next(new HttpError(421, `this is the audience server on ${ownHost}; not host ${JSON.stringify(req.headers.host ?? '')}`))
     // A state-changing request from another site's page: refused (the phone page is same-origin).
-    if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers.origin && new URL(req.headers.origin).host !== req.headers.host)
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers.origin && !sameOrigin(req.headers.origin, req.headers.host))
       return next(new HttpError(403, `requests from ${req.headers.origin} are not allowed`))
     next()
   })
@@ -43,7 +43,7 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
   /** POST /api/join {token, nickname?} → 201 {device, transport, serverTime, seq}. */
   app.post('/api/join', (req, res) => {
     const body = object(req.body)
-    const d = hub.join(body.token, body.nickname)
+    const d = hub.join(body.token, body.nickname, req.socket.remoteAddress ?? '')
     const answer = JSON.stringify({ device: d.id, transport: d.transport, nickname: d.nickname, serverTime: epochMs(), seq: hub.seq })
     hub.use(d.id, Buffer.byteLength(answer))
     res.status(201).type('json').send(answer)
@@ -74,7 +74,7 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
     }
     const heartbeat = setInterval(() => res.write(': ♥\n\n'), 15_000)
     const release = hub.hold(d, (p: AudiencePush) => write(`id: ${p.seq}\nevent: push\ndata: ${JSON.stringify(p)}\n\n`), () => {
-      res.end(`event: bye\ndata: ${JSON.stringify({ reason: hub.closed ?? 'you left' })}\n\n`)
+      res.end(`event: bye\ndata: ${JSON.stringify({ reason: hub.closed ?? 'You left' })}\n\n`)
     })
     for (const p of hub.since(Number(req.headers['last-event-id']) || after(req))) write(`id: ${p.seq}\nevent: push\ndata: ${JSON.stringify(p)}\n\n`)
     res.on('close', () => {
@@ -101,6 +101,16 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
   app.use(notFound)
   app.use(errorHandler)
   return app
+}
+
+/** Whether an `Origin` header names this host (`null`, or anything unparsable, does not). */
+export function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return new URL(origin).host === host
+  }
+  catch {
+    return false
+  }
 }
 
 function object(body: unknown): Record<string, unknown> {

@@ -62,6 +62,11 @@ describe('audience mode: the room\'s phones as clients', () => {
     expect(await asked(phones[0]!)).toBeGreaterThan(await asked(phones[1]!))
     expect(deck.errors).toEqual([])
     expect(deck.remoteRequests).toEqual([])
+    // The talk ends (npm start's Ctrl-C stops the demo server): both phones say so, the long poller
+    // from its last answer, the short poller once its asks find no server.
+    await deck.demos.close()
+    for (const phone of phones)
+      await expect.poll(() => phone.getByTestId('phone-status').textContent(), { timeout: 15_000 }).toMatch(/talk has (probably )?ended/)
     for (const phone of phones) await phone.context().close()
   })
 })
