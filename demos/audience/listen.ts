@@ -31,10 +31,17 @@ export async function listenAudience(hub: AudienceHub, host: string, port: numbe
     s.once('close', () => sockets.delete(s))
   })
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://x')
+    socket.on('error', () => socket.destroy())
     const refuse = (status: number, error: string) => {
       const body = JSON.stringify({ error })
       socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    }
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://x')
+    }
+    catch {
+      return refuse(400, 'malformed request target')
     }
     if (url.pathname !== AUDIENCE_WS_PATH)
       return refuse(404, `no WebSocket endpoint at ${url.pathname}`)
