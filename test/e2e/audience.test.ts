@@ -44,7 +44,7 @@ describe('audience mode: the room\'s phones as clients', () => {
     expect(await phones[1]!.getByTestId('phone-transport').textContent()).toBe('long-poll')
     await expect.poll(() => slide.getByTestId('audience-count').textContent()).toBe('2')
 
-    await goToSlide(page, 'The race, run by the room')
+    await goToSlide(page, 'Your phones, live')
     const room = currentSlide(page)
     await expect.poll(() => room.getByTestId('audience-total').textContent()).toBe('2')
     await room.getByTestId('audience-push').click()
@@ -55,6 +55,12 @@ describe('audience mode: the room\'s phones as clients', () => {
     await expect.poll(() => room.getByTestId('audience-row-long-poll').getByTestId('audience-heard').textContent()).toBe('1')
     await expect.poll(() => room.getByTestId('audience-slowest').textContent()).toMatch(/ada|grace/)
     await shot(page, 'room-slide')
+    // The race: the next slide ranks the transports by who heard the starting gun first.
+    await goToSlide(page, 'The race, run by the room')
+    const race = currentSlide(page)
+    await race.getByTestId('audience-push').click()
+    await expect.poll(() => race.getByTestId('audience-ranking').textContent(), { timeout: 15_000 }).toMatch(/1\..*2\./)
+    await shot(page, 'race-slide')
     await phones[0]!.screenshot({ path: 'test-results/audience/phone-short-poll.png' })
     await phones[1]!.screenshot({ path: 'test-results/audience/phone-long-poll.png' })
     // The short poller kept asking; the long poller asked about once per push.
