@@ -33,4 +33,15 @@ export default tseslint.config(
     },
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
+  {
+    // The deck runs in the browser and talks to the demo server over HTTP only: what both sides
+    // share (wire types, the clock, the SSE format) lives in wire/.
+    files: ['components/**', 'composables/**', 'setup/**', '*.vue'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/demos/**', '**/demos'], message: 'The deck never imports the demo server: put what both sides share in wire/.' }] }] },
+  },
+  {
+    // wire/ is the protocol both sides share: plain TypeScript, importing nothing but itself.
+    files: ['wire/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./)', message: 'wire/ imports only wire/ files: no Node, browser, Vue or server modules.' }] }] },
+  },
 )

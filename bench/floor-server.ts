@@ -12,7 +12,7 @@ import { createServer as createHttpServer } from 'node:http'
 import { createServer as createNetServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import express from 'express'
-import { epochMs } from '../demos/clock.ts'
+import { epochMs } from '../wire/clock.ts'
 
 const mode = process.argv[2]
 const answer = JSON.stringify({ status: 'confirmed' })

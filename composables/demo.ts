@@ -2,10 +2,11 @@ import { onSlideEnter, onSlideLeave, useNav, useSlideContext } from '@slidev/cli
 import type { Ref } from 'vue'
 import type { Recording, StateSnapshot } from './recording'
 import { computed, isRef, onBeforeUnmount, ref, shallowRef, toRaw, watch } from 'vue'
-import { epochMs } from '../demos/clock'
+import { epochMs } from '../wire/clock'
 import { playRecording, Recorder, RECORDINGS, showRecordingEnd } from './recording'
-import { byteLength, TrafficLog } from './traffic'
-import type { Health } from '../demos/app'
+import { TrafficLog } from './traffic'
+import { byteLength } from '../wire/bytes'
+import type { Health } from '../wire/health'
 
 const DEMO_URL_KEY = 'wire-patterns:demo-url'
 const REPLAY_KEY = 'wire-patterns:replay'
@@ -55,7 +56,6 @@ export function replayForced(): boolean {
 const HEALTH_INTERVAL_MS = 2000
 /** A health check slower than this counts as offline, in ms. */
 const HEALTH_TIMEOUT_MS = 1500
-
 
 export interface DemoRequestInit extends Omit<RequestInit, 'body' | 'signal'> {
   /** Lane of the timeline this request is drawn in. Default `client`. */

@@ -1,9 +1,9 @@
 import type { Ref } from 'vue'
-import type { JobEvent, JobView } from '../demos/jobs/store'
+import type { JobEvent, JobView } from '../wire/jobs'
 import type { Demo } from './demo'
 import type { EventStream, SseFrame } from './sse'
 import { reactive } from 'vue'
-import { epochMs } from '../demos/clock'
+import { epochMs } from '../wire/clock'
 import { followEventStream } from './sse'
 
 /** What a viewer compares between patterns: one of these per pattern client. */

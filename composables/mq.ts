@@ -1,7 +1,7 @@
 import type { Demo } from './demo'
 import type { TrafficEntry } from './traffic'
 import { computed, watch } from 'vue'
-import { byteLength } from './traffic'
+import { byteLength } from '../wire/bytes'
 
 /** An open EventSource drawn on the demo's timeline. */
 export interface MqStream {

@@ -1,5 +1,5 @@
 import type { TrafficEntry, TrafficLog } from './traffic'
-import { epochMs } from '../demos/clock'
+import { epochMs } from '../wire/clock'
 
 /**
  * A recorded run of one demo, as `npm run record` writes it to `recordings/<demo>.json`: the

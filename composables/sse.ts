@@ -1,12 +1,12 @@
 import type { Demo } from './demo'
 import type { TrafficEntry } from './traffic'
-import type { SseFrame } from './sse-parse'
-import { epochMs } from '../demos/clock'
+import type { SseFrame } from '../wire/sse'
+import { epochMs } from '../wire/clock'
 import { DEMO_URL } from './demo'
-import { readEventStream } from './sse-parse'
-import { byteLength } from './traffic'
+import { readEventStream } from '../wire/sse'
+import { byteLength } from '../wire/bytes'
 
-export type { SseFrame } from './sse-parse'
+export type { SseFrame } from '../wire/sse'
 
 export interface EventStreamOptions {
   /** Timeline lane. Default `SSE`. */
@@ -58,7 +58,7 @@ function frameLabel(frame: SseFrame): string {
 /**
  * The deck's event-stream client: a fetch-based EventSource that shows its work. Every
  * frame is handed over raw and recorded in the demo's log (a tick per frame on a `stream`
- * bar); frames are read by `readEventStream` (composables/sse-parse.ts, WHATWG rules).
+ * bar); frames are read by `readEventStream` (wire/sse.ts, WHATWG rules).
  * Like EventSource it follows the stream across drops: after an early end or a network
  * error it waits the reconnect delay — 2000 ms until the server sends `retry:`, and any
  * `retry:` is clamped to 250–30,000 ms ({@link RETRY_BOUNDS_MS}) — then reconnects with

@@ -1,5 +1,5 @@
 import { shallowRef, triggerRef } from 'vue'
-import { epochMs } from '../demos/clock'
+import { epochMs } from '../wire/clock'
 
 /** What kind of thing crossed the wire. */
 export type TrafficKind = 'request' | 'stream' | 'event' | 'frame' | 'note'
@@ -24,12 +24,6 @@ export interface TrafficEntry {
   end?: number
   error?: string
   data?: unknown
-}
-
-const encoder = new TextEncoder()
-/** UTF-8 byte length of a string. */
-export function byteLength(text: string): number {
-  return encoder.encode(text).length
 }
 
 /**

@@ -20,20 +20,7 @@ import { shortPollingRouter } from './short-polling/router.ts'
 import { sseRouter } from './sse/router.ts'
 import { capacityRouter } from './capacity/router.ts'
 import { audienceRouter } from './audience/router.ts'
-
-/** What `GET /health` answers. */
-export interface Health {
-  status: 'ok'
-  uptimeMs: number
-  /** Whether the AMQP connection is up right now. */
-  broker: 'up' | 'down'
-  /** The broker URL, password hidden. */
-  amqpUrl: string
-  /** Responses held open: long polls, event streams, blocking calls. */
-  openConnections: number
-  /** Audience mode: off, or on with the phones connected. */
-  audience: { on: false } | { on: true, devices: number, joinUrl: string | null }
-}
+import type { Health } from '../wire/health.ts'
 
 /** Builds the demo app without listening; `main.ts` listens, tests mount it on port 0. */
 export function createApp(ctx: DemoContext): Express {

@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AudienceHub, TRANSPORTS } from '../demos/audience/hub.ts'
+import { AudienceHub } from '../demos/audience/hub.ts'
+import { TRANSPORTS } from '../wire/audience.ts'
 import { startDemoServer, waitFor } from './support/demo-server.ts'
 
 // Audience mode: the room's phones as clients, simulated on loopback (no test sends traffic to

@@ -1,4 +1,4 @@
-import type { CapacityProgress, CapacityResult } from '../demos/capacity/run.ts'
+import type { CapacityProgress, CapacityResult } from '../wire/capacity.ts'
 import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { forkChild, runningChildren } from '../demos/children.ts'

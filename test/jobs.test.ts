@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { epochMs } from '../demos/clock.ts'
+import { epochMs } from '../wire/clock.ts'
 import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'
 import { call, startJob } from './support/http-patterns.ts'
 import { trackDemoTimers } from './support/timers.ts'

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'
 import { call, startJob } from './support/http-patterns.ts'
-import { epochMs } from '../demos/clock.ts'
+import { epochMs } from '../wire/clock.ts'
 import { trackDemoTimers } from './support/timers.ts'
-
 
 describe('long polling: GET /jobs/:id?wait=<s> is held until something changes', () => {
   const s = useDemoServer({ connectBroker: false })

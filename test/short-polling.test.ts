@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { useDemoServer } from './support/demo-server.ts'
 import { call, sleep, startJob } from './support/http-patterns.ts'
-import { epochMs } from '../demos/clock.ts'
+import { epochMs } from '../wire/clock.ts'
 
 describe('short polling: GET /jobs/:id answers at once', () => {
   const s = useDemoServer({ connectBroker: false })

@@ -1,13 +1,13 @@
-// The event-stream reader (composables/sse-parse.ts) against the WHATWG HTML rules,
+// The event-stream reader (wire/sse.ts) against the WHATWG HTML rules,
 // §9.2.5 "Parsing an event stream" and §9.2.6 "Interpreting an event stream": every case is
 // fed as a real ReadableStream, whole, byte by byte, and split in two at every byte.
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { SseFrame } from '../composables/sse-parse.ts'
+import type { SseFrame } from '../wire/sse.ts'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { frameSplitter, parseFrame, readEventStream } from '../composables/sse-parse.ts'
+import { frameSplitter, parseFrame, readEventStream } from '../wire/sse.ts'
 
 const utf8 = (text: string) => new TextEncoder().encode(text)
 

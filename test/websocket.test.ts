@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net'
-import type { ServerFrame } from '../demos/websocket/hub.ts'
+import type { ServerFrame } from '../wire/push.ts'
 import type { RunningDemoServer } from './support/demo-server.ts'
 import { createServer } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'

@@ -1,21 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { epochMs } from '../clock.ts'
+import { epochMs } from '../../wire/clock.ts'
 import { HttpError } from '../http.ts'
 
-import type { Transport } from './transports.ts'
-import { TRANSPORTS } from './transports.ts'
-
-export { TRANSPORTS }
-export type { Transport }
-
-/** A push as the phones get it. `sentAt`: the server's epoch ms when it went out. */
-export interface AudiencePush {
-  seq: number
-  text: string
-  sentAt: number
-  /** `direct` from the hub, or `rabbitmq`: published to a fanout exchange and consumed back. */
-  via: 'direct' | 'rabbitmq'
-}
+import type { AudiencePush, AudienceStats, Transport } from '../../wire/audience.ts'
+import { TRANSPORTS } from '../../wire/audience.ts'
 
 /** One phone in the room. */
 export interface Device {
@@ -284,21 +272,6 @@ export class AudienceHub {
         this.leave(d.id)
     }
   }
-}
-
-/** GET /audience/state: what the big screen draws. Rates are of the last whole second. */
-export interface AudienceStats {
-  on: boolean
-  devices: Record<Transport, number>
-  total: number
-  maxDevices: number
-  assign: 'round-robin' | Transport
-  requestsPerSecond: Record<Transport, number>
-  bytesPerSecond: Record<Transport, number>
-  latest: AudiencePush | null
-  /** How late the latest push reached each device that reported it, ms, per transport. */
-  delays: Record<Transport, number[]>
-  slowest: { nickname: string, transport: Transport, ms: number } | null
 }
 
 /** The response objects a hub holds (for tests: nothing left after everyone left). */

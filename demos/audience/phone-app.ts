@@ -1,8 +1,9 @@
 import type { Express, Request, Response } from 'express'
-import type { AudienceHub, AudiencePush, Device } from './hub.ts'
+import type { AudienceHub, Device } from './hub.ts'
+import type { AudiencePush } from '../../wire/audience.ts'
 import { readFileSync } from 'node:fs'
 import express from 'express'
-import { epochMs } from '../clock.ts'
+import { epochMs } from '../../wire/clock.ts'
 import { errorHandler, HttpError, notFound } from '../http.ts'
 
 const PHONE_PAGE = readFileSync(new URL('./phone.html', import.meta.url), 'utf8')

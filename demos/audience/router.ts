@@ -1,14 +1,11 @@
 import type { Router } from 'express'
 import type { DemoContext } from '../context.ts'
-import type { AudienceStats, Transport } from './hub.ts'
+import type { AudienceStats, JoinInfo, Transport } from '../../wire/audience.ts'
 import express from 'express'
 import QRCode from 'qrcode'
 import { HttpError } from '../http.ts'
 import { publishToRoom } from './broker-bridge.ts'
-import { TRANSPORTS } from './hub.ts'
-
-/** GET /audience/join: where phones join, and the QR code of it (SVG, made here: nothing fetched). */
-export interface JoinInfo { on: true, joinUrl: string, qrSvg: string }
+import { TRANSPORTS } from '../../wire/audience.ts'
 
 /**
  * The presenter's side of audience mode, on the demo server (127.0.0.1, the deck's origins):

@@ -1,27 +1,7 @@
 import type { DemoContext } from '../context.ts'
 import { Router } from 'express'
 import { EXCHANGES } from '../pubsub/publisher.ts'
-
-/** One queue as the slide draws it. `unacked` is null when only AMQP could be asked. */
-export interface QueueView {
-  name: string
-  durable: boolean
-  exclusive: boolean
-  autoDelete: boolean
-  ready: number
-  unacked: number | null
-  consumers: number
-}
-
-export interface Topology {
-  /** Where the picture came from: the management HTTP API, or AMQP alone (checkQueue). */
-  source: 'management' | 'amqp'
-  /** Link to the management UI (config.managementUrl), for the audience. */
-  managementUrl: string
-  exchanges: Array<{ name: string, type: string }>
-  bindings: Array<{ exchange: string, queue: string, key: string }>
-  queues: QueueView[]
-}
+import type { Topology } from '../../wire/broker-view.ts'
 
 interface MgmtQueue { name: string, durable: boolean, exclusive: boolean, auto_delete: boolean, messages_ready?: number, messages_unacknowledged?: number, consumers?: number }
 interface MgmtBinding { source: string, destination: string, destination_type: string, routing_key: string }

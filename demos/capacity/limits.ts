@@ -1,5 +1,5 @@
 import type { DemoContext } from '../context.ts'
-import type { CapacityMode } from './run.ts'
+import type { CapacityMode } from '../../wire/capacity.ts'
 import { readdirSync, readFileSync } from 'node:fs'
 import { HttpError } from '../http.ts'
 

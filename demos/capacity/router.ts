@@ -1,9 +1,10 @@
 import type { DemoContext } from '../context.ts'
-import type { CapacityMode } from './run.ts'
+import type { CapacityMode } from '../../wire/capacity.ts'
 import { Router } from 'express'
 import { HttpError } from '../http.ts'
 import { checkRoom } from './limits.ts'
-import { CAPACITY_MODES, CAPACITY_SIZES, CapacityRun } from './run.ts'
+import { CapacityRun } from './run.ts'
+import { CAPACITY_MODES, CAPACITY_SIZES } from '../../wire/capacity.ts'
 
 /**
  * The cost of held connections: a helper process opens 1,000 or 10,000 event streams or pending

@@ -1,9 +1,10 @@
 import type { Request } from 'express'
-import type { JobStore, JobView } from './store.ts'
+import type { JobStore } from './store.ts'
+import type { JobView } from '../../wire/jobs.ts'
 import { HttpError } from '../http.ts'
 import { DURATION_MAX_MS, DURATION_MIN_MS, StoreFullError } from './store.ts'
 
-export type { JobEvent, JobOptions, JobState, JobView } from './store.ts'
+export type { JobOptions } from './store.ts'
 export { JobStore } from './store.ts'
 
 /** The job named in `req.params.id`, or a 404 naming it. */

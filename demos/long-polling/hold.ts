@@ -1,6 +1,6 @@
 import type { Response } from 'express'
 import type { DemoContext } from '../context.ts'
-import type { JobView } from '../jobs/index.ts'
+import type { JobView } from '../../wire/jobs.ts'
 import { jsonOf } from '../jobs/index.ts'
 
 /** Why a held poll was answered; sent as `X-Long-Poll`. */

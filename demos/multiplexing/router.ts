@@ -4,6 +4,7 @@ import { Router } from 'express'
 import { HttpError } from '../http.ts'
 import { runHttp1, runHttp2, runPooled } from './runs.ts'
 import { Upstreams } from './upstreams.ts'
+import type { SlowAnswer } from '../../wire/multiplexing.ts'
 
 /** What the server saw of one browser run: how many of its requests were in flight at once, on which sockets. */
 interface BrowserRun { t0: number, inFlight: number, maxInFlight: number, sockets: Map<string, number> }
@@ -24,19 +25,6 @@ function abortOnClose(res: Response): AbortSignal {
   const controller = new AbortController()
   res.once('close', () => controller.abort())
   return controller.signal
-}
-
-/** What `GET /multiplexing/slow` answers: when the request arrived, how many of its run were in flight, on which socket. */
-export interface SlowAnswer {
-  run: string
-  /** ms since the run's first request arrived. */
-  arrivedMs: number
-  answeredMs: number
-  inFlightAtArrival: number
-  maxInFlight: number
-  /** Which of the run's client sockets (1, 2, ...) carried it. */
-  connection: number
-  connections: number
 }
 
 /** Multiplexing and pooling: slow requests from the browser, and runs the demo server makes itself. */

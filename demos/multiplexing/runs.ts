@@ -2,30 +2,7 @@ import type { UpstreamAnswer } from './upstreams.ts'
 import { Agent, request as h1Request } from 'node:http'
 import type { ClientHttp2Session } from 'node:http2'
 import { connect } from 'node:http2'
-
-/** One request of a server-side run, in ms since the run started (one clock: this process). */
-export interface Span {
-  i: number
-  /** When the upstream received it: the start of its bar. */
-  startMs: number
-  /** When the whole answer was back. */
-  endMs: number
-  /** Time between being issued and reaching the server (waiting for a socket, connecting). */
-  queuedMs: number
-  /** Which TCP connection carried it (numbered by the upstream). */
-  connection: number
-  /** HTTP/2 stream id. */
-  stream?: number
-}
-
-export interface RunReport {
-  protocol: 'http/1.1' | 'h2'
-  count: number
-  /** Distinct TCP connections that carried the run's requests, counted by the upstream. */
-  tcpConnections: number
-  totalMs: number
-  spans: Span[]
-}
+import type { RunReport, Span } from '../../wire/multiplexing.ts'
 
 function report(protocol: RunReport['protocol'], t0: number, spans: Span[]): RunReport {
   return { protocol, count: spans.length, tcpConnections: new Set(spans.map(s => s.connection)).size, totalMs: performance.now() - t0, spans }

@@ -1,7 +1,7 @@
 import type { ChannelModel } from 'amqplib'
 import type { BrokerConnection, Confirmed } from '../broker.ts'
 import { HttpError } from '../http.ts'
-import { epochMs } from '../clock.ts'
+import { epochMs } from '../../wire/clock.ts'
 
 /** The three exchanges of the pub/sub demos, one per exchange type, named after it. */
 export const EXCHANGES = { fanout: 'wire.fanout', direct: 'wire.direct', topic: 'wire.topic' } as const

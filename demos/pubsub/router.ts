@@ -1,50 +1,13 @@
 import type { DemoContext } from '../context.ts'
 import type { EventStream } from '../sse/stream.ts'
 import { Router } from 'express'
-import { epochMs } from '../clock.ts'
+import { epochMs } from '../../wire/clock.ts'
 import { HttpError } from '../http.ts'
 import { openEventStream } from '../sse/stream.ts'
 import type { ExchangeType } from './publisher.ts'
-import { bindingKeyOf, declareExchanges, EXCHANGES, exchangeOf, publishMessage, publishRequestOf } from './publisher.ts'
+import { bindingKeyOf, declareExchanges, exchangeOf, EXCHANGES, publishMessage, publishRequestOf } from './publisher.ts'
 import { Subscriber } from './subscriber.ts'
-
-/** What `POST /pubsub/publish` answers (202), once the broker confirmed the message. */
-export interface PublishAnswer {
-  status: 'confirmed'
-  /** The message id (AMQP message-id): subscribers see it too. */
-  id: string
-  exchange: string
-  routingKey: string
-  /** False when no queue was bound for the key: the broker returned it. */
-  routed: boolean
-  /** publish -> confirm, ms. */
-  confirmMs: number
-  /** Epoch ms. */
-  publishedAt: number
-}
-
-/** One message as a subscriber's stream delivers it (`event: message`); times in epoch ms. */
-export interface SubscriberMessage {
-  /** 1, 2, ... per connection of the subscriber (the frame's `id:` is `<id>@<queue>`, for Last-Event-ID). */
-  seq: number
-  id: string
-  message: string
-  routingKey: string
-  redelivered: boolean
-  queue?: string
-  publishedAt?: number
-  consumedAt: number
-  sentAt: number
-}
-
-/** The events of `GET /pubsub/subscribe`, by name: what each one's `data:` holds. */
-export interface SubscriberEvents {
-  /** `reconnected`: after a broker restart, on a new queue; `resumed`: a client back within the grace period, on its old queue. */
-  subscribed: { queue: string, exchange: string, bindingKey: string, reconnected?: true, resumed?: true }
-  message: SubscriberMessage
-  broker: { state: 'down' }
-  cancelled: { reason: string }
-}
+import type { PublishAnswer, SubscriberEvents, SubscriberMessage } from '../../wire/pubsub.ts'
 
 /** Publish/subscribe through RabbitMQ, bridged to the browser over Server-Sent Events. */
 export function pubsubRouter(ctx: DemoContext): Router {

@@ -2,10 +2,12 @@ import type { Request, Response } from 'express'
 import type { DemoContext } from '../context.ts'
 import type { RawBodyRequest } from '../http.ts'
 import express, { Router } from 'express'
-import { epochMs } from '../clock.ts'
-import type { JobStore, JobView } from '../jobs/index.ts'
+import { epochMs } from '../../wire/clock.ts'
+import type { JobStore } from '../jobs/index.ts'
+import type { JobView } from '../../wire/jobs.ts'
 import { HttpError } from '../http.ts'
 import { createJob, jobById } from '../jobs/index.ts'
+import type { EchoAnswer } from '../../wire/request-response.ts'
 
 /** Request/response: what a request looks like on the wire, and what waiting for a long answer costs. */
 export function requestResponseRouter(ctx: DemoContext): Router {
@@ -52,19 +54,6 @@ function jobToWaitFor(store: JobStore, body: unknown): JobView {
   if (typeof jobId !== 'string')
     throw new HttpError(400, 'jobId must be a string')
   return jobById(store, jobId)
-}
-
-/** What `/echo` answers with `Accept: application/json`. */
-export interface EchoAnswer {
-  /** Start line, headers as sent (case and order), blank line. */
-  head: string
-  body: string
-  headBytes: number
-  bodyBytes: number
-  /** True when `body` holds the bytes exactly as they arrived. */
-  exactBody: boolean
-  /** Epoch ms. */
-  receivedAt: number
 }
 
 // #region rebuild

@@ -4,27 +4,9 @@ import { Router } from 'express'
 import { startChild, superviseSet } from '../children.ts'
 import { HttpError } from '../http.ts'
 import { FlakyUpstream } from './upstream.ts'
+import type { OrderAnswer, SidecarStats } from '../../wire/sidecar.ts'
 
 interface Deployment { sidecar: boolean, app: RunningChild, proxy?: RunningChild }
-
-/** What `/sidecar/stats` and `/sidecar/mode` answer: counters reported by each process. */
-export interface SidecarStats {
-  sidecar: boolean
-  /** The app (demos/sidecar/app.ts): orders served, calls it made upstream. */
-  app: { pid: number, requests: number, upstreamCalls: number, failures: number }
-  /** The sidecar (demos/sidecar/sidecar.ts), when deployed: attempts and retries, its last log lines. */
-  proxy: null | { pid: number, requests: number, attempts: number, retries: number, log: string[] }
-  /** The flaky price service, as it saw the traffic. */
-  upstream: { failures: number, attempts: number, failed: number, traced: number }
-}
-
-/** What `/sidecar/order` answers: the app's answer, and the attempts the price service saw meanwhile. */
-export interface OrderAnswer {
-  status: number
-  body: object
-  sidecar: boolean
-  attempts: Array<{ n: number, status: number, traceparent?: string, atMs: number }>
-}
 
 /**
  * The sidecar demo: the same app process (child), started with its localhost URL pointing

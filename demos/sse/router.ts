@@ -1,5 +1,5 @@
 import type { DemoContext } from '../context.ts'
-import type { JobEvent } from '../jobs/index.ts'
+import type { JobEvent } from '../../wire/jobs.ts'
 import { Router } from 'express'
 import { findJob } from '../jobs/index.ts'
 import { lastEventId, openEventStream } from './stream.ts'

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express'
 import type { DemoContext } from '../context.ts'
+import { formatEvent } from '../../wire/sse.ts'
 import { HttpError } from '../http.ts'
 
 /** `retry:` sent on connect, ms: how long an EventSource waits before it reconnects. */
@@ -106,15 +107,14 @@ function stopKeepAlive(streams: Set<Response>): void {
 const built = new WeakMap<object, { event: string, id?: string | number, frame: string }>()
 
 /**
- * One SSE frame: `id:` (optional), `event:`, and `data` as JSON on one line, then a blank line.
- * When `data` is an object, the frame is remembered for it (weakly): fanning one change out to
+ * One SSE frame (`formatEvent`, wire/sse.ts). When `data` is an object, the frame is remembered for it (weakly): fanning one change out to
  * every stream costs one JSON.stringify, not one per stream.
  */
 export function frameOf(event: string, data: unknown, id?: string | number): string {
   const hit = typeof data === 'object' && data !== null ? built.get(data) : undefined
   if (hit && hit.event === event && hit.id === id)
     return hit.frame
-  const frame = `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+  const frame = formatEvent(event, data, id)
   if (typeof data === 'object' && data !== null)
     built.set(data, { event, id, frame })
   return frame

@@ -5,16 +5,11 @@ import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import { reportReady } from '../children.ts'
 import { signToken, verifyToken } from './token.ts'
+import type { InstanceAnswer } from '../../wire/stateful.ts'
 
 const instance = process.env.CHILD_NAME ?? 'backend'
 const secret = process.env.TOKEN_SECRET ?? ''
 let served = 0
-
-/**
- * What an instance answers, every field optional: `POST /login` gives `user` and `session` or
- * `token`; `GET /me` gives `user` and `via`, or `error` (401); every answer names its `instance`.
- */
-export interface InstanceAnswer { instance: string, user?: string, session?: string, token?: string, via?: 'token' | 'session', error?: string }
 
 function send(res: ServerResponse, status: number, body: Omit<InstanceAnswer, 'instance'> | object): void {
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ...body, instance }))

@@ -1,17 +1,6 @@
 import type { Response } from 'express'
 import { availableParallelism, loadavg } from 'node:os'
-
-/** What the event loop did while one request was being served, and how busy the machine was. */
-export interface LoopReport {
-  /** The longest the loop was late for anything (a timer, a socket, a request), ms. */
-  loopDelayMs: number
-  /** Heartbeat requests the server answered meanwhile. */
-  heartbeatsServed: number
-  /** The machine's 1-minute load average when the request ended (0 where the OS has none, e.g. Windows). */
-  load1m: number
-  /** CPU cores Node may use. */
-  cpus: number
-}
+import type { LoopReport } from '../../wire/sync-async.ts'
 
 /**
  * Watches the event loop of this server. `beat()` counts a heartbeat answered;

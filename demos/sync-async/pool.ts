@@ -1,13 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import { HttpError } from '../http.ts'
-
-export interface CpuResult {
-  primes: number
-  /** Time the worker spent computing, whole ms. */
-  cpuMs: number
-  /** Time the job waited (queue, thread start-up, message passing), whole ms. */
-  waitMs: number
-}
+import type { CpuResult } from '../../wire/sync-async.ts'
 
 export interface CpuWorkerOptions {
   /** Jobs accepted at once (running + queued); more get a 503. Default 4. */

@@ -3,7 +3,7 @@ import { Router } from 'express'
 import type { DemoContext } from '../context.ts'
 import { countPrimes, parseN } from './cpu.ts'
 import { loopWatch } from './loop-watch.ts'
-import type { CpuResult } from './pool.ts'
+import type { CpuResult } from '../../wire/sync-async.ts'
 import { CpuWorker } from './pool.ts'
 
 /**

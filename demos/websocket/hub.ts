@@ -1,14 +1,6 @@
 import type { RawData } from 'ws'
 import { WebSocket, WebSocketServer } from 'ws'
-
-/** What the server pushes. Every frame is one JSON object with a `type`. */
-export type ServerFrame =
-  | { type: 'hello', id: string, clients: number }
-  | { type: 'clients', count: number }
-  | { type: 'notification', seq: number, kind: NotificationKind, text: string, from?: string, at: number }
-  | { type: 'error', error: string }
-
-export type NotificationKind = 'video' | 'login' | 'message'
+import type { NotificationKind, ServerFrame } from '../../wire/push.ts'
 
 export interface WebSocketHubOptions {
   /** Connections accepted at once; more are refused with 503. Default 50. */

@@ -1,6 +1,6 @@
 import { Router } from 'express'
 import type { DemoContext } from '../context.ts'
-import type { NotificationKind } from './hub.ts'
+import type { NotificationKind } from '../../wire/push.ts'
 import { HttpError } from '../http.ts'
 
 const KINDS: readonly NotificationKind[] = ['video', 'login', 'message']

@@ -1,4 +1,4 @@
-import type { WorkerEvent } from './worker.ts'
+import type { WorkerEvent } from '../../wire/work-queue.ts'
 
 /** What the ledger says: the slide and the tests check every job was acked exactly once. */
 export interface LedgerStats {

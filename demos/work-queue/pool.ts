@@ -1,24 +1,12 @@
 import type { BrokerConnection } from '../broker.ts'
 import type { LedgerStats } from './ledger.ts'
-import type { WorkerEvent, WorkerState } from './worker.ts'
+import type { PoolEvent, WorkerEvent, WorkerView } from '../../wire/work-queue.ts'
 import { HttpError } from '../http.ts'
 import { Ledger } from './ledger.ts'
 import { JOBS_QUEUE_OPTIONS, Worker } from './worker.ts'
 
 /** Most workers at once (a slide has room for a few). */
 export const MAX_WORKERS = 6
-
-/** A worker as the API shows it. */
-export interface WorkerView {
-  id: number
-  state: WorkerState
-  delayMs: number
-  done: number
-  current?: { job: string, redelivered: boolean, since: number }
-}
-
-/** What `/work-queue/events` streams: a worker's report, or a change to the set of workers or jobs. */
-export type PoolEvent = WorkerEvent | { type: 'workers' } | { type: 'published', jobs: string[] } | { type: 'reset' }
 
 /**
  * The work queue's competing workers, all in this process, each on a channel of its own, and

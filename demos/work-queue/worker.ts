@@ -1,4 +1,5 @@
 import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib'
+import type { WorkerEvent, WorkerState } from '../../wire/work-queue.ts'
 
 /**
  * The work queue is one durable queue on the default exchange, named by the config (`workQueue`).
@@ -6,15 +7,6 @@ import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib'
  * non-exclusive queues). Not exclusive: every worker, on any connection, competes for it.
  */
 export const JOBS_QUEUE_OPTIONS: Options.AssertQueue = { durable: true, exclusive: false, autoDelete: false }
-
-export type WorkerState = 'starting' | 'idle' | 'busy' | 'dead'
-
-/** What a worker reports: the slide and the tests read these. */
-export type WorkerEvent =
-  | { type: 'delivered', worker: number, job: string, redelivered: boolean }
-  | { type: 'acked', worker: number, job: string, ms: number }
-  | { type: 'killed', worker: number, job?: string }
-  | { type: 'cancelled', worker: number }
 
 /**
  * A competing consumer: prefetch 1 and manual acks, so the broker pushes it one job at a

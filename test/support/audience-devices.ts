@@ -4,9 +4,9 @@
 // phone page does. Input (argv[2], JSON): { url, token, devices, pushes, timeoutMs? }.
 // Output: one line `ready <n>` once every device is listening, then, once each has `pushes`
 // pushes (or at the deadline), one JSON line: AudienceRun. Then every device leaves and it exits.
-import type { Transport } from '../../demos/audience/hub.ts'
+import type { Transport } from '../../wire/audience.ts'
 import WebSocket from 'ws'
-import { readEventStream } from '../../composables/sse-parse.ts'
+import { readEventStream } from '../../wire/sse.ts'
 
 export interface AudienceRun {
   devices: number

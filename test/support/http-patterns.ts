@@ -1,6 +1,6 @@
 // Small real clients for the HTTP-pattern tests: JSON calls and a fetch-based SSE reader.
-import type { SseFrame } from '../../composables/sse-parse.ts'
-import { readEventStream } from '../../composables/sse-parse.ts'
+import type { SseFrame } from '../../wire/sse.ts'
+import { readEventStream } from '../../wire/sse.ts'
 
 export type { SseFrame }
 

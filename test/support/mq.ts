@@ -2,7 +2,7 @@
 // over fetch, and the publish call.
 import type { RunningDemoServer } from './demo-server.ts'
 import { connect } from 'amqplib'
-import { readEventStream } from '../../composables/sse-parse.ts'
+import { readEventStream } from '../../wire/sse.ts'
 import { startDemoServer, useDemoServer, waitFor } from './demo-server.ts'
 
 /** Waits until the demo server is connected to the broker (after a start, or a broker restart). */

@@ -1,11 +1,22 @@
-// Pure Server-Sent Events parsing, free of browser-only imports: one frame parser and one
-// stream reader, shared by the deck's reader (composables/sse.ts), the tests' readers
-// (test/support) and the benchmarks (bench/).
+// Server-Sent Events on the wire, free of Node- and browser-only imports: the frames the demo
+// server writes (`formatEvent`), and one frame parser and one stream reader, shared by the deck's
+// reader (composables/sse.ts), the tests' readers (test/support) and the benchmarks (bench/).
 //
 // The rules are those of the WHATWG HTML Standard, §9.2 "Server-sent events":
 // §9.2.5 "Parsing an event stream" (https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream)
 // and §9.2.6 "Interpreting an event stream" (…#event-stream-interpretation).
-import { byteLength } from './traffic'
+import { byteLength } from './bytes.ts'
+
+/**
+ * One event as the demo server writes it: `id:` (when given: what the client sends back as
+ * `Last-Event-ID`), `event:` (the type EventSource dispatches), `data` as JSON on one line, then the
+ * blank line that ends the frame (WHATWG HTML §9.2.5). JSON never holds a raw line break, so one
+ * `data:` line always carries all of it; `id` must hold no line break or U+0000 (§9.2.6 ignores it).
+ * @example formatEvent('progress', { progress: 40 }, 3) // 'id: 3\nevent: progress\ndata: {"progress":40}\n\n'
+ */
+export function formatEvent(event: string, data: unknown, id?: string | number): string {
+  return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+}
 
 /** What every frame carries, whether or not it dispatches an event. */
 interface SseFrameFields {

@@ -1,0 +1,16 @@
+// What `GET /health` answers: the demo server, its broker, what it holds open.
+// Shared by the demo server, the deck, the tests and the bench; types and plain values only, so it imports nothing (see wire/README.md).
+
+/** What `GET /health` answers. */
+export interface Health {
+  status: 'ok'
+  uptimeMs: number
+  /** Whether the AMQP connection is up right now. */
+  broker: 'up' | 'down'
+  /** The broker URL, password hidden. */
+  amqpUrl: string
+  /** Responses held open: long polls, event streams, blocking calls. */
+  openConnections: number
+  /** Audience mode: off, or on with the phones connected. */
+  audience: { on: false } | { on: true, devices: number, joinUrl: string | null }
+}

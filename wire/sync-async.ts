@@ -1,0 +1,22 @@
+// Sync vs async on the wire: the event loop's report and a CPU job's result.
+// Shared by the demo server, the deck, the tests and the bench; types and plain values only, so it imports nothing (see wire/README.md).
+
+/** What the event loop did while one request was being served, and how busy the machine was. */
+export interface LoopReport {
+  /** The longest the loop was late for anything (a timer, a socket, a request), ms. */
+  loopDelayMs: number
+  /** Heartbeat requests the server answered meanwhile. */
+  heartbeatsServed: number
+  /** The machine's 1-minute load average when the request ended (0 where the OS has none, e.g. Windows). */
+  load1m: number
+  /** CPU cores Node may use. */
+  cpus: number
+}
+
+export interface CpuResult {
+  primes: number
+  /** Time the worker spent computing, whole ms. */
+  cpuMs: number
+  /** Time the job waited (queue, thread start-up, message passing), whole ms. */
+  waitMs: number
+}
