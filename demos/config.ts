@@ -1,7 +1,7 @@
 import { networkInterfaces } from 'node:os'
 import { fileURLToPath } from 'node:url'
 
-/** Configuration of the demo server, read once from the environment. Documented in the README. */
+/** Configuration of the demo server, read once from the environment. Documented in docs/configuration.md. */
 export interface DemoConfig {
   /** Interface to bind. Default `127.0.0.1` (env `HOST`): the demos are not meant for the network. */
   host: string
