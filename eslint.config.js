@@ -33,4 +33,15 @@ export default tseslint.config(
     },
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
+  {
+    // Tools are not tests: bench/, scripts/ and tools/ (what they share with the tests) import
+    // nothing from test/. The paths are resolved, so any spelling of an import into test/ counts.
+    files: ['bench/**/*.ts', 'scripts/**/*.ts', 'tools/**/*.ts'],
+    plugins: { 'import-x': importX },
+    rules: {
+      'import-x/no-restricted-paths': ['error', {
+        zones: [{ target: ['./bench', './scripts', './tools'], from: './test', message: 'test/ is for tests: move what a tool needs to tools/.' }],
+      }],
+    },
+  },
 )

@@ -1,21 +1,9 @@
 // `npm run bench`: runs every benchmark section, prints one markdown report and writes JSON
 // to bench/results/. Numbers from one run on one machine: compare ratios, not absolutes.
+import type { BenchSection } from './lib.ts'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cpus } from 'node:os'
-
-/** One table of the report. */
-export interface BenchSection {
-  title: string
-  columns: string[]
-  rows: Array<Array<string | number>>
-  /** Lines printed under the table: targets, floors, caveats. */
-  notes?: string[]
-  /** Raw numbers for the JSON file. */
-  data?: unknown
-  /** Rows that could not complete, each with the reason: the bench then exits non-zero. */
-  failed?: string[]
-}
 
 /** Each module exports `default async function (): Promise<BenchSection[]>`. */
 const sections: Array<{ name: string, load: () => Promise<{ default: () => Promise<BenchSection[]> }> }> = [

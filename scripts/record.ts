@@ -10,9 +10,9 @@ import { parseArgs } from 'node:util'
 import { createDemoContext } from '../demos/context.ts'
 import { loadConfig } from '../demos/config.ts'
 import { listen } from '../demos/listen.ts'
-import { launchBrowser } from '../test/support/browser.ts'
-import { freePort } from '../test/support/start.ts'
-import { formatRecording, recordDemos } from './recorder.ts'
+import { launchBrowser } from '../tools/browser.ts'
+import { freePort } from '../tools/ports.ts'
+import { formatRecording, recordDemos } from './record-demos.ts'
 
 const DIR = new URL('../recordings/', import.meta.url).pathname
 

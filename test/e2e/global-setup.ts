@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node'
 import { spawn } from 'node:child_process'
-import { freePort } from '../support/start.ts'
+import { freePort } from '../../tools/ports.ts'
 
 declare module 'vitest' {
   interface ProvidedContext {
