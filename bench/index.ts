@@ -21,6 +21,16 @@ function table(s: BenchSection): string {
 }
 
 const only = process.argv.slice(2)
+const USAGE = `Usage: npm run bench [-- section ...]; sections: ${sections.map(s => s.name).join(', ')} (default: all)`
+if (only.includes('--help') || only.includes('-h')) {
+  console.log(USAGE)
+  process.exit(0)
+}
+const unknown = only.filter(name => !sections.some(s => s.name === name))
+if (unknown.length) {
+  console.error(`[bench] no section ${unknown.join(', ')}. ${USAGE}`)
+  process.exit(2)
+}
 const results: Record<string, BenchSection[]> = {}
 const failures: string[] = []
 const started = performance.now()
