@@ -1,3 +1,4 @@
+// `npm start` run as a presenter runs it, for test/e2e/start.test.ts and the deck bench (bench/deck.ts).
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { freePort } from './ports.ts'

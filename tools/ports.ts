@@ -1,6 +1,11 @@
+// Ports for the servers the tests, scripts and bench start.
 import { createServer } from 'node:net'
 
-/** A free TCP port on 127.0.0.1 (closed again; a race with another process is possible but rare). */
+/**
+ * Resolves with a TCP port (1-65535) that was free on 127.0.0.1 a moment ago: the OS picks one
+ * for a listener on port 0, which is then closed again, so another process could still take it
+ * before the caller listens (possible, but rare). Rejects with the listener's error.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer()

@@ -20,6 +20,7 @@ export function normalizeLabel(label: string): string {
     .replace(/\d+(\.\d+)?/g, '#')
 }
 
+/** The shape (see RecordingShape) of a recording, or of the part of one that decides it. */
 export function recordingShape(rec: Pick<Recording, 'takes' | 'final'>): RecordingShape {
   const traffic: Record<string, string[]> = {}
   const entries = rec.takes.flatMap(t => t.entries.map(e => ({ ...e, at: t.at + e.start })))
