@@ -44,4 +44,15 @@ export default tseslint.config(
     files: ['wire/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./)', message: 'wire/ imports only wire/ files: no Node, browser, Vue or server modules.' }] }] },
   },
+  {
+    // Tools are not tests: bench/, scripts/ and tools/ (what they share with the tests) import
+    // nothing from test/. The paths are resolved, so any spelling of an import into test/ counts.
+    files: ['bench/**/*.ts', 'scripts/**/*.ts', 'tools/**/*.ts'],
+    plugins: { 'import-x': importX },
+    rules: {
+      'import-x/no-restricted-paths': ['error', {
+        zones: [{ target: ['./bench', './scripts', './tools'], from: './test', message: 'test/ is for tests: move what a tool needs to tools/.' }],
+      }],
+    },
+  },
 )

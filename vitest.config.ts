@@ -18,7 +18,7 @@ export default defineConfig({
           exclude: ['test/e2e/**', 'node_modules/**', ...BROKER_FAULT_TESTS],
           environment: 'node',
           expect,
-          // One real broker for the whole run, shared by every project (test/support/broker.ts).
+          // One real broker for the whole run, shared by every project (tools/broker.ts).
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,

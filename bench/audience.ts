@@ -1,12 +1,11 @@
 // Audience mode benchmark: one push to 1,000 simulated phones (250 per transport) on loopback,
 // delivery delay p50/p99 per transport next to the one-way loopback floor measured in the same
 // run, and the demo server's RSS per phone. The phones run in a process of their own
-// (test/support/audience-devices.ts); the audience listener is bound to 127.0.0.1.
-import type { AudienceRun } from '../test/support/audience-devices.ts'
-import type { BenchSection } from './index.ts'
+// (tools/audience-devices.ts); the audience listener is bound to 127.0.0.1.
+import type { AudienceRun } from '../tools/audience-devices.ts'
+import type { BenchSection } from './lib.ts'
 import { DEMO_NODE_ARGS } from '../demos/config.ts'
-import { oneWayFloor } from './http-patterns.ts'
-import { f2, pct, ratio, rssKb, startChild, stopChild } from './lib.ts'
+import { f2, oneWayFloor, percentile, ratio, rssKb, spawnUntilReady, stopChild } from './lib.ts'
 
 const DEVICES = 1000
 const PUSHES = 10
@@ -14,9 +13,9 @@ const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
 
 export default async function audienceBench(): Promise<BenchSection[]> {
   const floor = await oneWayFloor()
-  const floorP50 = pct(floor, 0.5)
-  const floorP99 = pct(floor, 0.99)
-  const { child: server, match, lines } = await startChild([...DEMO_NODE_ARGS], /listening on (http:\/\/[\d.]+:\d+)/, {
+  const floorP50 = percentile(floor, 0.5)
+  const floorP99 = percentile(floor, 0.99)
+  const { child: server, match, lines } = await spawnUntilReady([...DEMO_NODE_ARGS], /listening on (http:\/\/[\d.]+:\d+)/, {
     DEMO_PORT: '0',
     AMQP_URL: 'amqp://127.0.0.1:1',
     AUDIENCE: '1',
@@ -24,7 +23,7 @@ export default async function audienceBench(): Promise<BenchSection[]> {
     AUDIENCE_PORT: '0',
     AUDIENCE_MAX_DEVICES: String(DEVICES),
   })
-  let phones: Awaited<ReturnType<typeof startChild>>['child'] | undefined
+  let phones: Awaited<ReturnType<typeof spawnUntilReady>>['child'] | undefined
   try {
     const demoUrl = match[1]!
     let joinUrl = ''
@@ -34,7 +33,7 @@ export default async function audienceBench(): Promise<BenchSection[]> {
     const token = new URL(joinUrl).searchParams.get('t')!
     await sleep(500)
     const before = await rssKb(server.pid!)
-    const sim = await startChild(['test/support/audience-devices.ts', JSON.stringify({ url: origin, token, devices: DEVICES, pushes: PUSHES, timeoutMs: 120_000 })], /^ready (\d+)/, {}, 120_000)
+    const sim = await spawnUntilReady(['tools/audience-devices.ts', JSON.stringify({ url: origin, token, devices: DEVICES, pushes: PUSHES, timeoutMs: 120_000 })], /^ready (\d+)/, {}, 120_000)
     phones = sim.child
     await sleep(1500) // every short poller has asked at least once
     const held = await rssKb(server.pid!)
@@ -51,7 +50,7 @@ export default async function audienceBench(): Promise<BenchSection[]> {
       throw new Error('the simulated phones gave no result')
     const rows: Array<Array<string | number>> = [['loopback one-way (the floor)', '–', f2(floorP50), f2(floorP99), '1.00×']]
     for (const [t, d] of Object.entries(run.delays))
-      rows.push([t, `${run.received[t as keyof typeof run.received]!.join('–')} / ${PUSHES}`, f2(pct(d, 0.5)), f2(pct(d, 0.99)), ratio(pct(d, 0.99), floorP99)])
+      rows.push([t, `${run.received[t as keyof typeof run.received]!.join('–')} / ${PUSHES}`, f2(percentile(d, 0.5)), f2(percentile(d, 0.99)), ratio(percentile(d, 0.99), floorP99)])
     const perDevice = ((held - before) / DEVICES)
     return [{
       title: `Audience mode: ${PUSHES} pushes to ${DEVICES} simulated phones (${DEVICES / 4} per transport), loopback`,

@@ -3,15 +3,15 @@
 // for the built deck (`npm start`) and the Slidev dev server (`npm start -- --dev`), each next
 // to its floor. Starts scripts/start.ts as a child on free ports, as a presenter would.
 import type { Browser, Page } from 'playwright-core'
-import type { BenchSection } from './index.ts'
+import type { BenchSection } from './lib.ts'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sirv from 'sirv'
-import { launchBrowser } from '../test/support/browser.ts'
-import { startNpmStart } from '../test/support/start.ts'
-import { pct, ratio } from './lib.ts'
+import { launchBrowser } from '../tools/browser.ts'
+import { startNpmStart } from '../tools/npm-start.ts'
+import { percentile, ratio } from './lib.ts'
 
 /** The ways `npm start` can serve the deck: `build` (its default) and `dev` (`--dev`). */
 type Mode = 'build' | 'dev'
@@ -175,8 +175,8 @@ export default async function (): Promise<BenchSection[]> {
   finally {
     await browser.close()
   }
-  const loadFloor = pct(floor.loadMs, 0.5)
-  const keyFloor = pct(floor.keyMs, 0.5)
+  const loadFloor = percentile(floor.loadMs, 0.5)
+  const keyFloor = percentile(floor.keyMs, 0.5)
   const built = results.find(r => r.mode === 'build')
   const rows: Array<Array<string | number>> = []
   for (const r of results) {
@@ -184,10 +184,10 @@ export default async function (): Promise<BenchSection[]> {
     for (const [name, times] of [['cold', r.cold], ['warm', r.warm]] as const) {
       const xs = [...times.values()]
       // The dev server's floor is the built deck's same pass when it was measured; the built deck's, a key press on a static page.
-      const other = built && r.mode !== 'build' ? pct([...(name === 'cold' ? built.cold : built.warm).values()], 0.5) : undefined
+      const other = built && r.mode !== 'build' ? percentile([...(name === 'cold' ? built.cold : built.warm).values()], 0.5) : undefined
       const [floorName, floorMs] = other !== undefined ? [`the built deck's ${name} slide change`, other] : ['→ on a static page', keyFloor]
       const target = name === 'warm' ? `max <= ${WARM_TARGET_MS}: ${Math.max(...xs) <= WARM_TARGET_MS ? 'met' : 'NOT met'}` : ''
-      rows.push([LABEL[r.mode], `→ to each slide, ${name} (slides 2-${r.titles.length})`, ms(pct(xs, 0.5)), ms(Math.max(...xs)), slowest(times, r.titles), floorName, ms(floorMs), ratio(pct(xs, 0.5), floorMs), target])
+      rows.push([LABEL[r.mode], `→ to each slide, ${name} (slides 2-${r.titles.length})`, ms(percentile(xs, 0.5)), ms(Math.max(...xs)), slowest(times, r.titles), floorName, ms(floorMs), ratio(percentile(xs, 0.5), floorMs), target])
     }
   }
   return [{

@@ -10,16 +10,15 @@ import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { HelperCommand, HelperReport } from '../demos/capacity/run.ts'
 import type { CapacityMode, CapacityResult } from '../wire/capacity.ts'
-import type { BenchSection } from './index.ts'
+import type { BenchSection } from './lib.ts'
 import { fork } from 'node:child_process'
 import { Agent, request } from 'node:http'
-import { connect } from 'node:net'
 import { join } from 'node:path'
 import { frameSplitter } from '../wire/sse.ts'
 import { CAPACITY_SIZES } from '../wire/capacity.ts'
 import { epochMs } from '../wire/clock.ts'
 import { DEMO_NODE_ARGS } from '../demos/config.ts'
-import { f2, pct, ratio, RowFailed, rssKb, startChild, stopChild } from './lib.ts'
+import { f2, oneWayFloor, percentile, ratio, RowFailed, rssKb, spawnUntilReady, stopChild } from './lib.ts'
 
 /** Jobs per pattern for the delay measurement. */
 const JOBS = Number(process.env.BENCH_JOBS ?? 240)
@@ -32,8 +31,6 @@ const POLL_MS = 100
 const CAPACITY = Number(process.env.BENCH_CAPACITY ?? 10_000)
 if (!(CAPACITY_SIZES as readonly number[]).includes(CAPACITY))
   throw new Error(`BENCH_CAPACITY must be ${CAPACITY_SIZES.join(' or ')} (the sizes POST /capacity/runs offers), got ${process.env.BENCH_CAPACITY}`)
-/** Samples of the one-way floor (one every 10 ms). */
-const ONE_WAY_SAMPLES = 1000
 
 /** A keep-alive agent whose sockets are counted, to report bytes on the wire per job. */
 function countingAgent() {
@@ -112,50 +109,18 @@ const patterns: Record<string, Watch> = {
 
 /** The demo server as `npm run demos` runs it, on a free port, no broker (these patterns need none). */
 async function startDemo(env: Record<string, string> = {}): Promise<{ child: ChildProcess, base: string }> {
-  const { child, match } = await startChild([...DEMO_NODE_ARGS], /listening on (http:\/\/[\d.]+:\d+)/, { DEMO_PORT: '0', AMQP_URL: 'amqp://127.0.0.1:1', ...env })
+  const { child, match } = await spawnUntilReady([...DEMO_NODE_ARGS], /listening on (http:\/\/[\d.]+:\d+)/, { DEMO_PORT: '0', AMQP_URL: 'amqp://127.0.0.1:1', ...env })
   child.stdout!.resume() // its log lines go nowhere
   return { child, base: match[1]! }
 }
 
-/**
- * The one-way floor: a timer fires in another process (every 10 ms) and writes its epochMs stamp
- * on an open loopback socket; the delay is this process's epochMs on arrival minus the stamp.
- * It is what any push (SSE, a long poll's answer) costs at the least: a timer, a write, a read.
- */
-export async function oneWayFloor(): Promise<number[]> {
-  const { child, match } = await startChild(['bench/floor-server.ts', 'one-way'], /^listening (\d+)/)
-  try {
-    const delays: number[] = []
-    await new Promise<void>((resolve, reject) => {
-      const s = connect(Number(match[1]), '127.0.0.1')
-      s.setNoDelay(true)
-      s.on('error', reject)
-      let rest = ''
-      s.setEncoding('utf8')
-      s.on('data', (d: string) => {
-        const now = epochMs()
-        const parts = (rest + d).split('\n')
-        rest = parts.pop()!
-        for (const p of parts) delays.push(now - Number(p))
-        if (delays.length >= ONE_WAY_SAMPLES + 100) {
-          s.destroy()
-          resolve()
-        }
-      })
-    })
-    return delays.slice(100) // after the JIT warmed up
-  }
-  finally {
-    await stopChild(child)
-  }
-}
 
 async function delays(): Promise<BenchSection> {
   const floor = await oneWayFloor()
-  const floorP99 = pct(floor, 0.99)
+  const floorP99 = percentile(floor, 0.99)
   const { child, base } = await startDemo()
-  const rows: Array<Array<string | number>> = [['loopback one-way: timer → write → read, another process (the floor)', f2(pct(floor, 0.5)), f2(floorP99), '1.00×', '–', '–']]
-  const data: Record<string, unknown> = { oneWayFloorMs: { p50: pct(floor, 0.5), p99: floorP99 } }
+  const rows: Array<Array<string | number>> = [['loopback one-way: timer → write → read, another process (the floor)', f2(percentile(floor, 0.5)), f2(floorP99), '1.00×', '–', '–']]
+  const data: Record<string, unknown> = { oneWayFloorMs: { p50: percentile(floor, 0.5), p99: floorP99 } }
   const targets: string[] = []
   try {
     for (let i = 0; i < 300; i++) await call(base, new Agent(), 'GET', '/ping') // JIT warm-up
@@ -174,9 +139,9 @@ async function delays(): Promise<BenchSection> {
       }
       await Promise.all(Array.from({ length: CONCURRENCY }, worker))
       agent.destroy()
-      const p99 = pct(d, 0.99)
-      rows.push([name, f2(pct(d, 0.5)), f2(p99), ratio(p99, floorP99), (requests / JOBS).toFixed(1), Math.round(bytes() / JOBS)])
-      data[name] = { jobs: JOBS, p50: pct(d, 0.5), p99, max: Math.max(...d), requestsPerJob: requests / JOBS, wireBytesPerJob: bytes() / JOBS }
+      const p99 = percentile(d, 0.99)
+      rows.push([name, f2(percentile(d, 0.5)), f2(p99), ratio(p99, floorP99), (requests / JOBS).toFixed(1), Math.round(bytes() / JOBS)])
+      data[name] = { jobs: JOBS, p50: percentile(d, 0.5), p99, max: Math.max(...d), requestsPerJob: requests / JOBS, wireBytesPerJob: bytes() / JOBS }
       if (name.startsWith('long') || name.startsWith('Server'))
         targets.push(`${name.split(' (')[0]} ${p99 <= 2 * floorP99 ? 'met' : 'NOT met'} (${ratio(p99, floorP99)})`)
     }
@@ -205,7 +170,7 @@ interface Told { held: number, failed: number, rssPerConnKb: number, firstToLast
  * demo server forks it), then told with one pre-built frame each.
  */
 async function writeFloor(): Promise<Told> {
-  const { child: server, match, lines: serverOut } = await startChild(['bench/floor-server.ts', 'write'], /^listening (\d+)/)
+  const { child: server, match, lines: serverOut } = await spawnUntilReady(['bench/floor-server.ts', 'write'], /^listening (\d+)/)
   const gen = fork(join(import.meta.dirname, '../demos/capacity/clients.ts'), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, CAPACITY_DEADLINE_MS: '60000' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const reports: HelperReport[] = []
   let wake = () => {}

@@ -1,21 +1,9 @@
 // `npm run bench`: runs every benchmark section, prints one markdown report and writes JSON
 // to bench/results/. Numbers from one run on one machine: compare ratios, not absolutes.
+import type { BenchSection } from './lib.ts'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cpus } from 'node:os'
-
-/** One table of the report. */
-export interface BenchSection {
-  title: string
-  columns: string[]
-  rows: Array<Array<string | number>>
-  /** Lines printed under the table: targets, floors, caveats. */
-  notes?: string[]
-  /** Raw numbers for the JSON file. */
-  data?: unknown
-  /** Rows that could not complete, each with the reason: the bench then exits non-zero. */
-  failed?: string[]
-}
 
 /** Each module exports `default async function (): Promise<BenchSection[]>`. */
 const sections: Array<{ name: string, load: () => Promise<{ default: () => Promise<BenchSection[]> }> }> = [
@@ -33,6 +21,16 @@ function table(s: BenchSection): string {
 }
 
 const only = process.argv.slice(2)
+const USAGE = `Usage: npm run bench [-- section ...]; sections: ${sections.map(s => s.name).join(', ')} (default: all)`
+if (only.includes('--help') || only.includes('-h')) {
+  console.log(USAGE)
+  process.exit(0)
+}
+const unknown = only.filter(name => !sections.some(s => s.name === name))
+if (unknown.length) {
+  console.error(`[bench] no section ${unknown.join(', ')}. ${USAGE}`)
+  process.exit(2)
+}
 const results: Record<string, BenchSection[]> = {}
 const failures: string[] = []
 const started = performance.now()

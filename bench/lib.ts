@@ -1,14 +1,37 @@
-// Shared helpers of the bench sections: percentiles, child processes, HTTP load at a fixed concurrency.
+// Shared by the bench sections: the section type, percentiles, child processes that say when they
+// are ready, the one-way loopback floor, HTTP load at a fixed concurrency. bench/index.ts loads the
+// sections; a section imports this file and tools/, never index.ts or another section.
 import type { ChildProcess } from 'node:child_process'
 import { spawn } from 'node:child_process'
 import { Agent, request } from 'node:http'
+import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
+import { epochMs } from '../wire/clock.ts'
+
+/** One table of the report. A section module's default export resolves with a list of them. */
+export interface BenchSection {
+  title: string
+  columns: string[]
+  rows: Array<Array<string | number>>
+  /** Lines printed under the table: targets, floors, caveats. */
+  notes?: string[]
+  /** Raw numbers for the JSON file. */
+  data?: unknown
+  /** Rows that could not complete, each with the reason: the bench then exits non-zero. */
+  failed?: string[]
+}
 
 /** Open file descriptors asked for in each bench child (bounded by the hard limit). */
 export const FD_LIMIT = 20_000
 
-/** The p-quantile (0..1) of `xs`, nearest rank; NaN when empty. */
-export function pct(xs: number[], p: number): number {
+/**
+ * The `p`-quantile of `xs` (any order; not modified), `p` a fraction in 0..1 (0.5 the median, 0.99
+ * the p99), in the unit of `xs`. No interpolation: the sorted sample at 0-based index
+ * floor(n × p), the last one for p = 1. That is the nearest-rank percentile (rank ceil(n × p))
+ * except when n × p is a whole number, where it takes the sample one rank higher (for four samples
+ * p = 0.5 gives the third). NaN when `xs` is empty.
+ */
+export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? Number.NaN
 }
@@ -24,12 +47,14 @@ export const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–')
 export class RowFailed extends Error {}
 
 /**
- * Starts `node --import tsx <script> ...args` (or `node ...args` when they name their own
+ * Spawns `node --import tsx <script> ...args` (or `node ...args` when they name their own
  * `--import`, as DEMO_NODE_ARGS does) from the repository root with the fd limit raised
- * (`ulimit -n`, bounded by the hard limit) and resolves once a stdout line matches `ready`
- * (its capture groups returned), within `timeoutMs` (default 30 s); rejects with its output otherwise.
+ * (`ulimit -n` FD_LIMIT, bounded by the hard limit; `--cpu-prof` into $BENCH_PROF when set) and
+ * resolves once a stdout line matches `ready` (the match, its capture groups included), within
+ * `timeoutMs` (default 30 s). `lines` reads the stdout lines after it. Rejects with a RowFailed
+ * carrying its last lines of output when it exits, closes its output or times out first.
  */
-export async function startChild(args: string[], ready: RegExp, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<{ child: ChildProcess, match: RegExpExecArray, lines: AsyncIterator<string> }> {
+export async function spawnUntilReady(args: string[], ready: RegExp, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<{ child: ChildProcess, match: RegExpExecArray, lines: AsyncIterator<string> }> {
   const node = args.includes('--import') ? args : ['--import', 'tsx', ...args]
   const name = args.find(a => a.endsWith('.ts')) ?? args[0]
   const cmd = `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "${process.execPath}" ${process.env.BENCH_PROF ? `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROF}` : ''} ${node.map(a => `'${a}'`).join(' ')}`
@@ -51,6 +76,42 @@ export async function startChild(args: string[], ready: RegExp, env: Record<stri
   })()
   const match = await Promise.race([found, exited, timeout])
   return { child, match, lines }
+}
+
+/** Samples of the one-way floor (one every 10 ms). */
+const ONE_WAY_SAMPLES = 1000
+
+/**
+ * The one-way floor: a timer fires in another process (every 10 ms) and writes its epochMs stamp
+ * on an open loopback socket; the delay is this process's epochMs on arrival minus the stamp.
+ * It is what any push (SSE, a long poll's answer) costs at the least: a timer, a write, a read.
+ */
+export async function oneWayFloor(): Promise<number[]> {
+  const { child, match } = await spawnUntilReady(['bench/floor-server.ts', 'one-way'], /^listening (\d+)/)
+  try {
+    const delays: number[] = []
+    await new Promise<void>((resolve, reject) => {
+      const s = connect(Number(match[1]), '127.0.0.1')
+      s.setNoDelay(true)
+      s.on('error', reject)
+      let rest = ''
+      s.setEncoding('utf8')
+      s.on('data', (d: string) => {
+        const now = epochMs()
+        const parts = (rest + d).split('\n')
+        rest = parts.pop()!
+        for (const p of parts) delays.push(now - Number(p))
+        if (delays.length >= ONE_WAY_SAMPLES + 100) {
+          s.destroy()
+          resolve()
+        }
+      })
+    })
+    return delays.slice(100) // after the JIT warmed up
+  }
+  finally {
+    await stopChild(child)
+  }
 }
 
 /** Sends SIGTERM and waits for the exit (at most 5 s, then SIGKILL). */
@@ -124,5 +185,5 @@ export async function closedLoop(url: string, body: (i: number) => string, opts:
   stop = true
   await Promise.all(workers)
   agent.destroy()
-  return { rps, p50: pct(lat, 0.5), p99: pct(lat, 0.99), failed }
+  return { rps, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), failed }
 }

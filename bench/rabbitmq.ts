@@ -5,7 +5,7 @@
 // The demo server runs in a child process (as `npm run demos` does); this process publishes
 // over HTTP and reads the event streams, so every latency is measured on one clock.
 import type { ChildProcess } from 'node:child_process'
-import type { BenchSection } from './index.ts'
+import type { BenchSection } from './lib.ts'
 import { spawn } from 'node:child_process'
 import { Agent, get } from 'node:http'
 import { loadavg } from 'node:os'
@@ -13,8 +13,8 @@ import { join } from 'node:path'
 import { connect } from 'amqplib'
 import { frameSplitter } from '../wire/sse.ts'
 import { DEMO_NODE_ARGS } from '../demos/config.ts'
-import { provisionBroker } from '../test/support/broker.ts'
-import { closedLoop, postJson, ratio, startChild, stopChild } from './lib.ts'
+import { provisionBroker } from '../tools/broker.ts'
+import { closedLoop, percentile, postJson, ratio, spawnUntilReady, stopChild } from './lib.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 /** Connections of the closed-loop throughput runs (the floors and the publish route alike). */
@@ -30,16 +30,11 @@ const FANOUT_SUBSCRIBERS = 100
 const FANOUT_RATE = 100
 const FANOUT_MS = 3000
 
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length)
-    return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-}
 const ms = (n: number) => n.toFixed(2)
 
 function summary(latencies: number[]): { p50: number, p99: number, max: number, n: number } {
   const s = [...latencies].sort((a, b) => a - b)
-  return { p50: percentile(s, 50), p99: percentile(s, 99), max: s.at(-1) ?? Number.NaN, n: s.length }
+  return { p50: percentile(s, 0.5), p99: percentile(s, 0.99), max: s.at(-1) ?? Number.NaN, n: s.length }
 }
 
 /** Starts `demos/main.ts` on a free port against the broker; resolves with its base URL. */
@@ -193,7 +188,7 @@ export default async function (): Promise<BenchSection[]> {
   const body = (i: number) => JSON.stringify({ message: String(i), routingKey: 'bench.tp' })
   const floors: Record<string, Awaited<ReturnType<typeof closedLoop>>> = {}
   for (const mode of ['http', 'express'] as const) {
-    const { child, match } = await startChild(['bench/floor-server.ts', mode], /^listening (\d+)/)
+    const { child, match } = await spawnUntilReady(['bench/floor-server.ts', mode], /^listening (\d+)/)
     try {
       floors[mode] = await closedLoop(`http://127.0.0.1:${match[1]}/publish`, body, { concurrency: TP_CONCURRENCY, durationMs: TP_MS })
     }

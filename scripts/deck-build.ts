@@ -26,7 +26,7 @@ const BUILD_ARGS = ['build']
  * slides import, styles, public, setup, configs, package-lock.json), so a file added anywhere
  * else is a source until listed here.
  */
-const NOT_SOURCES = new Set(['.git', '.cache', '.ci', 'node_modules', 'dist', '.slidev', 'test', 'test-results', 'exports', 'bench', 'scripts', 'README.md', 'docs', 'docker-compose.yml'])
+const NOT_SOURCES = new Set(['.git', '.cache', '.ci', 'node_modules', 'dist', '.slidev', 'test', 'test-results', 'exports', 'bench', 'scripts', 'tools', 'README.md', 'docs', 'docker-compose.yml'])
 
 /** Every source file of the deck under `root`, as paths relative to it, sorted. */
 function sourceFiles(root: string): string[] {

@@ -3,16 +3,17 @@
 // demo to recordings/<demo>.json. The deck replays them when no demo server is there.
 //   npm run record                 every demo
 //   npm run record -- --only sse,race
-import { spawn } from 'node:child_process'
+import type { SlidevDevServer } from '../tools/slidev-dev.ts'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createDemoContext } from '../demos/context.ts'
 import { loadConfig } from '../demos/config.ts'
 import { listen } from '../demos/listen.ts'
-import { launchBrowser } from '../test/support/browser.ts'
-import { freePort } from '../test/support/start.ts'
-import { formatRecording, recordDemos } from './recorder.ts'
+import { launchBrowser } from '../tools/browser.ts'
+import { freePort } from '../tools/ports.ts'
+import { startSlidevDev } from '../tools/slidev-dev.ts'
+import { formatRecording, recordDemos } from './record-demos.ts'
 
 const DIR = new URL('../recordings/', import.meta.url).pathname
 
@@ -38,31 +39,16 @@ for (let i = 0; i < 50 && !ctx.broker.connection; i++) await new Promise(r => se
 const rabbitmq = (ctx.broker.connection as any)?.connection?.serverProperties?.version as string | undefined ?? null
 console.log(`[record] demo server ${demos.url}; RabbitMQ ${rabbitmq ?? 'not reachable: its demos will be skipped'}`)
 
-const deck = spawn(process.execPath, ['node_modules/@slidev/cli/bin/slidev.mjs', '--port', String(port), '--open', 'false'], {
-  env: { ...process.env, BROWSER: 'none' },
-  stdio: ['ignore', 'pipe', 'pipe'],
-  detached: true,
-})
-let deckOutput = ''
-deck.stdout.on('data', (d: Buffer) => (deckOutput += d))
-deck.stderr.on('data', (d: Buffer) => (deckOutput += d))
-const stopDeck = () => {
-  try {
-    process.kill(-deck.pid!, 'SIGTERM')
-  }
-  catch {}
+let deck: SlidevDevServer
+try {
+  deck = await startSlidevDev({ port })
 }
-process.on('exit', stopDeck)
-const deckUrl = `http://localhost:${port}`
-for (let i = 0; ; i++) {
-  if (await fetch(deckUrl).then(r => r.ok, () => false))
-    break
-  if (deck.exitCode !== null || i > 240) {
-    console.error(`[record] the Slidev dev server did not start:\n${deckOutput}`)
-    process.exit(1)
-  }
-  await new Promise(r => setTimeout(r, 250))
+catch (err) {
+  console.error(`[record] ${(err as Error).message}`)
+  process.exit(1)
 }
+process.on('exit', deck.kill)
+const deckUrl = deck.url
 
 const browser = await launchBrowser()
 let code = 0
@@ -96,7 +82,7 @@ catch (err) {
 }
 finally {
   await browser.close()
-  stopDeck()
+  await deck.stop()
   await demos.close(0)
 }
 process.exit(code)

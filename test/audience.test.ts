@@ -1,4 +1,4 @@
-import type { AudienceRun } from './support/audience-devices.ts'
+import type { AudienceRun } from '../tools/audience-devices.ts'
 import type { RunningDemoServer } from './support/demo-server.ts'
 import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
@@ -14,7 +14,7 @@ const AUDIENCE = { audience: true, audienceHost: '127.0.0.1', audiencePort: 0, c
 
 /** Runs `devices` simulated phones in a process of their own; resolves once they all listen, with how to wait for their result. */
 function simulate(url: string, token: string, devices: number, pushes: number): Promise<{ result: Promise<AudienceRun> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/audience-devices.ts', JSON.stringify({ url, token, devices, pushes, timeoutMs: 60_000 })], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/audience-devices.ts', JSON.stringify({ url, token, devices, pushes, timeoutMs: 60_000 })], { stdio: ['ignore', 'pipe', 'inherit'] })
   const lines = createInterface({ input: child.stdout })
   return new Promise((resolve, reject) => {
     let ready = false

@@ -1,7 +1,7 @@
 import type { RunningDemoServer } from './support/demo-server.ts'
 import { connect } from 'amqplib'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { freezeBroker, startBroker, stopBroker } from './support/broker.ts'
+import { freezeBroker, startBroker, stopBroker } from '../tools/broker.ts'
 import { waitFor } from './support/demo-server.ts'
 import { call, deleteQueue, openSse, publish, startConnectedDemoServer, waitForBrokerUp } from './support/mq.ts'
 

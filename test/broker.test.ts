@@ -2,7 +2,7 @@ import type { ChannelModel } from 'amqplib'
 import { once } from 'node:events'
 import { connect } from 'amqplib'
 import { afterEach, describe, expect, inject, it } from 'vitest'
-import { startBroker, stopBroker } from './support/broker.ts'
+import { startBroker, stopBroker } from '../tools/broker.ts'
 
 // Proves the broker from test/global-setup.ts is a real one: AMQP round trip, management API,
 // and (when the suite owns it) that stopBroker/startBroker really take it down and bring it back.

@@ -1,6 +1,13 @@
 import type { TestProject } from 'vitest/node'
-import type { BrokerInfo } from './support/broker.ts'
-import { provisionBroker } from './support/broker.ts'
+import type { BrokerInfo } from '../tools/broker.ts'
+import { provisionBroker } from '../tools/broker.ts'
+
+declare module 'vitest' {
+  interface ProvidedContext {
+    /** The run's broker, for `inject('broker')` (fault tests stop and restart it through tools/broker.ts). */
+    broker: BrokerInfo
+  }
+}
 
 interface SharedBroker { info: BrokerInfo, stop: () => Promise<void>, users: number, savedEnv: Record<string, string | undefined> }
 
@@ -13,7 +20,7 @@ const EXPORTED = ['AMQP_URL', 'AMQP_MANAGEMENT_URL'] as const
 const registry = globalThis as typeof globalThis & { __wirePatternsTestBroker?: Promise<SharedBroker> }
 
 /**
- * Vitest globalSetup: one real broker per run (see test/support/broker.ts). Tests read it with
+ * Vitest globalSetup: one real broker per run (see tools/broker.ts). Tests read it with
  * `inject('broker')`; processes the tests spawn (demo servers, scripts) find it through
  * AMQP_URL / AMQP_MANAGEMENT_URL, inherited from this process. The returned teardown stops the
  * broker once the last project using it is done.

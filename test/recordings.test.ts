@@ -2,7 +2,7 @@ import type { Recording } from '../composables/recording.ts'
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { applyChanges, diff } from '../composables/recording.ts'
-import { normalizeLabel, recordingShape } from '../composables/recording-shape.ts'
+import { normalizeLabel, recordingShape } from './support/recording-shape.ts'
 
 // The recorded runs the deck replays without a demo server (`npm run record` writes them; the
 // e2e test test/e2e/recordings.test.ts checks they still match the demos).

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchBrowser } from '../support/browser.ts'
+import { launchBrowser } from '../../tools/browser.ts'
 import { deckUrl, waitForSlide } from '../support/deck.ts'
 import { exportPdf, pdfText, renderPage } from '../support/pdf.ts'
 

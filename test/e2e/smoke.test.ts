@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { currentSlide, deckPageUrl, deckUrl, goToSlide, slideNumberOf } from '../support/deck.ts'
 import { startDemoServer } from '../support/demo-server.ts'
-import { openWatchedPage } from '../support/browser.ts'
+import { openWatchedPage } from '../../tools/browser.ts'
 import { countRequests, openNonAudienceViews, useDeckSession } from '../support/e2e.ts'
 
 describe('smoke demo: the deck <-> demo server chain', () => {

@@ -1,10 +1,10 @@
 import type { Browser } from 'playwright-core'
-import type { WatchedPage } from '../support/browser.ts'
-import type { RunningStart } from '../support/start.ts'
+import type { WatchedPage } from '../../tools/browser.ts'
+import type { RunningStart } from '../../tools/npm-start.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchBrowser, openWatchedPage } from '../support/browser.ts'
+import { launchBrowser, openWatchedPage } from '../../tools/browser.ts'
 import { allSlides, currentSlide, findClipped, goToSlide, waitForSlide, walkDeck } from '../support/deck.ts'
-import { startNpmStart } from '../support/start.ts'
+import { startNpmStart } from '../../tools/npm-start.ts'
 
 /** The number of the slide a view of the deck shows. */
 const position = (view: WatchedPage) => view.page.evaluate(() => (window as any).__slidev__?.nav.currentSlideNo as number | undefined)

@@ -42,25 +42,6 @@ export async function waitForSlide(page: Page, { settle = true } = {}): Promise<
   return page.evaluate(() => (window as any).__slidev__.nav.currentSlideNo as number)
 }
 
-/**
- * Waits until the deck has finished loading, as it has long before a talk reaches a demo: Slidev
- * mounts every slide 3 s after the deck opens (its SlidesShow preloads them all), and each one's
- * Mermaid diagrams are then drawn on the page's main thread, seconds of work on a busy machine
- * that would hold up any demo that times the page meanwhile (the race).
- */
-export async function waitForDeckLoaded(page: Page): Promise<void> {
-  await page.waitForFunction(() => {
-    const nav = (window as any).__slidev__?.nav
-    if (!nav)
-      return false
-    for (let n = 1; n <= nav.total; n++) {
-      if (!document.querySelector(`.slidev-page-${n} .slidev-layout`))
-        return false
-    }
-    return [...document.querySelectorAll('.mermaid')].every(m => m.shadowRoot?.querySelector('svg'))
-  }, undefined, { timeout: 60_000, polling: 250 })
-}
-
 /** Where the deck is, slide and click: `12.0`. An expression evaluated in the page. */
 const POSITION = '`${__slidev__.nav.currentSlideNo}.${__slidev__.nav.clicks}`'
 

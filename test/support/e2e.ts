@@ -1,10 +1,10 @@
 import type { Browser, Page } from 'playwright-core'
-import type { WatchedPage } from './browser.ts'
+import type { WatchedPage } from '../../tools/browser.ts'
 import type { RunningDemoServer } from './demo-server.ts'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll } from 'vitest'
-import { launchBrowser, openWatchedPage } from './browser.ts'
+import { launchBrowser, openWatchedPage } from '../../tools/browser.ts'
 import { deckPageUrl, deckUrl, openDeck } from './deck.ts'
 import { startDemoServer } from './demo-server.ts'
 

@@ -1,18 +1,7 @@
+// `npm start` run as a presenter runs it, for test/e2e/start.test.ts and the deck bench (bench/deck.ts).
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
-
-/** A free TCP port on 127.0.0.1 (closed again; a race with another process is possible but rare). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-    srv.once('error', reject)
-  })
-}
+import { freePort } from './ports.ts'
 
 /** A running `npm start` (scripts/start.ts). */
 export interface RunningStart {
@@ -39,7 +28,7 @@ export interface RunningStart {
 export async function startNpmStart({ args = [], env = {}, timeoutMs = 120_000 }: { args?: string[], env?: NodeJS.ProcessEnv, timeoutMs?: number } = {}): Promise<RunningStart> {
   const [deckPort, demoPort] = [await freePort(), await freePort()]
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...args], {
-    cwd: join(import.meta.dirname, '../..'),
+    cwd: join(import.meta.dirname, '..'),
     env: { ...process.env, DECK_PORT: String(deckPort), DEMO_PORT: String(demoPort), AMQP_URL: 'amqp://127.0.0.1:1', JOBS_DB: ':memory:', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so stop() reaches the deck, the demo server and their children

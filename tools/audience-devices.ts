@@ -1,12 +1,12 @@
 // Simulated phones for audience mode, in a process of their own (the tests and the bench run it
-// with `node --import tsx test/support/audience-devices.ts <json>`): they join the audience
+// with `node --import tsx tools/audience-devices.ts <json>`): they join the audience
 // listener on loopback, each over the transport it is assigned, and report every push as the
 // phone page does. Input (argv[2], JSON): { url, token, devices, pushes, timeoutMs? }.
 // Output: one line `ready <n>` once every device is listening, then, once each has `pushes`
 // pushes (or at the deadline), one JSON line: AudienceRun. Then every device leaves and it exits.
-import type { Transport } from '../../wire/audience.ts'
+import type { Transport } from '../wire/audience.ts'
 import WebSocket from 'ws'
-import { readEventStream } from '../../wire/sse.ts'
+import { readEventStream } from '../wire/sse.ts'
 
 export interface AudienceRun {
   devices: number

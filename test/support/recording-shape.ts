@@ -1,4 +1,4 @@
-import type { Recording } from './recording'
+import type { Recording } from '../../composables/recording.ts'
 
 /**
  * What must stay the same between two recordings of one demo for the older to still be true:
@@ -20,6 +20,7 @@ export function normalizeLabel(label: string): string {
     .replace(/\d+(\.\d+)?/g, '#')
 }
 
+/** The shape (see RecordingShape) of a recording, or of the part of one that decides it. */
 export function recordingShape(rec: Pick<Recording, 'takes' | 'final'>): RecordingShape {
   const traffic: Record<string, string[]> = {}
   const entries = rec.takes.flatMap(t => t.entries.map(e => ({ ...e, at: t.at + e.start })))

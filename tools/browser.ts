@@ -1,3 +1,5 @@
+// Headless Chromium that reaches no host but this machine, for the e2e tests, `npm run record`
+// (scripts/record.ts) and the deck bench (bench/deck.ts).
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { existsSync } from 'node:fs'
 import { chromium } from 'playwright-core'

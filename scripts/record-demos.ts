@@ -1,12 +1,14 @@
-// Records the deck's demos: drives each one on its slide, in a real browser, through the same
-// component code the talk runs (composables/demo.ts `recordable`), and collects the runs.
-// `npm run record` (scripts/record.ts) writes them to recordings/; test/e2e/recordings.test.ts
-// re-records them and compares the shape with the committed files.
+// Drives the deck through every recordable demo: runs each one on its slide, in a real browser,
+// through the same component code the talk runs (composables/demo.ts `recordable`), and collects
+// the runs (composables/recording.ts `Recording`, what the deck replays). `npm run record`
+// (scripts/record.ts, the command line) writes them to recordings/; test/e2e/recordings.test.ts
+// re-records them and compares their shape (test/support/recording-shape.ts) with the committed files.
 import type { Browser } from 'playwright-core'
 import type { RecordableDemo } from '../composables/demo.ts'
 import type { Recording } from '../composables/recording.ts'
 import { readFileSync } from 'node:fs'
 import { cpus, arch, release, type } from 'node:os'
+import { waitForDeckLoaded } from '../tools/deck.ts'
 
 /** Where and with what a run was recorded (Recording.recordedWith). */
 export interface RecordingHost {
@@ -46,17 +48,8 @@ export async function recordDemos(options: RecordOptions): Promise<{ recordings:
   const skipped: Record<string, string> = {}
   try {
     await page.goto(`${deckUrl}/1?demo=${encodeURIComponent(demoUrl)}&replay=0`)
-    // Slidev mounts every slide a few seconds after the deck opens; each demo registers its slide then.
-    await page.waitForFunction(() => {
-      const nav = (window as any).__slidev__?.nav
-      if (!nav)
-        return false
-      for (let n = 1; n <= nav.total; n++) {
-        if (!document.querySelector(`.slidev-page-${n} .slidev-layout`))
-          return false
-      }
-      return true
-    }, undefined, { timeout: 120_000, polling: 250 })
+    // Every demo registers its slide as Slidev mounts it, a few seconds after the deck opens.
+    await waitForDeckLoaded(page, { diagrams: false, timeoutMs: 120_000 })
     const slides = await page.evaluate(() => ({ ...window.__wireDemoSlides__ }))
     const ids = Object.keys(slides).filter(id => !options.only || options.only.includes(id)).sort((a, b) => slides[a]! - slides[b]!)
     if (!ids.length)

@@ -1,5 +1,6 @@
 /**
- * A real, throwaway RabbitMQ broker for the test suite (no mocks, ever).
+ * A real, throwaway RabbitMQ broker for the tests (test/global-setup.ts) and the bench
+ * (bench/rabbitmq.ts); no mocks, ever.
  *
  * `provisionBroker()` picks, in order: an external broker named by `AMQP_URL`; a private node
  * of a locally installed `rabbitmq-server`; the repo's `docker compose` service; else it throws
@@ -35,12 +36,6 @@ export interface BrokerInfo {
   dataDir?: string
 }
 
-declare module 'vitest' {
-  interface ProvidedContext {
-    broker: BrokerInfo
-  }
-}
-
 /** How {@link stopBroker} takes the broker down. */
 export interface StopOptions {
   /**
@@ -53,7 +48,7 @@ export interface StopOptions {
 // A cold boot takes 8-15 s on a busy 2-vCPU box (most of it loading modules for boot-step
 // discovery), so 30 s would be flaky on CI.
 const START_TIMEOUT_MS = 60_000
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const COMPOSE_PROJECT = 'wire-patterns-test'
 const DOCKER_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672'
 const DOCKER_MANAGEMENT_URL = 'http://127.0.0.1:15672'
