@@ -33,6 +33,11 @@ export interface Health {
   openConnections: number
   /** Audience mode: off, or on with the phones connected. */
   audience: { on: false } | { on: true, devices: number, joinUrl: string | null }
+  /**
+   * The jobs database (JOBS_DB): `failing` while it cannot be written (another process holds its
+   * lock, disk full): jobs go on in memory, new ones get a 503, their rows are written once it can be.
+   */
+  jobsDb: 'ok' | 'failing'
 }
 
 /** Builds the demo app without listening; `main.ts` listens, tests mount it on port 0. */
@@ -58,6 +63,7 @@ export function createApp(ctx: DemoContext): Express {
       amqpUrl: redactUrl(ctx.config.amqpUrl),
       openConnections: ctx.lifecycle.openCount,
       audience: ctx.audience ? { on: true, devices: ctx.audience.devices.size, joinUrl: ctx.audience.joinUrl } : { on: false },
+      jobsDb: ctx.jobs.journalState,
     } satisfies Health)
   })
 

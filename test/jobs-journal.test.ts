@@ -18,7 +18,7 @@ function freshJobsDb(): string {
 
 /** Job `id` as its row in `file` says, read over a connection of its own (WAL: readers never wait for a writer). */
 function rowOf(file: string, id: string): { state: string, progress: number } | undefined {
-  const db = new DatabaseSync(file)
+  const db = new DatabaseSync(file, { timeout: 5000 })
   try {
     const row = db.prepare('SELECT job FROM jobs WHERE id = ?').get(id)
     return row ? JSON.parse(String(row.job)) : undefined
@@ -77,7 +77,7 @@ describe('the jobs database (JOBS_DB) never takes the demo server down', () => {
     try {
       const jobsDb = freshJobsDb()
       const s = await serverOn(jobsDb)
-      const stepping = await startJob(s.url, { durationMs: 1000 }) // its steps fall due while the lock is held
+      const stepping = await startJob(s.url, { durationMs: 1000 }) // a step every 200 ms: they fall due while the lock is held
       const finishing = await startJob(s.url, { durationMs: 60_000 })
       const lock = await holdSqliteLock(jobsDb)
       const refused = await call(`${s.url}/jobs`, { json: { durationMs: 100 } })

@@ -3,7 +3,7 @@ import type { ForkedChild } from '../children.ts'
 import type { JobView } from '../jobs/index.ts'
 import { forkChild } from '../children.ts'
 import { HttpError } from '../http.ts'
-import { StoreFullError } from '../jobs/store.ts'
+import { createRefusal } from '../jobs/index.ts'
 
 /** How the held clients wait: an event stream each (`GET /jobs/:id/events`), or a pending long poll each (`GET /jobs/:id?wait=30&since=v`). */
 export const CAPACITY_MODES = ['sse', 'long-poll'] as const
@@ -162,7 +162,7 @@ export class CapacityRun {
     }
     catch (err) {
       clearTimeout(deadline)
-      throw err instanceof StoreFullError ? new HttpError(429, err.message, { 'Retry-After': '5' }) : err
+      throw createRefusal(err) // 429 full, 503 the jobs database cannot be written
     }
     const helper = forkChild(new URL('./clients.ts', import.meta.url), { name: 'capacity clients', env: { CAPACITY_DEADLINE_MS: String(config.capacityDeadlineMs) } })
     helper.process.on('message', (m: HelperReport) => {
