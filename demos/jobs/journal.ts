@@ -63,8 +63,12 @@ export class JobJournal<Entry extends { id: string }> {
     try {
       this.db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS })
       this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, job TEXT NOT NULL); CREATE TABLE IF NOT EXISTS server (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL)')
-      // Who holds the lock, for the next server's refusal (informative only: the lock is what counts).
-      this.db.prepare('INSERT INTO server (id, pid) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid').run(process.pid)
+      // Who holds the lock, for the next server's refusal. Informative only (the lock is what counts):
+      // when another process holds the file's write lock right now, the server starts without it.
+      try {
+        this.db.prepare('INSERT INTO server (id, pid) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid').run(process.pid)
+      }
+      catch {}
       this.upsert = this.db.prepare('INSERT INTO jobs (id, job) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET job = excluded.job')
       this.remove = this.db.prepare('DELETE FROM jobs WHERE id = ?')
       this.list = this.db.prepare('SELECT job FROM jobs')
