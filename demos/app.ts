@@ -45,6 +45,7 @@ export function createApp(ctx: DemoContext): Express {
       amqpUrl: redactUrl(ctx.config.amqpUrl),
       openConnections: ctx.lifecycle.openCount,
       audience: ctx.audience ? { on: true, devices: ctx.audience.devices.size, joinUrl: ctx.audience.joinUrl } : { on: false },
+      jobsDb: ctx.jobs.journalState,
     } satisfies Health)
   })
 

@@ -5,6 +5,7 @@ import { bridgeAudience } from './audience/broker-bridge.ts'
 import { AudienceHub } from './audience/hub.ts'
 import { BrokerConnection } from './broker.ts'
 import { JobJournal } from './jobs/journal.ts'
+import type { JournalEntry } from './jobs/store.ts'
 import { JobStore } from './jobs/store.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { WebSocketHub } from './websocket/hub.ts'
@@ -33,12 +34,17 @@ export interface DemoContext {
   audience: AudienceHub | null
 }
 
-/** Creates a demo server's state; `lifecycle.shutdown()` releases all of it (newest first). */
+/**
+ * Creates a demo server's state; `lifecycle.shutdown()` releases all of it (newest first).
+ * @throws {JournalError} (demos/jobs/journal.ts) the jobs database cannot be opened, or another demo
+ *   server has it (JournalInUseError): nothing has been created then.
+ */
 export function createDemoContext(config: DemoConfig): DemoContext {
+  const journal = new JobJournal<JournalEntry>(config.jobsDb) // first: the one thing that may refuse
   const lifecycle = new Lifecycle()
   const broker = new BrokerConnection(config.amqpUrl)
   lifecycle.onShutdown(() => broker.close()) // runs last: channels close before the connection
-  const jobs = new JobStore({ maxJobs: config.jobsMax, ttlMs: config.jobsTtlMs }, new JobJournal(config.jobsDb))
+  const jobs = new JobStore({ maxJobs: config.jobsMax, ttlMs: config.jobsTtlMs }, journal)
   lifecycle.onShutdown(() => jobs.close())
   const views = new WebSocketHub()
   lifecycle.onShutdown(() => views.close())

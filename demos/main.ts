@@ -5,6 +5,7 @@ import { loadConfig, redactUrl, startEntryPoint } from './config.ts'
 startEntryPoint('demos') // before the imports below: they need a current Node (node:sqlite)
 const { createDemoContext } = await import('./context.ts')
 const { listen } = await import('./listen.ts')
+const { JournalError } = await import('./jobs/journal.ts')
 
 let config: DemoConfig
 try {
@@ -15,7 +16,16 @@ catch (err) {
   process.exit(2)
 }
 
-const ctx = createDemoContext(config)
+let ctx: ReturnType<typeof createDemoContext>
+try {
+  ctx = createDemoContext(config)
+}
+catch (err) {
+  if (!(err instanceof JournalError))
+    throw err
+  console.error(`[demos] ${err.message}`) // another demo server has JOBS_DB, or it cannot be opened
+  process.exit(2)
+}
 const demo = await listen(ctx).catch((err: NodeJS.ErrnoException) => {
   if (config.audience && (err.code === 'EADDRNOTAVAIL' || (err.code === 'EADDRINUSE' && err.message.includes(String(config.audiencePort)))))
     console.error(`[demos] the audience listener cannot use ${config.audienceHost}:${config.audiencePort} (${err.code}): set AUDIENCE_HOST / AUDIENCE_PORT`)

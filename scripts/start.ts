@@ -42,6 +42,14 @@ for (const [what, host, port, env] of [['demo server', config.host, config.port,
   }
 }
 
+// Another demo server on the same jobs database would make ours refuse to start: say so, in its one line, and start nothing.
+const { jobsDbInUse } = await import('../demos/jobs/journal.ts') // node:sqlite: after startEntryPoint's Node check
+const jobsDbTaken = jobsDbInUse(config.jobsDb)
+if (jobsDbTaken) {
+  console.error(`[start] ${jobsDbTaken.message}`)
+  process.exit(2)
+}
+
 const children: ChildProcess[] = []
 // However this process ends (even an uncaught error), the children end with it.
 process.on('exit', () => children.forEach(c => c.exitCode === null && c.kill('SIGTERM')))
@@ -147,6 +155,13 @@ if (demoUp && config.audience) {
   const h = await (await fetch(`${demoUrl}/health`)).json().catch(() => null) as { audience?: { on: boolean, joinUrl?: string | null } } | null
   audienceLine = h?.audience?.joinUrl ? `on: phones join at ${h.audience.joinUrl} (same Wi-Fi; the Join slide has the QR code)` : 'on, but its listener is not up: see the errors above'
 }
+// The jobs database: named only when it cannot be written (another process holds its lock).
+let jobsDbLine = ''
+if (demoUp) {
+  const h = await fetch(`${demoUrl}/health`).then(r => r.json()).catch(() => null) as { jobsDb?: string } | null
+  if (h?.jobsDb === 'failing')
+    jobsDbLine = `\n               jobs database ${config.jobsDb} cannot be written right now (see above): jobs run in memory, new ones get a 503 until it can`
+}
 const brokerHint = broker === 'up'
   ? `up at ${redactUrl(config.amqpUrl)}`
   : brokerPortOpen
@@ -161,7 +176,7 @@ if (!stopping) {
   wire-patterns ready in ${((performance.now() - started) / 1000).toFixed(1)} s
   deck         ${deckUp ? deckUrl : 'NOT UP'}   (presenter view: ${deckUrl}/presenter/)
                ${served}
-  demo server  ${demoUp ? `${demoUrl}  (try: curl ${demoUrl}/health)` : 'NOT UP: see the errors above'}
+  demo server  ${demoUp ? `${demoUrl}  (try: curl ${demoUrl}/health)` : 'NOT UP: see the errors above'}${jobsDbLine}
   RabbitMQ     ${brokerHint}
   audience     ${audienceLine}
   Ctrl-C stops everything.

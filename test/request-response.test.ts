@@ -1,6 +1,7 @@
 import { connect } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { useDemoServer } from './support/demo-server.ts'
+import { startDemoProcess } from './support/children.ts'
+import { useDemoServer, waitFor } from './support/demo-server.ts'
 import { call } from './support/http-patterns.ts'
 
 /** Sends `raw` bytes over a fresh TCP connection and returns the whole answer. */
@@ -91,5 +92,25 @@ describe('request/response: /echo and the blocking /work', () => {
     const res = await call(`${s.url}/work`, { json: { durationMs: -1 } })
     expect(res.status).toBe(400)
     expect(res.body.error).toMatch(/durationMs must be/)
+  })
+})
+
+describe('request/response: shutdown and the blocking /work', () => {
+  it('SIGTERM answers a waiting POST /work with a 503, Retry-After and a JSON error saying the server is shutting down, never an empty 200', async () => {
+    const { url, child } = await startDemoProcess({ AMQP_URL: 'amqp://127.0.0.1:1' })
+    try {
+      const waiting = call(`${url}/work`, { json: { durationMs: 60_000 } })
+      await waitFor(async () => (await call(`${url}/health`)).body.openConnections === 1, 'POST /work to be held')
+      const exited = new Promise(resolve => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      const res = await waiting
+      expect(res.status).toBe(503)
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/)
+      expect(res.body.error).toMatch(/shutting down/)
+      expect(await exited).toBe(0)
+    }
+    finally {
+      child.kill('SIGKILL')
+    }
   })
 })

@@ -13,4 +13,9 @@ export interface Health {
   openConnections: number
   /** Audience mode: off, or on with the phones connected. */
   audience: { on: false } | { on: true, devices: number, joinUrl: string | null }
+  /**
+   * The jobs database (JOBS_DB): `failing` while it cannot be written (another process holds its
+   * lock, disk full): jobs go on in memory, new ones get a 503, their rows are written once it can be.
+   */
+  jobsDb: 'ok' | 'failing'
 }

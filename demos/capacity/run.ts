@@ -3,8 +3,8 @@ import type { ForkedChild } from '../children.ts'
 import type { JobView } from '../../wire/jobs.ts'
 import { forkChild } from '../children.ts'
 import { HttpError } from '../http.ts'
-import { StoreFullError } from '../jobs/store.ts'
 import type { CapacityMode, CapacityPhase, CapacityProgress, CapacityResult } from '../../wire/capacity.ts'
+import { createRefusal } from '../jobs/index.ts'
 
 /** Short-polling intervals the result compares with, ms. */
 export const SHORT_POLL_INTERVALS_MS = [1000, 300] as const
@@ -107,7 +107,7 @@ export class CapacityRun {
     }
     catch (err) {
       clearTimeout(deadline)
-      throw err instanceof StoreFullError ? new HttpError(429, err.message, { 'Retry-After': '5' }) : err
+      throw createRefusal(err) // 429 full, 503 the jobs database cannot be written
     }
     const helper = forkChild(new URL('./clients.ts', import.meta.url), { name: 'capacity clients', env: { CAPACITY_DEADLINE_MS: String(config.capacityDeadlineMs) } })
     helper.process.on('message', (m: HelperReport) => {

@@ -2,6 +2,7 @@ import type { Request } from 'express'
 import type { JobStore } from './store.ts'
 import type { JobView } from '../../wire/jobs.ts'
 import { HttpError } from '../http.ts'
+import { JournalError } from './journal.ts'
 import { DURATION_MAX_MS, DURATION_MIN_MS, StoreFullError } from './store.ts'
 
 export type { JobOptions } from './store.ts'
@@ -22,7 +23,8 @@ export function jobById(store: JobStore, id: string): JobView {
 
 /**
  * Validates `{"durationMs": n, "fail"?: true, "failAt"?: percent}` and creates the job:
- * 400 naming the problem for anything else, 429 when the store is full of running jobs.
+ * 400 naming the problem for anything else, 429 when the store is full of running jobs, 503 when
+ * the jobs database cannot be written right now (see `createRefusal`).
  */
 export function createJob(store: JobStore, body: unknown): JobView {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
@@ -38,10 +40,21 @@ export function createJob(store: JobStore, body: unknown): JobView {
     return store.create(durationMs, typeof failAt === 'number' ? failAt : fail ? 60 : undefined)
   }
   catch (err) {
-    if (err instanceof StoreFullError)
-      throw new HttpError(429, err.message, { 'Retry-After': '5' })
-    throw err
+    throw createRefusal(err)
   }
+}
+
+/**
+ * The answer to an error of `JobStore.create`: a 429 (Retry-After: 5) when the store is full of
+ * running jobs, a 503 (Retry-After: 2) when the jobs database cannot be written right now (locked
+ * past its busy timeout, disk full); any other error as it is.
+ */
+export function createRefusal(err: unknown): unknown {
+  if (err instanceof StoreFullError)
+    return new HttpError(429, err.message, { 'Retry-After': '5' })
+  if (err instanceof JournalError)
+    return new HttpError(503, `${err.message}; try again in a moment`, { 'Retry-After': '2' })
+  return err
 }
 
 const serialized = new WeakMap<JobView, string>()

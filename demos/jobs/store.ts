@@ -70,7 +70,10 @@ export class JobStore {
   }
 
   // #region create
-  /** Creates a job that runs for `durationMs` and reports progress in `steps` changes. */
+  /**
+   * Creates a job that runs for `durationMs` and reports progress in `steps` changes.
+   * @throws {StoreFullError} all `maxJobs` are running; `JournalError` (journal.ts) its row could not be written (no job is made).
+   */
   create(durationMs: number, failAt?: number): JobView {
     this.evict()
     const job: Job = {
@@ -85,8 +88,8 @@ export class JobStore {
       failAt,
       events: [],
     }
+    this.change(job, {}, true) // written before anyone learns of it: a job the journal refused never was
     this.jobs.set(job.id, job)
-    this.change(job, {})
     this.schedule(job)
     return this.view(job)
   }
@@ -111,8 +114,13 @@ export class JobStore {
   // #endregion create
 
   // #region notify
-  /** Applies a change, keeps it for replay, and wakes every watcher of this job. */
-  private change(job: Job, patch: Partial<Job>): void {
+  /**
+   * Applies a change, keeps it for replay, and wakes every watcher of this job. The journal writes
+   * it; if it cannot right now, the change stands in memory (readers and watchers see it) and the
+   * journal writes the job's newest state when it can (`JobJournal.saveLater`). With `mustSave` (a
+   * new job, see `create`) the journal's JournalError is thrown instead and the caller drops the job.
+   */
+  private change(job: Job, patch: Partial<Job>, mustSave = false): void {
     Object.assign(job, patch)
     job.version++
     job.updatedAt = job.finishedAt ?? epochMs()
@@ -122,7 +130,10 @@ export class JobStore {
     if (job.events.length > this.options.replayLimit)
       job.events.shift()
     const { timer: _timer, ...entry } = job
-    this.journal?.save(entry)
+    if (mustSave)
+      this.journal?.save(entry)
+    else
+      this.journal?.saveLater(entry)
     for (const watcher of [...this.watchers.get(job.id) ?? []])
       watcher(event)
   }
@@ -183,6 +194,14 @@ export class JobStore {
   /** Events after `lastId` still in the replay buffer, oldest first. */
   eventsAfter(id: string, lastId: number): JobEvent[] {
     return this.jobs.get(id)?.events.filter(e => e.id > lastId) ?? []
+  }
+
+  /**
+   * Whether the journal can write right now: `failing` from a failed write until one succeeds again
+   * (changes are kept in memory meanwhile, new jobs refused); `ok` otherwise, or without a journal.
+   */
+  get journalState(): 'ok' | 'failing' {
+    return this.journal?.state ?? 'ok'
   }
 
   /** Number of jobs kept right now. */

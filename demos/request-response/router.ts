@@ -35,11 +35,20 @@ export function requestResponseRouter(ctx: DemoContext): Router {
       if (e.event !== 'progress')
         res.json(e.data) // the answer, at last
     })
-    ctx.lifecycle.hold(res)
+    ctx.lifecycle.hold(res, () => shuttingDown(res, job.id, unwatch))
     res.once('close', unwatch)
   })
   // #endregion blocking
   return router
+}
+
+/**
+ * Shutdown's answer to a POST /work still waiting: a 503 with Retry-After, never a 200 that would
+ * pass for the result. The job stays in the journal (JOBS_DB), so after the restart `{"jobId"}` waits for it again.
+ */
+function shuttingDown(res: Response, jobId: string, unwatch: () => void): void {
+  unwatch() // nothing more for this response, whatever the job does before the store closes
+  res.status(503).set('Retry-After', '2').json({ error: `the demo server is shutting down and job ${jobId} has not ended; once it is back, POST /work {"jobId": "${jobId}"} waits for it again` })
 }
 
 /**

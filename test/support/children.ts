@@ -13,10 +13,10 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** `npm run demos` in its own process on a free port; resolves with its URL once it listens. */
-export async function startDemoProcess(): Promise<{ url: string, child: ChildProcess }> {
+/** `npm run demos` in its own process on a free port, with `env` added; resolves with its URL once it listens. */
+export async function startDemoProcess(env: Record<string, string> = {}): Promise<{ url: string, child: ChildProcess }> {
   const child = spawn(process.execPath, [...DEMO_NODE_ARGS], {
-    env: { ...process.env, DEMO_PORT: '0', JOBS_DB: ':memory:' },
+    env: { ...process.env, DEMO_PORT: '0', JOBS_DB: ':memory:', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const url = await new Promise<string>((resolve, reject) => {
