@@ -44,4 +44,9 @@ export default tseslint.config(
     files: ['wire/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./)', message: 'wire/ imports only wire/ files: no Node, browser, Vue or server modules.' }] }] },
   },
+  {
+    // Small pieces with one name each: no deck function longer than a screen (blank lines and comments not counted).
+    files: ['components/**/*.ts', 'components/**/*.vue', 'composables/**/*.ts', 'setup/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
+  },
 )

@@ -1,4 +1,4 @@
-import type { Recording } from './recording'
+import type { Recording } from './replay'
 
 /**
  * What must stay the same between two recordings of one demo for the older to still be true:

@@ -4,7 +4,7 @@
 // re-records them and compares the shape with the committed files.
 import type { Browser } from 'playwright-core'
 import type { RecordableDemo } from '../composables/demo.ts'
-import type { Recording } from '../composables/recording.ts'
+import type { Recording } from '../composables/replay.ts'
 import { readFileSync } from 'node:fs'
 import { cpus, arch, release, type } from 'node:os'
 
