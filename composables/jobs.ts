@@ -1,7 +1,7 @@
 import type { Ref } from 'vue'
 import type { JobEvent, JobView } from '../wire/jobs'
 import type { Demo } from './demo'
-import type { EventStream, SseFrame } from './sse'
+import type { EventStream } from './sse'
 import { reactive } from 'vue'
 import { epochMs } from '../wire/clock'
 import { followEventStream } from './sse'
@@ -56,8 +56,7 @@ async function countedRequest<T>(demo: Demo, stats: PatternStats, path: string, 
   const t0 = epochMs()
   try {
     const res = await demo.request<T>(path, { lane: stats.lane, ...init })
-    const entry = [...demo.log.entries.value].reverse().find(e => e.lane === stats.lane && e.kind === 'request' && e.url === path)
-    stats.bytes += (entry?.sentBytes ?? 0) + (entry?.receivedBytes ?? 0)
+    stats.bytes += res.entry.sentBytes + res.entry.receivedBytes
     return res
   }
   finally {
@@ -68,7 +67,7 @@ async function countedRequest<T>(demo: Demo, stats: PatternStats, path: string, 
 
 // #region create
 /** POST /jobs: starts a job and returns it (202 + Location). */
-export async function createJob(demo: Demo, durationMs: number, stats?: PatternStats, extra: { fail?: boolean } = {}): Promise<JobView> {
+export async function postJob(demo: Demo, durationMs: number, stats?: PatternStats, extra: { fail?: boolean } = {}): Promise<JobView> {
   const body = { durationMs, ...extra }
   const res = stats
     ? await countedRequest<JobView>(demo, stats, '/jobs', { json: body, expect: 202 })
@@ -115,8 +114,11 @@ export async function longPoll(demo: Demo, id: string, stats: PatternStats, wait
 // #endregion long
 
 // #region sse
-/** SSE: one GET /jobs/:id/events; every event is news, the final one ends it. `closed` settles when the stream stops for good. */
-export function watchEvents(demo: Demo, id: string, stats: PatternStats, onFrame?: (f: SseFrame) => void): EventStream & { closed: Promise<void> } {
+/**
+ * SSE: one GET /jobs/:id/events; every event is news, the final one ends it. `closed` settles
+ * when the stream stops for good. A view that shows the frames adds its own `onFrame` listener.
+ */
+export function watchEvents(demo: Demo, id: string, stats: PatternStats): EventStream & { closed: Promise<void> } {
   const t0 = epochMs()
   stats.open++
   let closed!: () => void
@@ -129,7 +131,6 @@ export function watchEvents(demo: Demo, id: string, stats: PatternStats, onFrame
       stats.bytes += f.bytes
       if (f.data && f.event)
         recordAnswer(stats, (JSON.parse(f.data) as JobEvent['data']), receivedAt)
-      onFrame?.(f)
     },
     onClose(reason) {
       stats.open--

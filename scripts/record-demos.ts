@@ -1,11 +1,11 @@
 // Drives the deck through every recordable demo: runs each one on its slide, in a real browser,
 // through the same component code the talk runs (composables/demo.ts `recordable`), and collects
-// the runs (composables/recording.ts `Recording`, what the deck replays). `npm run record`
+// the runs (composables/replay.ts `Recording`, what the deck replays). `npm run record`
 // (scripts/record.ts, the command line) writes them to recordings/; test/e2e/recordings.test.ts
 // re-records them and compares their shape (test/support/recording-shape.ts) with the committed files.
 import type { Browser } from 'playwright-core'
 import type { RecordableDemo } from '../composables/demo.ts'
-import type { Recording } from '../composables/recording.ts'
+import type { Recording } from '../composables/replay.ts'
 import { readFileSync } from 'node:fs'
 import { cpus, arch, release, type } from 'node:os'
 import { waitForDeckLoaded } from '../tools/deck.ts'

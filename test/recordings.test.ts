@@ -1,7 +1,7 @@
-import type { Recording } from '../composables/recording.ts'
+import type { Recording } from '../composables/replay.ts'
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { applyChanges, diff } from '../composables/recording.ts'
+import { applyChanges, diff } from '../composables/replay.ts'
 import { normalizeLabel, recordingShape } from './support/recording-shape.ts'
 
 // The recorded runs the deck replays without a demo server (`npm run record` writes them; the

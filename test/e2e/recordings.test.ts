@@ -1,4 +1,4 @@
-import type { Recording } from '../../composables/recording.ts'
+import type { Recording } from '../../composables/replay.ts'
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { recordingShape } from '../support/recording-shape.ts'

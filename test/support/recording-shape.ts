@@ -1,4 +1,4 @@
-import type { Recording } from '../../composables/recording.ts'
+import type { Recording } from '../../composables/replay.ts'
 
 /**
  * What must stay the same between two recordings of one demo for the older to still be true:

@@ -1,0 +1,277 @@
+import type { Recording, StateSnapshot } from './replay'
+import type { SlideLifecycle } from './slide-lifecycle'
+import type { TrafficLog } from './traffic'
+import { useSlideContext } from '@slidev/client'
+import type { Ref } from 'vue'
+import { isRef, ref, shallowRef, toRaw, watch } from 'vue'
+import { DEMO_URL, replayForced } from './demo-url'
+import { playRecording, Recorder, RECORDINGS, showRecordingEnd } from './replay'
+
+/** What a demo shows: its live run, or a recorded one (playing or played, or waiting for Play). */
+export type DemoMode = 'live' | 'replay'
+
+/** What `recordable` takes besides the state. */
+export interface RecordableOptions {
+  /**
+   * The recorded run, as `npm run record` drives it on the live demo; `step(k)` runs clicker step
+   * k and resolves when it is over. Default: every clicker step in order (`steps` picks some).
+   */
+  script?: (step: (k: number) => Promise<void>) => Promise<unknown>
+  /** The clicker steps the default script runs. Default: all of them. */
+  steps?: number[]
+  /** True once the demo has warmed up (streams open, workers started) and a run can be recorded. Default: the server answered. */
+  ready?: () => boolean
+  /** How long the recording goes on after the script, so late events land in it, ms. Default 1000. */
+  tailMs?: number
+}
+
+/** One recorded run, as the page hands it to `npm run record`. */
+export type RecordedRun = Pick<Recording, 'demo' | 'durationMs' | 'takes' | 'states' | 'final'>
+
+/** What the page offers `npm run record` (window.__wireDemos__, only while a demo is live in the main view). */
+export interface RecordableDemo {
+  id: string
+  ready: () => boolean
+  record: () => Promise<RecordedRun>
+}
+declare global {
+  interface Window {
+    __wireDemos__?: Record<string, RecordableDemo>
+    /** Every recordable demo of the deck and its slide number (main view only). */
+    __wireDemoSlides__?: Record<string, number>
+  }
+}
+
+/**
+ * A demo's state as a recording sees it: the refs and reactive objects its view draws from,
+ * read as JSON (`snapshot`) and set from JSON (`apply`: refs replaced, arrays spliced, objects assigned).
+ */
+export function stateSnapshots() {
+  let refs: Record<string, unknown> = {}
+  return {
+    use(state: Record<string, unknown>): void {
+      refs = state
+    },
+    snapshot(): StateSnapshot {
+      return Object.fromEntries(Object.entries(refs).map(([k, v]) => [k, JSON.parse(JSON.stringify(toRaw(isRef(v) ? v.value : v)) ?? 'null')]))
+    },
+    apply(set: StateSnapshot): void {
+      for (const [key, value] of Object.entries(set)) {
+        const target = refs[key]
+        const copy = JSON.parse(JSON.stringify(value ?? null))
+        if (isRef(target))
+          target.value = copy
+        else if (Array.isArray(target))
+          target.splice(0, target.length, ...copy)
+        else if (target && typeof target === 'object')
+          Object.assign(target, copy)
+      }
+    },
+  }
+}
+
+/**
+ * One recorded run of the live demo, as `npm run record` asks for it: the script (default every
+ * clicker step in order, or `options.steps`), then `tailMs` (default 1000 ms) more, with the
+ * log's takes and the state sampled by a {@link Recorder}.
+ */
+export async function recordRun(id: string, log: TrafficLog, snapshot: () => StateSnapshot, clickSteps: Record<number, () => unknown>, options: RecordableOptions): Promise<RecordedRun> {
+  const recorder = new Recorder(log, snapshot)
+  recorder.start()
+  const step = async (k: number) => {
+    await clickSteps[k]?.()
+  }
+  if (options.script) {
+    await options.script(step)
+  }
+  else {
+    const keys = options.steps ?? Object.keys(clickSteps).map(Number).sort((a, b) => a - b)
+    for (const k of keys) await step(k)
+  }
+  await new Promise(resolve => setTimeout(resolve, options.tailMs ?? 1000))
+  return { demo: id, ...recorder.stop() }
+}
+
+/**
+ * Live or replay, for one demo. Without a demo server (none configured, offline, or `?replay`) a
+ * demo that called `recordable` replays its recording (recordings/<id>.json) through the same
+ * component and timeline, labelled as a recording; the overview, presenter previews and the PDF
+ * show how that recording ended. When the server answers again, live returns (at once, or on
+ * "Go live" if a replay is on screen). While live in the main view, the demo is offered to
+ * `npm run record` (window.__wireDemos__). `enter`, `leave` and `checked` are the slide's hooks.
+ */
+export function useReplayMode(slide: SlideLifecycle, log: TrafficLog) {
+  const { $clicks } = useSlideContext()
+  const mode = ref<DemoMode>('live')
+  /** This demo's recording, once `recordable` named it. */
+  const recording = shallowRef<Recording>()
+  /** A replay played (or is playing) since replay mode began: its numbers are on screen. */
+  const replayed = ref(false)
+  const forced = replayForced()
+  const state = stateSnapshots()
+  const player = usePlayer(log, state.apply)
+  let initial: StateSnapshot = {}
+  const offer = offerToRecorder(slide, log, state.snapshot)
+
+  function enter(): void {
+    if (recording.value && (forced || !DEMO_URL))
+      return enterReplay()
+    mode.value = 'live'
+    // The timeline's clock starts with the slide (Slidev built it when the deck opened).
+    if (!log.entries.value.length)
+      log.clear()
+    void slide.checkHealth()
+    slide.startLive()
+    offer.register()
+  }
+
+  function leave(): void {
+    offer.unregister()
+    player.stop()
+    slide.stopLive()
+  }
+
+  /** Replay mode, waiting for Play (live work stopped, state as a fresh slide has it). */
+  function enterReplay(): void {
+    slide.stopLive()
+    mode.value = 'replay'
+    replayed.value = false
+    offer.unregister()
+    log.clear()
+    state.apply(initial)
+    if (!forced && DEMO_URL)
+      void slide.checkHealth()
+  }
+
+  /** Plays the recording from its start (the clicker's first step in replay mode does the same). */
+  function play(): void {
+    const rec = recording.value
+    if (!rec || !slide.active.value)
+      return
+    if (mode.value === 'live')
+      enterReplay()
+    state.apply(initial)
+    replayed.value = true
+    player.play(rec)
+  }
+
+  /** Back to the live demo (the server answers again): a fresh log and state, streams restarted. */
+  function goLive(): void {
+    if (mode.value === 'live' || !slide.active.value)
+      return
+    player.stop()
+    log.clear()
+    state.apply(initial)
+    mode.value = 'live'
+    replayed.value = false
+    slide.startLive()
+    offer.register()
+  }
+
+  /** After a health check while active: a replay not started yet gives way to live. */
+  function checked(): void {
+    if (slide.online.value && mode.value === 'replay' && !replayed.value)
+      goLive()
+  }
+
+  /**
+   * Makes the demo recordable and replayable under `id` (recordings/<id>.json): `state` names the
+   * refs and reactive objects its view draws from (JSON-able values; what can be worked out from
+   * the log need not be there). Call once in the component's setup, after the state exists.
+   */
+  function recordable(id: string, refs: Record<string, unknown>, options: RecordableOptions = {}): void {
+    state.use(refs)
+    offer.use(id, options)
+    initial = state.snapshot()
+    recording.value = RECORDINGS[id]
+    showEndOutsideAudienceView(slide, recording.value, log, state.apply)
+  }
+
+  /**
+   * The presenter's clicker drives the demo: `steps[k]` runs when Slidev's click counter on this
+   * slide (`$clicks`) moves forward to k while the demo is active in the main view; in replay
+   * mode the first click plays the recording. Moving back runs nothing; entering the slide from
+   * the next one (Slidev lands on its last click) runs nothing either.
+   */
+  function onClicks(steps: Record<number, () => unknown>): void {
+    offer.useSteps(steps)
+    watchClicks($clicks, (n) => {
+      if (!slide.active.value)
+        return
+      if (mode.value === 'live')
+        return steps[n]?.()
+      if (n === 1)
+        play()
+    })
+  }
+
+  return { mode, recording, playing: player.playing, replayed, enter, leave, checked, recordable, onClicks, play, stopReplay: player.stop, goLive }
+}
+
+/** The overview, presenter previews and the PDF show how `rec` ended (now, and whenever the view stops being the audience's). */
+function showEndOutsideAudienceView(slide: SlideLifecycle, rec: Recording | undefined, log: TrafficLog, apply: (set: StateSnapshot) => void): void {
+  const showEnd = (audience: boolean) => {
+    if (!audience && rec)
+      showRecordingEnd(rec, log, apply)
+  }
+  showEnd(slide.isAudienceView.value)
+  watch(slide.isAudienceView, showEnd)
+}
+
+/** Calls `step(n)` each time the click counter moves forward to n (never when it moves back). */
+function watchClicks(clicks: Ref<number>, step: (n: number) => unknown): void {
+  watch(clicks, (now, before) => {
+    if (now > before)
+      void step(now)
+  })
+}
+
+/** Plays recordings into `log` and through `apply`, one at a time: `playing` while one plays, `stop()` stops it where it is. */
+function usePlayer(log: TrafficLog, apply: (set: StateSnapshot) => void) {
+  const playing = ref(false)
+  let stopPlaying: (() => void) | undefined
+  function stop(): void {
+    stopPlaying?.()
+    stopPlaying = undefined
+    playing.value = false
+  }
+  function play(rec: Recording): void {
+    stop()
+    playing.value = true
+    stopPlaying = playRecording(rec, log, apply, () => {
+      playing.value = false
+      stopPlaying = undefined
+    })
+  }
+  return { playing, play, stop }
+}
+
+/** What `npm run record` sees of a live demo: `window.__wireDemos__[id]`, offered while it is live in the main view. */
+function offerToRecorder(slide: SlideLifecycle, log: TrafficLog, snapshot: () => StateSnapshot) {
+  const { $renderContext, $page } = useSlideContext()
+  let id: string | undefined
+  let options: RecordableOptions = {}
+  let clickSteps: Record<number, () => unknown> = {}
+  return {
+    use(demoId: string, opts: RecordableOptions): void {
+      id = demoId
+      options = opts
+      if ($renderContext.value === 'slide') // the main view: the slide a recorder goes to for this demo
+        (window.__wireDemoSlides__ ??= {})[demoId] = $page.value
+    },
+    useSteps(steps: Record<number, () => unknown>): void {
+      clickSteps = steps
+    },
+    register(): void {
+      if (!id)
+        return
+      const demo = id
+      const record = () => recordRun(demo, log, snapshot, clickSteps, options)
+      window.__wireDemos__ = { ...window.__wireDemos__, [demo]: { id: demo, ready: () => slide.online.value === true && (options.ready?.() ?? true), record } }
+    },
+    unregister(): void {
+      if (id && window.__wireDemos__?.[id])
+        delete window.__wireDemos__[id]
+    },
+  }
+}
