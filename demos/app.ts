@@ -2,6 +2,7 @@ import type { Express } from 'express'
 import type { DemoContext } from './context.ts'
 import type { RawBodyRequest } from './http.ts'
 import express from 'express'
+import { BLOCKED_CAUSE } from './broker.ts'
 import { redactUrl } from './config.ts'
 import { cors, errorHandler, notFound, refuseForeignHosts, refuseForeignOrigins } from './http.ts'
 import { pingRouter } from './ping/router.ts'
@@ -25,8 +26,13 @@ import { audienceRouter } from './audience/router.ts'
 export interface Health {
   status: 'ok'
   uptimeMs: number
-  /** Whether the AMQP connection is up right now. */
-  broker: 'up' | 'down'
+  /**
+   * Whether the AMQP connection is up right now; `blocked`: up, but RabbitMQ blocks it
+   * (connection.blocked, a memory or disk alarm) and publishes are refused until it clears.
+   */
+  broker: 'up' | 'down' | 'blocked'
+  /** Only while `blocked`: why, e.g. "memory or disk alarm (low on memory)" (the broker's reason in brackets). */
+  brokerReason?: string
   /** The broker URL, password hidden. */
   amqpUrl: string
   /** Responses held open: long polls, event streams, blocking calls. */
@@ -51,10 +57,13 @@ export function createApp(ctx: DemoContext): Express {
 
   /** GET /health — is the demo server up, is the broker reachable, how much is held open. */
   app.get('/health', (_req, res) => {
+    const up = ctx.broker.state === 'up'
+    const blocked = up ? ctx.broker.blockedReason : undefined
     res.set('Cache-Control', 'no-store').json({
       status: 'ok',
       uptimeMs: Math.round(process.uptime() * 1000),
-      broker: ctx.broker.state === 'up' ? 'up' : 'down',
+      broker: blocked !== undefined ? 'blocked' : up ? 'up' : 'down',
+      ...(blocked !== undefined ? { brokerReason: `${BLOCKED_CAUSE} (${blocked})` } : {}),
       amqpUrl: redactUrl(ctx.config.amqpUrl),
       openConnections: ctx.lifecycle.openCount,
       audience: ctx.audience ? { on: true, devices: ctx.audience.devices.size, joinUrl: ctx.audience.joinUrl } : { on: false },

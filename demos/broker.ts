@@ -30,12 +30,17 @@ export interface Confirmed {
   confirmMs: number
 }
 
+/** What `/health` and the slides call a blocked connection's cause. */
+export const BLOCKED_CAUSE = 'memory or disk alarm'
+
 /**
  * One AMQP connection for the whole demo server, recovered with backoff when the broker
  * goes away (amqplib's opt-in recovery). Channels do not survive a reconnect: features
  * listen for `up` and re-declare their topology and consumers on the new connection.
  *
- * Events: `state` (BrokerState), `up` (ChannelModel), `down` (Error).
+ * Events: `state` (BrokerState), `up` (ChannelModel), `down` (Error), `blocked` (string: the
+ * broker's reason, e.g. "low on memory") and `unblocked` (RabbitMQ's connection.blocked /
+ * connection.unblocked, sent while a memory or disk alarm stops it reading publishes).
  */
 export class BrokerConnection extends EventEmitter {
   state: BrokerState = 'idle'
@@ -46,7 +51,15 @@ export class BrokerConnection extends EventEmitter {
   private publishCount = 0
   /** Set while the publisher's socket buffer is full: publishes wait for it. */
   private draining?: Promise<void>
+  /** Publishes waiting for their confirm: a connection.blocked fails them at once. */
+  private readonly unconfirmed = new Set<(err: Error) => void>()
   lastError?: string
+  /**
+   * Set while the broker blocks this connection (AMQP connection.blocked, RabbitMQ's memory or
+   * disk alarm): the broker's reason, e.g. "low on memory". The connection is still up, but the
+   * broker reads nothing more from it until connection.unblocked: publishes are refused at once.
+   */
+  blockedReason?: string
 
   constructor(readonly url: string, private readonly options: BrokerOptions = {}) {
     super()
@@ -77,8 +90,27 @@ export class BrokerConnection extends EventEmitter {
         coalesceWrites(m)
         this.current = m
         this.lastError = undefined
+        this.blockedReason = undefined
         this.setState('up')
         this.emit('up', m)
+      })
+      // RabbitMQ sends connection.blocked when a connection publishes during a memory or disk
+      // alarm, and stops reading from its socket: the publish in flight would wait for the
+      // deadline, every later one forever. It is told at once instead (a 503 that says why).
+      model.on('blocked', (reason: string) => {
+        this.blockedReason = String(reason || 'blocked')
+        console.warn(`[demos] RabbitMQ blocked the connection (${BLOCKED_CAUSE}: ${this.blockedReason}); publishes get a 503 until it is unblocked`)
+        // Sent but not confirmed: "unknown", as after a timeout (the broker may take it once unblocked).
+        const err = this.blockedError('before confirming this message (it may still arrive once the alarm clears)')
+        for (const fail of [...this.unconfirmed]) fail(err)
+        this.emit('blocked', this.blockedReason)
+      })
+      model.on('unblocked', () => {
+        if (this.blockedReason === undefined)
+          return
+        this.blockedReason = undefined
+        console.warn('[demos] RabbitMQ unblocked the connection: publishing again')
+        this.emit('unblocked')
       })
       model.on('disconnect', (err: Error) => this.markDown(err))
       model.on('connect-failed', (err: Error) => this.markDown(err))
@@ -121,6 +153,32 @@ export class BrokerConnection extends EventEmitter {
   }
 
   /**
+   * The live connection if it may publish now: a 503 (Retry-After: 2) at once while the broker
+   * is down ({@link require}) or blocks this connection ({@link blockedReason}).
+   */
+  requirePublishing(): ChannelModel {
+    const model = this.require()
+    if (this.blockedReason !== undefined)
+      throw this.blockedError()
+    return model
+  }
+
+  private blockedError(when = ''): HttpError {
+    return new HttpError(503, `RabbitMQ blocked publishing (${BLOCKED_CAUSE}: ${this.blockedReason})${when ? ` ${when}` : ''}; it takes messages again once the alarm clears, try again in a few seconds`, { 'Retry-After': '2' })
+  }
+
+  /**
+   * `err` as the client should see it: an HttpError as it is; anything else (amqplib's "Channel
+   * ended", a refusal by the broker) a 503 with Retry-After: 2 that says `what` failed and why.
+   */
+  unavailable(err: unknown, what: string): HttpError {
+    if (err instanceof HttpError)
+      return err
+    const message = (err as Error | undefined)?.message ?? String(err)
+    return new HttpError(503, `${what}: ${shortReason(message)}; try again in a few seconds`, { 'Retry-After': '2' })
+  }
+
+  /**
    * `work`, or a 503 (Retry-After: 2) once `operationTimeoutMs` passed without an answer: a frozen
    * or overloaded broker never holds a request longer. If `work` completes after that, `late`
    * receives its result, to undo it (close a channel nobody will use): no late side effects.
@@ -153,7 +211,11 @@ export class BrokerConnection extends EventEmitter {
    */
   async withChannel<T>(fn: (ch: Channel) => Promise<T>): Promise<T> {
     const closeLater = (ch: Channel) => void ch.close().catch(() => {})
+    // A connection that drops while the channel opens rejects with "Channel ended": a 503 too.
     const ch = await this.within(this.require().createChannel(), 'opening a channel', closeLater)
+      .catch((err: unknown) => {
+        throw this.unavailable(err, 'RabbitMQ could not open a channel')
+      })
     ch.on('error', () => {}) // reported through the rejected call below
     try {
       return await this.within(fn(ch), 'a channel operation')
@@ -169,9 +231,11 @@ export class BrokerConnection extends EventEmitter {
   /**
    * Publishes on the shared confirm channel and resolves only once the broker confirmed
    * the message (it is then in every queue it was routed to: on disk if persistent and the
-   * queue durable). Rejects with 503 while the broker is down or when it does not confirm.
+   * queue durable). Rejects with 503 (Retry-After: 2) while the broker is down, at once while it
+   * blocks this connection (a memory or disk alarm), and when it does not confirm.
    */
   async publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish = {}): Promise<Confirmed> {
+    this.requirePublishing() // a 503 at once: down, or blocked
     // One deadline for the whole publish: the channel, a full socket buffer, the confirm.
     const gaveUp = new AbortController()
     return this.within(this.publishNow(exchange, routingKey, content, options, gaveUp.signal), 'publishing a message')
@@ -184,16 +248,23 @@ export class BrokerConnection extends EventEmitter {
   private async publishNow(exchange: string, routingKey: string, content: Buffer, options: Options.Publish, gaveUp: AbortSignal): Promise<Confirmed> {
     const ch = await this.publisherChannel()
     if (gaveUp.aborted)
-      throw new HttpError(503, 'gave up waiting for RabbitMQ')
+      throw new HttpError(503, 'gave up waiting for RabbitMQ', { 'Retry-After': '2' })
+    this.requirePublishing() // blocked while the channel opened
     const messageId = options.messageId ?? `m${++this.publishCount}`
     const started = performance.now()
     return new Promise<Confirmed>((resolve, reject) => {
+      let settled = false
       const done = (err: unknown) => {
+        if (settled) // failed by connection.blocked first; the confirm may come much later
+          return
+        settled = true
+        this.unconfirmed.delete(done)
         const routed = !this.returned.delete(messageId)
         if (err)
-          reject(new HttpError(503, `RabbitMQ did not take the message: ${(err as Error).message}`))
+          reject(err instanceof HttpError ? err : new HttpError(503, `RabbitMQ did not take the message: ${(err as Error).message}`, { 'Retry-After': '2' }))
         else resolve({ messageId, routed, confirmMs: performance.now() - started })
       }
+      this.unconfirmed.add(done)
       // #region confirm
       try {
         // mandatory: the broker hands back (basic.return) a message no queue is bound for.
@@ -232,7 +303,7 @@ export class BrokerConnection extends EventEmitter {
       })
     }
     const ch = await this.publisher.catch((err: Error) => {
-      throw new HttpError(503, `RabbitMQ is not reachable: ${err.message}`)
+      throw new HttpError(503, `RabbitMQ is not reachable: ${err.message}`, { 'Retry-After': '2' })
     })
     if (this.draining) {
       await this.draining
@@ -245,6 +316,7 @@ export class BrokerConnection extends EventEmitter {
     this.lastError = err.message
     this.current = undefined
     this.publisher = undefined
+    this.blockedReason = undefined
     if (this.state === 'closed' || this.state === 'down')
       return
     this.setState('down')

@@ -47,7 +47,7 @@ describe('the broker refuses quietly, and the demo server notices', () => {
     const events = await openSse(`${demos.url}/work-queue/events`)
     try {
       const slow = (await call(demos.url, 'POST', '/work-queue/workers', { delayMs: 60_000 })).body
-      const [job] = (await call(demos.url, 'POST', '/work-queue/jobs', { count: 1 })).body.jobs as string[]
+      const job = (await call(demos.url, 'POST', '/work-queue/jobs', { count: 1 })).body.jobs[0] as string
       await waitFor(() => events.events.find(e => e.event === 'delivered' && e.data.worker === slow.id && e.data.job === job), 'the slow worker to take the job')
       // A fast worker, started only now so the slow one surely got the job.
       const fast = (await call(demos.url, 'POST', '/work-queue/workers', { delayMs: 10 })).body
