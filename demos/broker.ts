@@ -189,7 +189,9 @@ export class BrokerConnection extends EventEmitter {
       let timedOut = false
       const timer = setTimeout(() => {
         timedOut = true
-        reject(new HttpError(503, `RabbitMQ did not answer (${what}) within ${ms / 1000} s; try again in a few seconds`, { 'Retry-After': '2' }))
+        // Blocked (a memory or disk alarm), the broker reads nothing from this connection: say so.
+        const why = this.blockedReason === undefined ? '' : `: it blocks this connection (${BLOCKED_CAUSE}: ${this.blockedReason})`
+        reject(new HttpError(503, `RabbitMQ did not answer (${what}) within ${ms / 1000} s${why}; try again in a few seconds`, { 'Retry-After': '2' }))
       }, ms)
       work.then((value) => {
         clearTimeout(timer)

@@ -89,15 +89,17 @@ export async function declareExchanges(model: ChannelModel): Promise<Map<Exchang
 
 /**
  * Declares the exchange of `type` again on a channel of its own (`broker.withChannel`): resolves if
- * the broker now has it as the demos need it; else a 503 naming the exchange and the conflict.
+ * the broker now has it as the demos need it; else a 503 (Retry-After: 2) naming the exchange and
+ * the conflict, or withChannel's 503 while the broker is down or does not answer.
  */
 export async function redeclareExchange(broker: BrokerConnection, type: ExchangeType): Promise<void> {
-  try {
-    await broker.withChannel(ch => ch.assertExchange(EXCHANGES[type], type, { durable: true }))
-  }
-  catch (err) {
-    throw exchangeRefused(type, (err as Error).message)
-  }
+  let refusal: Error | undefined // the broker's own words (withChannel's 503 keeps only their gist)
+  await broker.withChannel(ch => ch.assertExchange(EXCHANGES[type], type, { durable: true }).catch((err: Error) => {
+    refusal = err
+    throw err
+  })).catch((err: unknown) => {
+    throw refusal ? exchangeRefused(type, refusal.message) : err // down or silent: its own 503
+  })
 }
 
 /** A 503 (Retry-After: 2) for an exchange the broker refused to declare, naming it and the conflict. */

@@ -183,7 +183,9 @@ export class WorkerPool {
   async kill(w: Worker): Promise<string | null> {
     this.workers.delete(w.id)
     const job = w.current?.job ?? null
-    await w.kill()
+    // Within the deadline: a frozen broker never answers the channel.close (the job goes back
+    // once it does, or once the connection is declared dead).
+    await this.broker.within(w.kill(), 'closing the worker\'s channel').catch(() => {})
     this.emit({ type: 'workers' })
     return job
   }
@@ -196,7 +198,7 @@ export class WorkerPool {
 
   /** Shutdown: closes each worker's channel (its unacked job goes back to the queue). */
   async close(): Promise<void> {
-    await Promise.all([...this.workers.values()].map(w => w.kill()))
+    await Promise.all([...this.workers.values()].map(w => this.broker.within(w.kill(), 'closing a worker\'s channel').catch(() => {})))
     this.workers.clear()
     this.listeners.clear()
   }
