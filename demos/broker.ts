@@ -35,8 +35,9 @@ export const BLOCKED_CAUSE = 'memory or disk alarm'
 
 /**
  * One AMQP connection for the whole demo server, recovered with backoff when the broker
- * goes away (amqplib's opt-in recovery). Channels do not survive a reconnect: features
- * listen for `up` and re-declare their topology and consumers on the new connection.
+ * goes away (amqplib's opt-in recovery), plus a second one that only publishes (`publish`).
+ * Channels do not survive a reconnect: features listen for `up` and re-declare their topology
+ * and consumers on the new connection.
  *
  * Events: `state` (BrokerState), `up` (ChannelModel), `down` (Error), `blocked` (string: the
  * broker's reason, e.g. "low on memory") and `unblocked` (RabbitMQ's connection.blocked /
@@ -46,6 +47,8 @@ export class BrokerConnection extends EventEmitter {
   state: BrokerState = 'idle'
   private model?: RecoveringChannelModel
   private current?: ChannelModel
+  /** The connection publishes go out on (its own: see `start`). */
+  private publishing?: RecoveringChannelModel
   private publisher?: Promise<ConfirmChannel>
   private readonly returned = new Set<string>()
   private publishCount = 0
@@ -55,9 +58,10 @@ export class BrokerConnection extends EventEmitter {
   private readonly unconfirmed = new Set<(err: Error) => void>()
   lastError?: string
   /**
-   * Set while the broker blocks this connection (AMQP connection.blocked, RabbitMQ's memory or
-   * disk alarm): the broker's reason, e.g. "low on memory". The connection is still up, but the
+   * Set while the broker blocks the publishing connection (AMQP connection.blocked, RabbitMQ's
+   * memory or disk alarm): the broker's reason, e.g. "low on memory". It is still up, but the
    * broker reads nothing more from it until connection.unblocked: publishes are refused at once.
+   * Consumers, acks and declares go on (they use the other connection).
    */
   blockedReason?: string
 
@@ -70,17 +74,19 @@ export class BrokerConnection extends EventEmitter {
     if (this.state !== 'idle')
       return
     this.setState('connecting')
-    void connect(withHeartbeat(this.url, this.options.heartbeatS ?? 3), {
+    const open = (name: string) => connect(withHeartbeat(this.url, this.options.heartbeatS ?? 3), {
       // Small frames (a publish, a confirm) leave at once instead of waiting on Nagle + delayed ACK.
       noDelay: true,
       timeout: this.options.operationTimeoutMs ?? 5000, // for the TCP connect and the AMQP handshake
+      clientProperties: { connection_name: name }, // as the management UI lists it
       recovery: {
         waitForConnect: false,
         initialDelay: this.options.initialDelayMs ?? 250,
         maxDelay: this.options.maxDelayMs ?? 2000,
         maxRetries: Infinity,
       },
-    }).then((model) => {
+    })
+    void open('wire-patterns demos').then((model) => {
       if (this.state === 'closed') {
         void model.close().catch(() => {})
         return
@@ -90,27 +96,8 @@ export class BrokerConnection extends EventEmitter {
         coalesceWrites(m)
         this.current = m
         this.lastError = undefined
-        this.blockedReason = undefined
         this.setState('up')
         this.emit('up', m)
-      })
-      // RabbitMQ sends connection.blocked when a connection publishes during a memory or disk
-      // alarm, and stops reading from its socket: the publish in flight would wait for the
-      // deadline, every later one forever. It is told at once instead (a 503 that says why).
-      model.on('blocked', (reason: string) => {
-        this.blockedReason = String(reason || 'blocked')
-        console.warn(`[demos] RabbitMQ blocked the connection (${BLOCKED_CAUSE}: ${this.blockedReason}); publishes get a 503 until it is unblocked`)
-        // Sent but not confirmed: "unknown", as after a timeout (the broker may take it once unblocked).
-        const err = this.blockedError('before confirming this message (it may still arrive once the alarm clears)')
-        for (const fail of [...this.unconfirmed]) fail(err)
-        this.emit('blocked', this.blockedReason)
-      })
-      model.on('unblocked', () => {
-        if (this.blockedReason === undefined)
-          return
-        this.blockedReason = undefined
-        console.warn('[demos] RabbitMQ unblocked the connection: publishing again')
-        this.emit('unblocked')
       })
       model.on('disconnect', (err: Error) => this.markDown(err))
       model.on('connect-failed', (err: Error) => this.markDown(err))
@@ -119,6 +106,44 @@ export class BrokerConnection extends EventEmitter {
         this.lastError = err.message
       })
     }, (err: Error) => this.markDown(err))
+    // Publishes go out on a connection of their own, as RabbitMQ advises: under a memory or disk
+    // alarm it blocks a connection that publishes (it stops reading from it altogether), and
+    // TCP back-pressure slows one down; consumers' acks, declares and queue counts must not wait
+    // behind either.
+    void open('wire-patterns demos: publisher').then((model) => {
+      if (this.state === 'closed') {
+        void model.close().catch(() => {})
+        return
+      }
+      this.publishing = model
+      model.on('connect', (m: ChannelModel) => {
+        coalesceWrites(m)
+        this.unblock()
+      })
+      // RabbitMQ sends connection.blocked when a connection publishes during a memory or disk
+      // alarm, and stops reading from its socket: the publish in flight would wait for the
+      // deadline, every later one forever. It is told at once instead (a 503 that says why).
+      model.on('blocked', (reason: string) => {
+        this.blockedReason = String(reason || 'blocked')
+        console.warn(`[demos] RabbitMQ blocked the publishing connection (${BLOCKED_CAUSE}: ${this.blockedReason}); publishes get a 503 until it is unblocked`)
+        // Sent but not confirmed: "unknown", as after a timeout (the broker may take it once unblocked).
+        const err = this.blockedError('before confirming this message (it may still arrive once the alarm clears)')
+        for (const fail of [...this.unconfirmed]) fail(err)
+        this.emit('blocked', this.blockedReason)
+      })
+      model.on('unblocked', () => this.unblock())
+      // Its channel goes with it ('close' below resets it); a new connection is not blocked.
+      model.on('disconnect', () => this.unblock())
+      model.on('error', () => {}) // the main connection's state and lastError tell the story
+    }, (err: Error) => console.error('[demos] could not set up the publishing connection:', err.message))
+  }
+
+  private unblock(): void {
+    if (this.blockedReason === undefined)
+      return
+    this.blockedReason = undefined
+    console.warn('[demos] RabbitMQ unblocked the publishing connection')
+    this.emit('unblocked')
   }
 
   /** The live connection, or undefined while the broker is down. */
@@ -283,8 +308,12 @@ export class BrokerConnection extends EventEmitter {
   }
 
   private async publisherChannel(): Promise<ConfirmChannel> {
-    const model = this.require()
+    this.requirePublishing()
+    const model = this.publishing
+    if (!model)
+      throw new HttpError(503, 'RabbitMQ is not reachable (no publishing connection yet); try again in a few seconds', { 'Retry-After': '2' })
     if (!this.publisher) {
+      // Waits for the publishing connection if it is (re)connecting: within the publish's deadline.
       const created = model.createConfirmChannel().then((ch) => {
         ch.on('return', (msg) => {
           if (msg.properties.messageId)
@@ -317,8 +346,6 @@ export class BrokerConnection extends EventEmitter {
   private markDown(err: Error): void {
     this.lastError = err.message
     this.current = undefined
-    this.publisher = undefined
-    this.blockedReason = undefined
     if (this.state === 'closed' || this.state === 'down')
       return
     this.setState('down')
@@ -332,17 +359,19 @@ export class BrokerConnection extends EventEmitter {
     this.emit('state', state)
   }
 
-  /** Closes the connection (features close their channels first, in their shutdown hooks). */
+  /** Closes the connections (features close their channels first, in their shutdown hooks). */
   async close(): Promise<void> {
     this.setState('closed')
     const model = this.model
+    const publishing = this.publishing
     const publisher = this.publisher
     this.model = undefined
+    this.publishing = undefined
     this.current = undefined
     this.publisher = undefined
-    // Channels first, then the connection.
+    // Channels first, then the connections.
     await publisher?.then(ch => ch.close()).catch(() => {})
-    await model?.close().catch(() => {})
+    await Promise.all([publishing?.close(), model?.close()].map(p => p?.catch(() => {})))
   }
 }
 

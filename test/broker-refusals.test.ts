@@ -108,6 +108,12 @@ describe('the broker refuses quietly, and the demo server notices', () => {
         expect((await res.json() as { error: string }).error).toMatch(/blocked.*memory or disk alarm/)
         expect(ms).toBeLessThan(2500) // "at once": well under the 5 s operation deadline
       }
+      // Only publishing is blocked (it has a connection of its own): the rest goes on.
+      expect((await call(demos.url, 'GET', '/work-queue/stats')).status).toBe(200)
+      const sub = await openSse(`${demos.url}/pubsub/subscribe?bindingKey=fault.%23`)
+      expect(sub.status).toBe(200)
+      await sub.waitForEvent('subscribed')
+      await sub.close()
     }
     finally {
       await rabbitmqctl(broker, ['set_vm_memory_high_watermark', watermark])
