@@ -80,7 +80,7 @@ export class WorkerPool {
   private reattach(id: number): void {
     const w = this.workers.get(id)
     const model = this.broker.connection
-    if (!w || w.state === 'dead' || !model)
+    if (!w || w.state !== 'starting' || !model) // gone, killed, or consuming again already
       return
     this.broker.within(w.attach(model), 're-attaching a worker').then(() => this.emit({ type: 'workers' }), (err: Error) => {
       console.error(`[demos] work-queue worker ${id} could not consume again: ${err.message}; retrying in 2 s`)
