@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config'
 
 // Tests that stop and restart the shared broker: they run alone, after the rest of `node`,
 // or the other broker tests would see it vanish mid-test.
-const BROKER_FAULT_TESTS = ['test/broker.test.ts', 'test/broker-fault.test.ts']
+const BROKER_FAULT_TESTS = ['test/broker.test.ts', 'test/broker-fault.test.ts', 'test/broker-refusals.test.ts', 'test/broker-sweep.test.ts']
 
 // A deadline for expect.poll is where a stuck run is given up, not a speed check: a loaded
 // 2-core machine needs more than Vitest's default 1 s.

@@ -12,7 +12,8 @@ export function shortQueueName(queue: string): string {
  * Streams already open survive a broker restart: the demo server re-declares their queues.
  */
 export function whileBrokerUp(demo: Demo, start: () => () => void): void {
-  const up = computed(() => demo.health.value?.broker === 'up')
+  // Blocked (a memory or disk alarm) refuses publishes only: streams may still open.
+  const up = computed(() => demo.health.value?.broker === 'up' || demo.health.value?.broker === 'blocked')
   demo.whileActive(() => {
     let stop: (() => void) | undefined
     const unwatch = watch(up, (isUp) => {

@@ -2,6 +2,7 @@ import type { Express } from 'express'
 import type { DemoContext } from './context.ts'
 import type { RawBodyRequest } from './http.ts'
 import express from 'express'
+import { BLOCKED_CAUSE } from './broker.ts'
 import { redactUrl } from './config.ts'
 import { cors, errorHandler, notFound, refuseForeignHosts, refuseForeignOrigins } from './http.ts'
 import { pingRouter } from './ping/router.ts'
@@ -38,10 +39,13 @@ export function createApp(ctx: DemoContext): Express {
 
   /** GET /health — is the demo server up, is the broker reachable, how much is held open. */
   app.get('/health', (_req, res) => {
+    const up = ctx.broker.state === 'up'
+    const blocked = up ? ctx.broker.blockedReason : undefined
     res.set('Cache-Control', 'no-store').json({
       status: 'ok',
       uptimeMs: Math.round(process.uptime() * 1000),
-      broker: ctx.broker.state === 'up' ? 'up' : 'down',
+      broker: blocked !== undefined ? 'blocked' : up ? 'up' : 'down',
+      ...(blocked !== undefined ? { brokerReason: `${BLOCKED_CAUSE} (${blocked})` } : {}),
       amqpUrl: redactUrl(ctx.config.amqpUrl),
       openConnections: ctx.lifecycle.openCount,
       audience: ctx.audience ? { on: true, devices: ctx.audience.devices.size, joinUrl: ctx.audience.joinUrl } : { on: false },

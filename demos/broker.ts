@@ -30,23 +30,40 @@ export interface Confirmed {
   confirmMs: number
 }
 
+/** What `/health` and the slides call a blocked connection's cause. */
+export const BLOCKED_CAUSE = 'memory or disk alarm'
+
 /**
  * One AMQP connection for the whole demo server, recovered with backoff when the broker
- * goes away (amqplib's opt-in recovery). Channels do not survive a reconnect: features
- * listen for `up` and re-declare their topology and consumers on the new connection.
+ * goes away (amqplib's opt-in recovery), plus a second one that only publishes (`publish`).
+ * Channels do not survive a reconnect: features listen for `up` and re-declare their topology
+ * and consumers on the new connection.
  *
- * Events: `state` (BrokerState), `up` (ChannelModel), `down` (Error).
+ * Events: `state` (BrokerState), `up` (ChannelModel), `down` (Error), `blocked` (string: the
+ * broker's reason, e.g. "low on memory") and `unblocked` (RabbitMQ's connection.blocked /
+ * connection.unblocked, sent while a memory or disk alarm stops it reading publishes).
  */
 export class BrokerConnection extends EventEmitter {
   state: BrokerState = 'idle'
   private model?: RecoveringChannelModel
   private current?: ChannelModel
+  /** The connection publishes go out on (its own: see `start`). */
+  private publishing?: RecoveringChannelModel
   private publisher?: Promise<ConfirmChannel>
   private readonly returned = new Set<string>()
   private publishCount = 0
   /** Set while the publisher's socket buffer is full: publishes wait for it. */
   private draining?: Promise<void>
+  /** Publishes waiting for their confirm: a connection.blocked fails them at once. */
+  private readonly unconfirmed = new Set<(err: Error) => void>()
   lastError?: string
+  /**
+   * Set while the broker blocks the publishing connection (AMQP connection.blocked, RabbitMQ's
+   * memory or disk alarm): the broker's reason, e.g. "low on memory". It is still up, but the
+   * broker reads nothing more from it until connection.unblocked: publishes are refused at once.
+   * Consumers, acks and declares go on (they use the other connection).
+   */
+  blockedReason?: string
 
   constructor(readonly url: string, private readonly options: BrokerOptions = {}) {
     super()
@@ -57,17 +74,19 @@ export class BrokerConnection extends EventEmitter {
     if (this.state !== 'idle')
       return
     this.setState('connecting')
-    void connect(withHeartbeat(this.url, this.options.heartbeatS ?? 3), {
+    const open = (name: string) => connect(withHeartbeat(this.url, this.options.heartbeatS ?? 3), {
       // Small frames (a publish, a confirm) leave at once instead of waiting on Nagle + delayed ACK.
       noDelay: true,
       timeout: this.options.operationTimeoutMs ?? 5000, // for the TCP connect and the AMQP handshake
+      clientProperties: { connection_name: name }, // as the management UI lists it
       recovery: {
         waitForConnect: false,
         initialDelay: this.options.initialDelayMs ?? 250,
         maxDelay: this.options.maxDelayMs ?? 2000,
         maxRetries: Infinity,
       },
-    }).then((model) => {
+    })
+    void open('wire-patterns demos').then((model) => {
       if (this.state === 'closed') {
         void model.close().catch(() => {})
         return
@@ -87,6 +106,44 @@ export class BrokerConnection extends EventEmitter {
         this.lastError = err.message
       })
     }, (err: Error) => this.markDown(err))
+    // Publishes go out on a connection of their own, as RabbitMQ advises: under a memory or disk
+    // alarm it blocks a connection that publishes (it stops reading from it altogether), and
+    // TCP back-pressure slows one down; consumers' acks, declares and queue counts must not wait
+    // behind either.
+    void open('wire-patterns demos: publisher').then((model) => {
+      if (this.state === 'closed') {
+        void model.close().catch(() => {})
+        return
+      }
+      this.publishing = model
+      model.on('connect', (m: ChannelModel) => {
+        coalesceWrites(m)
+        this.unblock()
+      })
+      // RabbitMQ sends connection.blocked when a connection publishes during a memory or disk
+      // alarm, and stops reading from its socket: the publish in flight would wait for the
+      // deadline, every later one forever. It is told at once instead (a 503 that says why).
+      model.on('blocked', (reason: string) => {
+        this.blockedReason = String(reason || 'blocked')
+        console.warn(`[demos] RabbitMQ blocked the publishing connection (${BLOCKED_CAUSE}: ${this.blockedReason}); publishes get a 503 until it is unblocked`)
+        // Sent but not confirmed: "unknown", as after a timeout (the broker may take it once unblocked).
+        const err = this.blockedError('before confirming this message (it may still arrive once the alarm clears)')
+        for (const fail of [...this.unconfirmed]) fail(err)
+        this.emit('blocked', this.blockedReason)
+      })
+      model.on('unblocked', () => this.unblock())
+      // Its channel goes with it ('close' below resets it); a new connection is not blocked.
+      model.on('disconnect', () => this.unblock())
+      model.on('error', () => {}) // the main connection's state and lastError tell the story
+    }, (err: Error) => console.error('[demos] could not set up the publishing connection:', err.message))
+  }
+
+  private unblock(): void {
+    if (this.blockedReason === undefined)
+      return
+    this.blockedReason = undefined
+    console.warn('[demos] RabbitMQ unblocked the publishing connection')
+    this.emit('unblocked')
   }
 
   /** The live connection, or undefined while the broker is down. */
@@ -121,6 +178,32 @@ export class BrokerConnection extends EventEmitter {
   }
 
   /**
+   * The live connection if it may publish now: a 503 (Retry-After: 2) at once while the broker
+   * is down ({@link require}) or blocks this connection ({@link blockedReason}).
+   */
+  requirePublishing(): ChannelModel {
+    const model = this.require()
+    if (this.blockedReason !== undefined)
+      throw this.blockedError()
+    return model
+  }
+
+  private blockedError(when = ''): HttpError {
+    return new HttpError(503, `RabbitMQ blocked publishing (${BLOCKED_CAUSE}: ${this.blockedReason})${when ? ` ${when}` : ''}; it takes messages again once the alarm clears, try again in a few seconds`, { 'Retry-After': '2' })
+  }
+
+  /**
+   * `err` as the client should see it: an HttpError as it is; anything else (amqplib's "Channel
+   * ended", a refusal by the broker) a 503 with Retry-After: 2 that says `what` failed and why.
+   */
+  unavailable(err: unknown, what: string): HttpError {
+    if (err instanceof HttpError)
+      return err
+    const message = (err as Error | undefined)?.message ?? String(err)
+    return new HttpError(503, `${what}: ${shortReason(message)}; try again in a few seconds`, { 'Retry-After': '2' })
+  }
+
+  /**
    * `work`, or a 503 (Retry-After: 2) once `operationTimeoutMs` passed without an answer: a frozen
    * or overloaded broker never holds a request longer. If `work` completes after that, `late`
    * receives its result, to undo it (close a channel nobody will use): no late side effects.
@@ -131,7 +214,9 @@ export class BrokerConnection extends EventEmitter {
       let timedOut = false
       const timer = setTimeout(() => {
         timedOut = true
-        reject(new HttpError(503, `RabbitMQ did not answer (${what}) within ${ms / 1000} s; try again in a few seconds`, { 'Retry-After': '2' }))
+        // Blocked (a memory or disk alarm), the broker reads nothing from this connection: say so.
+        const why = this.blockedReason === undefined ? '' : `: it blocks this connection (${BLOCKED_CAUSE}: ${this.blockedReason})`
+        reject(new HttpError(503, `RabbitMQ did not answer (${what}) within ${ms / 1000} s${why}; try again in a few seconds`, { 'Retry-After': '2' }))
       }, ms)
       work.then((value) => {
         clearTimeout(timer)
@@ -153,7 +238,11 @@ export class BrokerConnection extends EventEmitter {
    */
   async withChannel<T>(fn: (ch: Channel) => Promise<T>): Promise<T> {
     const closeLater = (ch: Channel) => void ch.close().catch(() => {})
+    // A connection that drops while the channel opens rejects with "Channel ended": a 503 too.
     const ch = await this.within(this.require().createChannel(), 'opening a channel', closeLater)
+      .catch((err: unknown) => {
+        throw this.unavailable(err, 'RabbitMQ could not open a channel')
+      })
     ch.on('error', () => {}) // reported through the rejected call below
     try {
       return await this.within(fn(ch), 'a channel operation')
@@ -169,9 +258,11 @@ export class BrokerConnection extends EventEmitter {
   /**
    * Publishes on the shared confirm channel and resolves only once the broker confirmed
    * the message (it is then in every queue it was routed to: on disk if persistent and the
-   * queue durable). Rejects with 503 while the broker is down or when it does not confirm.
+   * queue durable). Rejects with 503 (Retry-After: 2) while the broker is down, at once while it
+   * blocks this connection (a memory or disk alarm), and when it does not confirm.
    */
   async publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish = {}): Promise<Confirmed> {
+    this.requirePublishing() // a 503 at once: down, or blocked
     // One deadline for the whole publish: the channel, a full socket buffer, the confirm.
     const gaveUp = new AbortController()
     return this.within(this.publishNow(exchange, routingKey, content, options, gaveUp.signal), 'publishing a message')
@@ -184,16 +275,23 @@ export class BrokerConnection extends EventEmitter {
   private async publishNow(exchange: string, routingKey: string, content: Buffer, options: Options.Publish, gaveUp: AbortSignal): Promise<Confirmed> {
     const ch = await this.publisherChannel()
     if (gaveUp.aborted)
-      throw new HttpError(503, 'gave up waiting for RabbitMQ')
+      throw new HttpError(503, 'gave up waiting for RabbitMQ', { 'Retry-After': '2' })
+    this.requirePublishing() // blocked while the channel opened
     const messageId = options.messageId ?? `m${++this.publishCount}`
     const started = performance.now()
     return new Promise<Confirmed>((resolve, reject) => {
+      let settled = false
       const done = (err: unknown) => {
+        if (settled) // failed by connection.blocked first; the confirm may come much later
+          return
+        settled = true
+        this.unconfirmed.delete(done)
         const routed = !this.returned.delete(messageId)
         if (err)
-          reject(new HttpError(503, `RabbitMQ did not take the message: ${(err as Error).message}`))
+          reject(err instanceof HttpError ? err : new HttpError(503, `RabbitMQ did not take the message: ${(err as Error).message}`, { 'Retry-After': '2' }))
         else resolve({ messageId, routed, confirmMs: performance.now() - started })
       }
+      this.unconfirmed.add(done)
       // #region confirm
       try {
         // mandatory: the broker hands back (basic.return) a message no queue is bound for.
@@ -210,8 +308,12 @@ export class BrokerConnection extends EventEmitter {
   }
 
   private async publisherChannel(): Promise<ConfirmChannel> {
-    const model = this.require()
+    this.requirePublishing()
+    const model = this.publishing
+    if (!model)
+      throw new HttpError(503, 'RabbitMQ is not reachable (no publishing connection yet); try again in a few seconds', { 'Retry-After': '2' })
     if (!this.publisher) {
+      // Waits for the publishing connection if it is (re)connecting: within the publish's deadline.
       const created = model.createConfirmChannel().then((ch) => {
         ch.on('return', (msg) => {
           if (msg.properties.messageId)
@@ -232,7 +334,7 @@ export class BrokerConnection extends EventEmitter {
       })
     }
     const ch = await this.publisher.catch((err: Error) => {
-      throw new HttpError(503, `RabbitMQ is not reachable: ${err.message}`)
+      throw new HttpError(503, `RabbitMQ is not reachable: ${err.message}`, { 'Retry-After': '2' })
     })
     if (this.draining) {
       await this.draining
@@ -244,7 +346,6 @@ export class BrokerConnection extends EventEmitter {
   private markDown(err: Error): void {
     this.lastError = err.message
     this.current = undefined
-    this.publisher = undefined
     if (this.state === 'closed' || this.state === 'down')
       return
     this.setState('down')
@@ -258,17 +359,19 @@ export class BrokerConnection extends EventEmitter {
     this.emit('state', state)
   }
 
-  /** Closes the connection (features close their channels first, in their shutdown hooks). */
+  /** Closes the connections (features close their channels first, in their shutdown hooks). */
   async close(): Promise<void> {
     this.setState('closed')
     const model = this.model
+    const publishing = this.publishing
     const publisher = this.publisher
     this.model = undefined
+    this.publishing = undefined
     this.current = undefined
     this.publisher = undefined
-    // Channels first, then the connection.
+    // Channels first, then the connections.
     await publisher?.then(ch => ch.close()).catch(() => {})
-    await model?.close().catch(() => {})
+    await Promise.all([publishing?.close(), model?.close()].map(p => p?.catch(() => {})))
   }
 }
 

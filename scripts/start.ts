@@ -146,7 +146,7 @@ if (demoUp && brokerPortOpen) {
   await waitFor(async () => {
     const h = await (await fetch(`${demoUrl}/health`)).json() as { broker: string }
     broker = h.broker
-    return broker === 'up'
+    return broker === 'up' || broker === 'blocked' // blocked: connected, under a memory or disk alarm
   }, 5000)
 }
 // Audience mode: the join URL (the Join slide shows it as a QR code).
@@ -164,7 +164,9 @@ if (demoUp) {
 }
 const brokerHint = broker === 'up'
   ? `up at ${redactUrl(config.amqpUrl)}`
-  : brokerPortOpen
+  : broker === 'blocked'
+    ? `blocked (memory or disk alarm) at ${redactUrl(config.amqpUrl)}: publishes are refused until it clears (rabbitmq-diagnostics alarms)`
+    : brokerPortOpen
     ? `port open at ${redactUrl(config.amqpUrl)} but the demo server could not log in (check AMQP_URL)`
     : `not reachable at ${redactUrl(config.amqpUrl)}: ${brokerStartHint()}; only the messaging chapters need it`
 

@@ -86,6 +86,26 @@ describe('work queue: competing workers, manual acks, redelivery', () => {
     }
   })
 
+  it('the bound holds under concurrency: four simultaneous posts of 500 against a limit of 1000 enqueue at most 1000', async () => {
+    const queue = `${WORK_QUEUE}.race`
+    const racing = await startConnectedDemoServer({ workQueue: queue, workQueueMax: 1000 })
+    try {
+      await call(racing.url, 'DELETE', '/work-queue/jobs')
+      const answers = await Promise.all(Array.from({ length: 4 }, () => call(racing.url, 'POST', '/work-queue/jobs', { count: 500 })))
+      const accepted = answers.filter(a => a.status === 202).length
+      expect(answers.map(a => a.status).sort()).toEqual([...Array(accepted).fill(202), ...Array(4 - accepted).fill(429)])
+      expect(accepted).toBeGreaterThanOrEqual(1)
+      expect(accepted).toBeLessThanOrEqual(2)
+      const stats = (await call(racing.url, 'GET', '/work-queue/stats')).body
+      expect(stats.queue.ready).toBe(accepted * 500)
+      expect(stats.published).toBe(accepted * 500)
+    }
+    finally {
+      await racing.close()
+      await deleteQueue(process.env.AMQP_URL!, queue)
+    }
+  })
+
   it('a queue deleted behind its back fails no request and takes the shared connection down for nobody', async () => {
     const sub = await openSse(`${demos.url}/pubsub/subscribe?bindingKey=bystander.%23`)
     await sub.waitForEvent('subscribed')

@@ -155,6 +155,24 @@ export async function freezeBroker(info: BrokerInfo, action: 'freeze' | 'thaw'):
 }
 
 /**
+ * Runs `rabbitmqctl <args>` against the suite's broker ('local': the private node; 'docker': inside
+ * the compose service) and resolves with its output; rejects if it exits non-zero or takes longer
+ * than `timeoutMs` (default 60 s). E.g. `['set_vm_memory_high_watermark', '0.0001']` raises a memory
+ * alarm, `['eval', 'application:get_env(rabbit, consumer_timeout).']` reads a setting. Throws for 'env'.
+ */
+export async function rabbitmqctl(info: BrokerInfo, args: string[], timeoutMs = 60_000): Promise<string> {
+  if (info.kind === 'env')
+    throw envKindError()
+  const [cmd, argv, env] = info.kind === 'docker'
+    ? ['docker', composeArgs(info, ['exec', '-T', 'rabbitmq', 'rabbitmqctl', ...args]), dockerEnv(info)] as const
+    : [ctlPath(local(info)), ['-n', local(info).nodeName, ...args], localEnv(info)] as const
+  const r = await run(cmd, [...argv], env, timeoutMs)
+  if (r.code !== 0)
+    throw new Error(`\`rabbitmqctl ${args.join(' ')}\` failed (exit ${r.code}):\n${r.output}`)
+  return r.output
+}
+
+/**
  * Brings a broker taken down by {@link stopBroker} back on the same ports with the same data.
  * Resolves when AMQP accepts connections. Throws for 'env'.
  */

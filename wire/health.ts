@@ -5,8 +5,13 @@
 export interface Health {
   status: 'ok'
   uptimeMs: number
-  /** Whether the AMQP connection is up right now. */
-  broker: 'up' | 'down'
+  /**
+   * Whether the AMQP connection is up right now; `blocked`: up, but RabbitMQ blocks it
+   * (connection.blocked, a memory or disk alarm) and publishes are refused until it clears.
+   */
+  broker: 'up' | 'down' | 'blocked'
+  /** Only while `blocked`: why, e.g. "memory or disk alarm (low on memory)" (the broker's reason in brackets). */
+  brokerReason?: string
   /** The broker URL, password hidden. */
   amqpUrl: string
   /** Responses held open: long polls, event streams, blocking calls. */

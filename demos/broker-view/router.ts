@@ -70,7 +70,11 @@ export function brokerViewRouter(ctx: DemoContext): Router {
     view.bindings.push({ exchange: '(default)', queue: JOBS_QUEUE, key: JOBS_QUEUE })
     // Ready and consumer counts straight from the broker, now (a passive queue.declare).
     // (Each call within the broker's deadline: a frozen broker gets this request a 503, not a hang.)
-    const open = async () => (await ctx.broker.within(model.createChannel(), 'opening a channel', c => void c.close().catch(() => {}))).on('error', () => {})
+    // (A connection that drops meanwhile rejects with amqplib's "Channel ended": a 503 as well.)
+    const open = async () => (await ctx.broker.within(model.createChannel(), 'opening a channel', c => void c.close().catch(() => {}))
+      .catch((err: unknown) => {
+        throw ctx.broker.unavailable(err, 'RabbitMQ could not open a channel')
+      })).on('error', () => {})
     let ch = await open()
     for (const name of names) {
       const m = fromMgmt.get(name)

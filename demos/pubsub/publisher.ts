@@ -1,4 +1,4 @@
-import type { ChannelModel } from 'amqplib'
+import type { Channel, ChannelModel } from 'amqplib'
 import type { BrokerConnection, Confirmed } from '../broker.ts'
 import { HttpError } from '../http.ts'
 import { epochMs } from '../../wire/clock.ts'
@@ -61,12 +61,51 @@ export function publishRequestOf(body: unknown): { type: ExchangeType, routingKe
 /**
  * Declares the exchanges. Durable, so they outlive a broker restart; the demo server
  * declares them again after every reconnect anyway (declaring is idempotent).
+ *
+ * Each on its own: an exchange the broker refuses (one of that name exists with another type or
+ * other arguments: 406 PRECONDITION_FAILED, which closes the channel, never the connection) costs
+ * only the routes that use it. Never rejects: resolves with the refusals, by exchange type, as the
+ * broker worded them (empty when all were declared).
  */
-export async function declareExchanges(model: ChannelModel): Promise<void> {
-  const ch = await model.createChannel()
-  for (const [type, name] of Object.entries(EXCHANGES))
-    await ch.assertExchange(name, type, { durable: true })
-  await ch.close()
+export async function declareExchanges(model: ChannelModel): Promise<Map<ExchangeType, string>> {
+  const refused = new Map<ExchangeType, string>()
+  let ch: Channel | undefined
+  for (const [type, name] of Object.entries(EXCHANGES) as Array<[ExchangeType, string]>) {
+    try {
+      if (!ch) {
+        ch = await model.createChannel()
+        ch.on('error', () => {}) // a refusal closes this channel: reported by the rejected declare
+      }
+      await ch.assertExchange(name, type, { durable: true })
+    }
+    catch (err) {
+      refused.set(type, (err as Error).message)
+      ch = undefined // closed by the broker (or the connection went): the next one opens another
+    }
+  }
+  await ch?.close().catch(() => {})
+  return refused
+}
+
+/**
+ * Declares the exchange of `type` again on a channel of its own (`broker.withChannel`): resolves if
+ * the broker now has it as the demos need it; else a 503 (Retry-After: 2) naming the exchange and
+ * the conflict, or withChannel's 503 while the broker is down or does not answer.
+ */
+export async function redeclareExchange(broker: BrokerConnection, type: ExchangeType): Promise<void> {
+  let refusal: Error | undefined // the broker's own words (withChannel's 503 keeps only their gist)
+  await broker.withChannel(ch => ch.assertExchange(EXCHANGES[type], type, { durable: true }).catch((err: Error) => {
+    refusal = err
+    throw err
+  })).catch((err: unknown) => {
+    throw refusal ? exchangeRefused(type, refusal.message) : err // down or silent: its own 503
+  })
+}
+
+/** A 503 (Retry-After: 2) for an exchange the broker refused to declare, naming it and the conflict. */
+export function exchangeRefused(type: ExchangeType, reason: string): HttpError {
+  const why = /with message "(.*)"/.exec(reason)?.[1] ?? reason
+  return new HttpError(503, `RabbitMQ refused the exchange ${EXCHANGES[type]} (${why}); an exchange of that name exists with other settings: delete it, and the demo server declares it as a durable ${type} exchange on the next request`, { 'Retry-After': '2' })
 }
 
 /**

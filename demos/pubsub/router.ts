@@ -5,7 +5,7 @@ import { epochMs } from '../../wire/clock.ts'
 import { HttpError } from '../http.ts'
 import { openEventStream } from '../sse/stream.ts'
 import type { ExchangeType } from './publisher.ts'
-import { bindingKeyOf, declareExchanges, exchangeOf, EXCHANGES, publishMessage, publishRequestOf } from './publisher.ts'
+import { bindingKeyOf, declareExchanges, EXCHANGES, exchangeOf, exchangeRefused, publishMessage, publishRequestOf, redeclareExchange } from './publisher.ts'
 import { Subscriber } from './subscriber.ts'
 import type { PublishAnswer, SubscriberEvents, SubscriberMessage } from '../../wire/pubsub.ts'
 
@@ -13,11 +13,14 @@ import type { PublishAnswer, SubscriberEvents, SubscriberMessage } from '../../w
 export function pubsubRouter(ctx: DemoContext): Router {
   const router = Router()
   const { subscribers } = ctx
-  let declared: Promise<void> | undefined
+  /** The exchanges declared after the last (re)connect; resolves with those the broker refused. */
+  let declared: Promise<Map<ExchangeType, string>> | undefined
   // One listener for every subscriber: after a broker restart each one gets a new queue.
   ctx.broker.onUp(async (model) => {
     declared = declareExchanges(model)
-    await declared
+    for (const [type, reason] of await declared)
+      console.warn(`[demos] ${exchangeRefused(type, reason).message}`)
+    // Subscribers to a refused exchange fail to re-attach on their own; the others carry on.
     await Promise.all([...subscribers].map(s => s.reattach(model)))
   })
   ctx.broker.on('down', () => {
@@ -44,8 +47,12 @@ export function pubsubRouter(ctx: DemoContext): Router {
   /** POST /pubsub/publish — {message, routingKey?, exchange?}; 202 once RabbitMQ confirmed it. */
   router.post('/publish', async (req, res) => {
     const { type, routingKey, message } = publishRequestOf(req.body) // 400 or 413 if invalid
-    ctx.broker.require() // 503 at once while the broker is down
-    await declared
+    ctx.broker.requirePublishing() // 503 at once while the broker is down or blocks publishing
+    const refused = declared && await ctx.broker.within(declared, 'declaring the exchanges')
+    if (refused?.has(type)) { // refused at (re)connect: declared again, in case it was fixed meanwhile
+      await redeclareExchange(ctx.broker, type)
+      refused.delete(type)
+    }
     const { messageId: id, ...confirmed } = await publishMessage(ctx.broker, type, routingKey, message)
     const exchange = EXCHANGES[type]
     res.status(202).json({ status: 'confirmed', id, exchange, routingKey, ...confirmed } satisfies PublishAnswer)

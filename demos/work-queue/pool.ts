@@ -19,6 +19,9 @@ export class WorkerPool {
   private readonly listeners = new Set<(e: PoolEvent) => void>()
   private nextWorker = 1
   private nextJob = 1
+  /** Jobs ever reserved by `enqueue` for its check of the limit, and those since published or failed. */
+  private reservedTotal = 0
+  private releasedTotal = 0
 
   /** @param maxWaiting jobs that may wait in the queue; `enqueue` past it is a 429. */
   constructor(private readonly broker: BrokerConnection, readonly queue: string, private readonly maxWaiting = 1000) {
@@ -49,12 +52,34 @@ export class WorkerPool {
     this.ledger.record(e)
     if (e.type === 'cancelled') // its queue was deleted under it: the worker is gone
       this.workers.delete(e.worker)
+    if (e.type === 'channel-closed') {
+      console.warn(`[demos] RabbitMQ closed work-queue worker ${e.worker}'s channel (${e.reason})${e.job ? `; ${e.job} goes back to the queue` : ''}; the worker consumes again on a new channel`)
+      this.reattach(e.worker)
+    }
     this.emit(e)
+  }
+
+  /**
+   * A worker whose channel the broker closed consumes again on a new one, now if the connection is
+   * up (else the next 'up' does it), retrying every 2 s while the broker refuses (killed: stops).
+   */
+  private reattach(id: number): void {
+    const w = this.workers.get(id)
+    const model = this.broker.connection
+    if (!w || w.state !== 'starting' || !model) // gone, killed, or consuming again already
+      return
+    this.broker.within(w.attach(model), 're-attaching a worker').then(() => this.emit({ type: 'workers' }), (err: Error) => {
+      console.error(`[demos] work-queue worker ${id} could not consume again: ${err.message}; retrying in 2 s`)
+      setTimeout(() => {
+        if (this.broker.connection === model) // a new connection attaches it in its 'up'
+          this.reattach(id)
+      }, 2000).unref()
+    })
   }
 
   /** The workers and what each is doing. */
   list(): WorkerView[] {
-    return [...this.workers.values()].map(({ id, state, delayMs, done, current }) => ({ id, state, delayMs, done, current }))
+    return [...this.workers.values()].map(({ id, state, delayMs, done, current, channelClosed }) => ({ id, state, delayMs, done, current, ...(channelClosed ? { channelClosed } : {}) }))
   }
 
   /** The worker with this id, or a 404. */
@@ -65,20 +90,42 @@ export class WorkerPool {
     return w
   }
 
-  /** Publishes `count` jobs (`job-N`): persistent, each confirmed by the broker. Returns their ids. */
+  /**
+   * Publishes `count` jobs (`job-N`): persistent, each confirmed by the broker. Returns their ids.
+   * 429 (Retry-After: 5) if they could pass `maxWaiting`, also when posts run at once: the broker's
+   * count of waiting jobs plus every job other posts are still publishing, or have published since
+   * the count was asked for. 503 (Retry-After: 2) while the broker is down or blocks publishing.
+   */
   async enqueue(count: number): Promise<string[]> {
+    this.broker.requirePublishing() // at once: the queue's count would wait on a blocked connection
+    // Jobs of other posts not yet confirmed when we ask (perhaps not in the count), and those
+    // reserved while we wait for the answer (surely not in it): counted too, so the limit holds.
+    const inFlight = this.reservedTotal - this.releasedTotal
+    const reservedBefore = this.reservedTotal
     // Both sides declare what they use: a queue deleted from the management UI comes back here.
     const { messageCount } = await this.broker.withChannel(ch => ch.assertQueue(this.queue, JOBS_QUEUE_OPTIONS))
-    if (messageCount + count > this.maxWaiting)
-      throw new HttpError(429, `the work queue holds ${messageCount} waiting jobs; ${count} more would pass its limit of ${this.maxWaiting}`, { 'Retry-After': '5' })
+    const pending = inFlight + (this.reservedTotal - reservedBefore)
+    if (messageCount + pending + count > this.maxWaiting) {
+      const others = pending ? ` and ${pending} more are being enqueued` : ''
+      throw new HttpError(429, `the work queue holds ${messageCount} waiting jobs${others}; ${count} more would pass its limit of ${this.maxWaiting}`, { 'Retry-After': '5' })
+    }
+    this.reservedTotal += count // before any await: the next post's check sees these
+    const ids = await this.publishJobs(count).finally(() => {
+      this.releasedTotal += count
+    })
+    this.ledger.addPublished(count)
+    this.emit({ type: 'published', jobs: ids })
+    return ids
+  }
+
+  /** Publishes `count` new jobs and resolves with their ids once the broker confirmed every one. */
+  private async publishJobs(count: number): Promise<string[]> {
     // #region jobs
     const ids = Array.from({ length: count }, () => `job-${this.nextJob++}`)
     // persistent (deliveryMode 2) in a durable queue, and confirmed: on disk before we say 202
     const options = (id: string) => ({ persistent: true, messageId: id })
     await Promise.all(ids.map(id => this.broker.publish('', this.queue, Buffer.from(id), options(id))))
     // #endregion jobs
-    this.ledger.addPublished(count)
-    this.emit({ type: 'published', jobs: ids })
     return ids
   }
 
@@ -106,7 +153,7 @@ export class WorkerPool {
     catch (err) {
       this.workers.delete(w.id)
       void w.kill() // if its channel opens later, the worker closes it instead of consuming
-      throw err instanceof HttpError ? err : new HttpError(503, `RabbitMQ refused the worker: ${(err as Error).message}`, { 'Retry-After': '2' })
+      throw this.broker.unavailable(err, 'RabbitMQ refused the worker')
     }
     this.emit({ type: 'workers' })
     return w
@@ -122,7 +169,9 @@ export class WorkerPool {
   async kill(w: Worker): Promise<string | null> {
     this.workers.delete(w.id)
     const job = w.current?.job ?? null
-    await w.kill()
+    // Within the deadline: a frozen broker never answers the channel.close (the job goes back
+    // once it does, or once the connection is declared dead).
+    await this.broker.within(w.kill(), 'closing the worker\'s channel').catch(() => {})
     this.emit({ type: 'workers' })
     return job
   }
@@ -135,7 +184,7 @@ export class WorkerPool {
 
   /** Shutdown: closes each worker's channel (its unacked job goes back to the queue). */
   async close(): Promise<void> {
-    await Promise.all([...this.workers.values()].map(w => w.kill()))
+    await Promise.all([...this.workers.values()].map(w => this.broker.within(w.kill(), 'closing a worker\'s channel').catch(() => {})))
     this.workers.clear()
     this.listeners.clear()
   }

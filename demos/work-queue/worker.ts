@@ -17,6 +17,8 @@ export class Worker {
   state: WorkerState = 'starting'
   current?: { job: string, redelivered: boolean, since: number }
   done = 0
+  /** The last time the broker closed this worker's channel on its own: why, the job it held, when (epoch ms). */
+  channelClosed?: { reason: string, job?: string, at: number }
   private channel?: Channel
   private timer?: ReturnType<typeof setTimeout>
 
@@ -32,10 +34,21 @@ export class Worker {
     return this.state === 'dead'
   }
 
-  /** Opens the worker's channel and starts consuming; runs again after a broker reconnect. */
+  /**
+   * Opens the worker's channel and starts consuming; runs again after a broker reconnect, and
+   * after the broker closed the channel on its own (`channel-closed`, see `closedByBroker`).
+   */
   async attach(model: ChannelModel): Promise<void> {
     const ch = await model.createChannel()
-    ch.on('error', () => {}) // a dead channel is replaced on the next 'up'
+    let refusal: Error | undefined
+    let consuming = false
+    // 'error' comes only for a channel.close from the broker, just before 'close'. A channel that
+    // closes with its connection has no 'error': then the pool's 'down' / 'up' take over.
+    ch.on('error', (err: Error) => (refusal = err))
+    ch.once('close', () => {
+      if (refusal && consuming)
+        this.closedByBroker(ch, refusal)
+    })
     if (this.killed) // killed while the broker was slow to answer: never start consuming
       return void ch.close().catch(() => {})
     this.channel = ch
@@ -48,10 +61,27 @@ export class Worker {
       this.work(ch, msg)
     }, { noAck: false })
     // #endregion consume
+    consuming = true
     if (this.killed) // killed meanwhile: its channel was not ours yet to close
       return void ch.close().catch(() => {})
     if (this.state === 'starting')
       this.state = 'idle'
+  }
+
+  /**
+   * The broker closed `ch` (consumer timeout, or any other channel-level refusal) while the
+   * connection stayed up: the unacked job is back in the queue, so the "work" on it stops (an ack
+   * now could not reach the broker anyway) and the worker says so; the pool attaches it again.
+   */
+  private closedByBroker(ch: Channel, err: Error): void {
+    if (this.channel !== ch || this.killed)
+      return
+    const job = this.current?.job
+    this.stopWork()
+    this.channel = undefined
+    this.state = 'starting'
+    this.channelClosed = { reason: err.message, job, at: Date.now() }
+    this.report({ type: 'channel-closed', worker: this.id, job, reason: err.message })
   }
 
   // #region work
