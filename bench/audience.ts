@@ -4,7 +4,7 @@
 // (test/support/audience-devices.ts); the audience listener is bound to 127.0.0.1.
 import type { AudienceRun } from '../test/support/audience-devices.ts'
 import type { BenchSection } from './index.ts'
-import { DEMO_NODE_ARGS } from '../demos/config.ts'
+import { DEMO_NODE_ARGS } from '../demos/platform/config.ts'
 import { oneWayFloor } from './http-patterns.ts'
 import { f2, pct, ratio, rssKb, startChild, stopChild } from './lib.ts'
 

@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { frameSplitter } from '../wire/sse.ts'
 import { CAPACITY_SIZES } from '../wire/capacity.ts'
 import { epochMs } from '../wire/clock.ts'
-import { DEMO_NODE_ARGS } from '../demos/config.ts'
+import { DEMO_NODE_ARGS } from '../demos/platform/config.ts'
 import { f2, pct, ratio, RowFailed, rssKb, startChild, stopChild } from './lib.ts'
 
 /** Jobs per pattern for the delay measurement. */

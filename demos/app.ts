@@ -1,9 +1,9 @@
 import type { Express } from 'express'
-import type { DemoContext } from './context.ts'
-import type { RawBodyRequest } from './http.ts'
+import type { DemoContext } from './platform/context.ts'
+import type { RawBodyRequest } from './platform/http.ts'
 import express from 'express'
-import { redactUrl } from './config.ts'
-import { cors, errorHandler, notFound, refuseForeignHosts, refuseForeignOrigins } from './http.ts'
+import { redactUrl } from './platform/config.ts'
+import { cors, errorHandler, notFound, refuseForeignHosts, refuseForeignOrigins } from './platform/http.ts'
 import { pingRouter } from './ping/router.ts'
 import { multiplexingRouter } from './multiplexing/router.ts'
 import { statefulRouter } from './stateful/router.ts'
@@ -12,11 +12,11 @@ import { pubsubRouter } from './pubsub/router.ts'
 import { workQueueRouter } from './work-queue/router.ts'
 import { brokerViewRouter } from './broker-view/router.ts'
 import { syncAsyncRouter } from './sync-async/router.ts'
-import { websocketRouter } from './websocket/router.ts'
+import { websocketRouter } from './push/router.ts'
 import { webhooksRouter } from './webhooks/router.ts'
 import { longPollingRouter } from './long-polling/router.ts'
 import { requestResponseRouter } from './request-response/router.ts'
-import { shortPollingRouter } from './short-polling/router.ts'
+import { shortPollingRouter } from './jobs/router.ts'
 import { sseRouter } from './sse/router.ts'
 import { capacityRouter } from './capacity/router.ts'
 import { audienceRouter } from './audience/router.ts'
@@ -66,7 +66,7 @@ export function createApp(ctx: DemoContext): Express {
   app.use('/stateful', statefulRouter(ctx)) // spawns two backend instances on first use
   app.use('/sidecar', sidecarRouter(ctx)) // spawns the app and its sidecar on first use
   app.use('/sync-async', syncAsyncRouter(ctx))
-  app.use('/push', websocketRouter(ctx)) // its WebSocket endpoint is attached to the server: demos/websocket/server.ts
+  app.use('/push', websocketRouter(ctx)) // its WebSocket endpoint is attached to the server: demos/push/server.ts
   app.use('/webhooks', webhooksRouter(ctx)) // sender and receiver on this server, over real loopback HTTP
   app.use('/audience', audienceRouter(ctx)) // the presenter's side; the phones talk to demos/audience/listen.ts
 

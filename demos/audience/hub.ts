@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { epochMs } from '../../wire/clock.ts'
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
 
 import type { AudiencePush, AudienceStats, Transport } from '../../wire/audience.ts'
 import { TRANSPORTS } from '../../wire/audience.ts'

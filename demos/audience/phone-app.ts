@@ -4,7 +4,7 @@ import type { AudiencePush } from '../../wire/audience.ts'
 import { readFileSync } from 'node:fs'
 import express from 'express'
 import { epochMs } from '../../wire/clock.ts'
-import { errorHandler, HttpError, notFound } from '../http.ts'
+import { errorHandler, HttpError, notFound } from '../platform/http.ts'
 
 const PHONE_PAGE = readFileSync(new URL('./phone.html', import.meta.url), 'utf8')
 /** How long a phone's long poll is held before an empty answer, ms. */

@@ -1,9 +1,9 @@
 import type { Router } from 'express'
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import type { AudienceStats, JoinInfo, Transport } from '../../wire/audience.ts'
 import express from 'express'
 import QRCode from 'qrcode'
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
 import { publishToRoom } from './broker-bridge.ts'
 import { TRANSPORTS } from '../../wire/audience.ts'
 

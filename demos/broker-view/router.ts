@@ -1,4 +1,4 @@
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import { Router } from 'express'
 import { EXCHANGES } from '../pubsub/publisher.ts'
 import type { Topology } from '../../wire/broker-view.ts'

@@ -1,7 +1,7 @@
 import type { Response } from 'express'
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import type { JobView } from '../../wire/jobs.ts'
-import { jsonOf } from '../jobs/index.ts'
+import { jsonOf } from './index.ts'
 
 /** Why a held poll was answered; sent as `X-Long-Poll`. */
 export type WakeReason = 'changed' | 'timeout' | 'shutdown'

@@ -1,6 +1,6 @@
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import { Router } from 'express'
-import { createJob, findJob } from '../jobs/index.ts'
+import { createJob, findJob } from './index.ts'
 
 /** Short polling: start a job, get a handle at once, then ask "is it done?" as often as you like. */
 export function shortPollingRouter(ctx: DemoContext): Router {

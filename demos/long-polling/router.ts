@@ -1,8 +1,8 @@
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import { Router } from 'express'
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
 import { findJob } from '../jobs/index.ts'
-import { holdResponse } from './hold.ts'
+import { holdResponse } from '../jobs/long-poll.ts'
 
 /** Long polling: the same `GET /jobs/:id`, but with `?wait=` the server holds it until something changes. */
 export function longPollingRouter(ctx: DemoContext): Router {

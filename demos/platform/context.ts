@@ -1,14 +1,14 @@
 import type { Response } from 'express'
 import type { DemoConfig } from './config.ts'
-import type { Subscriber } from './pubsub/subscriber.ts'
-import { bridgeAudience } from './audience/broker-bridge.ts'
-import { AudienceHub } from './audience/hub.ts'
+import type { Subscriber } from '../pubsub/subscriber.ts'
+import { bridgeAudience } from '../audience/broker-bridge.ts'
+import { AudienceHub } from '../audience/hub.ts'
 import { BrokerConnection } from './broker.ts'
-import { JobJournal } from './jobs/journal.ts'
-import { JobStore } from './jobs/store.ts'
+import { JobJournal } from '../jobs/journal.ts'
+import { JobStore } from '../jobs/store.ts'
 import { Lifecycle } from './lifecycle.ts'
-import { WebSocketHub } from './websocket/hub.ts'
-import { WorkerPool } from './work-queue/pool.ts'
+import { WebSocketHub } from '../push/hub.ts'
+import { WorkerPool } from '../work-queue/pool.ts'
 
 /**
  * Everything one demo server owns, handed to every router: its configuration, the broker
@@ -21,7 +21,7 @@ export interface DemoContext {
   lifecycle: Lifecycle
   /** The jobs every HTTP pattern watches (request/response, polling, SSE). */
   jobs: JobStore
-  /** Open event streams of every SSE route, for the `sseMaxClients` cap (demos/sse/stream.ts). */
+  /** Open event streams of every SSE route, for the `sseMaxClients` cap (demos/platform/sse-session.ts). */
   eventStreams: Set<Response>
   /** The WebSocket views of the push demo. */
   views: WebSocketHub

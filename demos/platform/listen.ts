@@ -2,10 +2,10 @@ import type { Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { DemoContext } from './context.ts'
 import { createServer } from 'node:http'
-import type { AudienceListening } from './audience/listen.ts'
-import { createApp } from './app.ts'
-import { listenAudience } from './audience/listen.ts'
-import { attachWebSocket } from './websocket/server.ts'
+import type { AudienceListening } from '../audience/listen.ts'
+import { createApp } from '../app.ts'
+import { listenAudience } from '../audience/listen.ts'
+import { attachWebSocket } from '../push/server.ts'
 
 /** A demo server that is listening. */
 export interface Listening {

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express'
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from './context.ts'
 import { formatEvent } from '../../wire/sse.ts'
-import { HttpError } from '../http.ts'
+import { HttpError } from './http.ts'
 
 /** `retry:` sent on connect, ms: how long an EventSource waits before it reconnects. */
 export const SSE_RETRY_MS = 2000

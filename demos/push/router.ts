@@ -1,7 +1,7 @@
 import { Router } from 'express'
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import type { NotificationKind } from '../../wire/push.ts'
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
 
 const KINDS: readonly NotificationKind[] = ['video', 'login', 'message']
 

@@ -1,8 +1,8 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import { STATUS_CODES } from 'node:http'
-import { isOwnHost } from '../http.ts'
+import { isOwnHost } from '../platform/http.ts'
 
 /** Where views connect: `ws://127.0.0.1:3031/push/ws`. */
 export const PUSH_WS_PATH = '/push/ws'

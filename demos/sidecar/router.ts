@@ -1,8 +1,8 @@
-import type { DemoContext } from '../context.ts'
-import type { RunningChild } from '../children.ts'
+import type { DemoContext } from '../platform/context.ts'
+import type { RunningChild } from '../platform/children.ts'
 import { Router } from 'express'
-import { startChild, superviseSet } from '../children.ts'
-import { HttpError } from '../http.ts'
+import { startChild, superviseSet } from '../platform/children.ts'
+import { HttpError } from '../platform/http.ts'
 import { FlakyUpstream } from './upstream.ts'
 import type { OrderAnswer, SidecarStats } from '../../wire/sidecar.ts'
 

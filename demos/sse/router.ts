@@ -1,8 +1,8 @@
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import type { JobEvent } from '../../wire/jobs.ts'
 import { Router } from 'express'
 import { findJob } from '../jobs/index.ts'
-import { lastEventId, openEventStream } from './stream.ts'
+import { lastEventId, openEventStream } from '../platform/sse-session.ts'
 
 /** Server-Sent Events: one request, one response that never ends until the job does. */
 export function sseRouter(ctx: DemoContext): Router {

@@ -1,7 +1,7 @@
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import { Router } from 'express'
-import { HttpError } from '../http.ts'
-import { openEventStream } from '../sse/stream.ts'
+import { HttpError } from '../platform/http.ts'
+import { openEventStream } from '../platform/sse-session.ts'
 
 /** Most jobs per POST. */
 export const MAX_JOBS_PER_POST = 500
