@@ -44,4 +44,11 @@ export default tseslint.config(
     files: ['wire/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./)', message: 'wire/ imports only wire/ files: no Node, browser, Vue or server modules.' }] }] },
   },
+  {
+    // The platform (demos/platform/, and the job store and API in demos/jobs/) is what every chapter
+    // stands on; it imports no chapter, so adding a chapter never means editing it. Only
+    // demos/app.ts (the composition root) and demos/main.ts know the chapters.
+    files: ['demos/platform/**', 'demos/jobs/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./(?!platform/|jobs/|\\.\\./wire/)', message: 'The platform imports no chapter: only demos/platform/, demos/jobs/ and wire/ (a chapter exposes shared state through chapterState, demos/platform/context.ts).' }] }] },
+  },
 )

@@ -4,7 +4,7 @@ import { loadConfig, redactUrl, startEntryPoint } from './platform/config.ts'
 
 startEntryPoint('demos') // before the imports below: they need a current Node (node:sqlite)
 const { createDemoContext } = await import('./platform/context.ts')
-const { listen } = await import('./platform/listen.ts')
+const { listen } = await import('./app.ts')
 
 let config: DemoConfig
 try {

@@ -74,7 +74,7 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
       hub.sent(d, Buffer.byteLength(text))
     }
     const heartbeat = setInterval(() => res.write(': ♥\n\n'), 15_000)
-    const release = hub.hold(d, (p: AudiencePush) => write(`id: ${p.seq}\nevent: push\ndata: ${JSON.stringify(p)}\n\n`), () => {
+    const release = hub.subscribe(d, (p: AudiencePush) => write(`id: ${p.seq}\nevent: push\ndata: ${JSON.stringify(p)}\n\n`), () => {
       res.end(`event: bye\ndata: ${JSON.stringify({ reason: hub.closed ?? 'You left' })}\n\n`)
     })
     for (const p of hub.since(Number(req.headers['last-event-id']) || after(req))) write(`id: ${p.seq}\nevent: push\ndata: ${JSON.stringify(p)}\n\n`)

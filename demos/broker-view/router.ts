@@ -1,6 +1,7 @@
 import type { DemoContext } from '../platform/context.ts'
 import { Router } from 'express'
 import { EXCHANGES } from '../pubsub/publisher.ts'
+import { pubsubSubscribers } from '../pubsub/subscriber.ts'
 import type { Topology } from '../../wire/broker-view.ts'
 
 interface MgmtQueue { name: string, durable: boolean, exclusive: boolean, auto_delete: boolean, messages_ready?: number, messages_unacknowledged?: number, consumers?: number }
@@ -24,6 +25,7 @@ function authOf(amqpUrl: string): string {
 /** The demo's part of the broker, drawn live: exchanges -> bindings -> queues -> consumers. */
 export function brokerViewRouter(ctx: DemoContext): Router {
   const router = Router()
+  const subscribers = pubsubSubscribers(ctx) // pub/sub's, read only: this view lists their queues
   const ours = new Set<string>(Object.values(EXCHANGES))
   const JOBS_QUEUE = ctx.config.workQueue
 
@@ -48,7 +50,7 @@ export function brokerViewRouter(ctx: DemoContext): Router {
       bindings: [],
       queues: [],
     }
-    let names = [JOBS_QUEUE, ...[...ctx.subscribers].map(s => s.queue).filter((q): q is string => !!q)]
+    let names = [JOBS_QUEUE, ...[...subscribers].map(s => s.queue).filter((q): q is string => !!q)]
     const fromMgmt = new Map<string, MgmtQueue>()
     try { // The management API knows every binding and the unacked counts (sampled every few seconds).
       const [bindings, queues] = await Promise.all([
@@ -62,7 +64,7 @@ export function brokerViewRouter(ctx: DemoContext): Router {
       for (const q of queues) fromMgmt.set(q.name, q)
     }
     catch { // No management plugin: bindings we made ourselves, counts from AMQP only.
-      for (const s of ctx.subscribers) {
+      for (const s of subscribers) {
         if (s.queue)
           view.bindings.push({ exchange: EXCHANGES[s.type], queue: s.queue, key: s.bindingKey })
       }

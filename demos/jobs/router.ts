@@ -1,9 +1,14 @@
 import type { DemoContext } from '../platform/context.ts'
 import { Router } from 'express'
 import { createJob, findJob } from './index.ts'
+import { holdPoll, waitParams } from './long-poll.ts'
 
-/** Short polling: start a job, get a handle at once, then ask "is it done?" as often as you like. */
-export function shortPollingRouter(ctx: DemoContext): Router {
+/**
+ * The job API every HTTP pattern uses (request/response, short and long polling, SSE, the race):
+ * `POST /jobs` starts a job, `GET /jobs/:id` reads it — at once (short polling) or, with `?wait=`,
+ * held until it changes (long polling). Mounted at the root by demos/app.ts.
+ */
+export function jobsRouter(ctx: DemoContext): Router {
   const { jobs } = ctx
   const router = Router()
   // #region create
@@ -14,12 +19,18 @@ export function shortPollingRouter(ctx: DemoContext): Router {
   })
   // #endregion create
   // #region poll
-  /**
-   * GET /jobs/:id — the job's state, answered at once (ready or not).
-   * (With ?wait= the long-polling router, mounted first, takes it.)
-   */
+  /** GET /jobs/:id[?wait=<s>[&since=<version>]] — the job's state, now or when it changes. */
   router.get('/jobs/:id', (req, res) => {
-    res.set('Cache-Control', 'no-store').json(findJob(jobs, req))
+    if (req.query.wait === undefined) // short polling: answered at once, ready or not
+      return res.set('Cache-Control', 'no-store').json(findJob(jobs, req))
+    // Long polling: the same question, but the server may hold the answer
+    const { waitS, since } = waitParams(req.query, jobs.options.maxWaitS)
+    const job = findJob(jobs, req)
+    res.set('Cache-Control', 'no-store')
+    // Nothing to wait for: it already ended, or the client is behind.
+    if (job.state !== 'running' || (since !== undefined && job.version > since) || waitS === 0)
+      return res.json(job)
+    holdPoll(ctx, res, job, waitS) // answered when the job changes or `wait` runs out
   })
   // #endregion poll
   return router

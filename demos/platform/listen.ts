@@ -1,37 +1,35 @@
-import type { Server } from 'node:http'
+import type { RequestListener, Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { DemoContext } from './context.ts'
 import { createServer } from 'node:http'
-import type { AudienceListening } from '../audience/listen.ts'
-import { createApp } from '../app.ts'
-import { listenAudience } from '../audience/listen.ts'
-import { attachWebSocket } from '../push/server.ts'
 
-/** A demo server that is listening. */
-export interface Listening {
+/** An HTTP server that is listening. */
+export interface HttpListening {
   server: Server
   /** `http://<host>:<port>`, with the port actually bound (useful with port 0). */
   url: string
   port: number
-  /** The audience listener (audience mode on), with the join URL; undefined when it is off. */
-  audience?: AudienceListening
   /**
-   * Graceful stop: no new connections, every held response ended (long polls answered, streams
-   * closed), every demo's shutdown hook run (channels, then the broker connection; child
-   * processes), idle sockets closed, and whatever is still open after `graceMs` (default 1000)
-   * destroyed. Resolves when the server has closed. Safe to call twice.
+   * Graceful stop: no new connections, what `attach` returned run (a second listener closed),
+   * every held response ended (long polls answered, streams closed), every shutdown hook run
+   * (channels, then the broker connection; child processes), idle sockets closed, and whatever is
+   * still open after `graceMs` (default 1000) destroyed. Resolves when the server has closed. Safe to call twice.
    */
   close: (graceMs?: number) => Promise<void>
 }
 
 /**
- * Builds the app for `ctx` and listens on `ctx.config.host` / `ctx.config.port` (0 = any free
- * port), with the WebSocket upgrade attached. Rejects with the listen error (EADDRINUSE, EACCES)
- * before anything else happens: the broker is not contacted until the server is listening.
- * The one place that listens: `demos/main.ts`, the tests and the bench all use it.
+ * What the composition root adds once the server listens (WebSocket upgrade handlers, a second
+ * listener); resolves with what to close first on shutdown, or nothing. A rejection closes the server.
  */
-export async function listen(ctx: DemoContext): Promise<Listening> {
-  const app = createApp(ctx)
+export type Attach = (server: Server) => Promise<(() => Promise<void>) | void>
+
+/**
+ * Serves `app` on `ctx.config.host` / `ctx.config.port` (0 = any free port), then runs `attach`.
+ * Rejects with the listen error (EADDRINUSE, EACCES) before anything else happens: the broker is
+ * not contacted until the server is listening. Knows no chapter: demos/app.ts says what to attach.
+ */
+export async function listenHttp(ctx: DemoContext, app: RequestListener, attach: Attach = async () => {}): Promise<HttpListening> {
   const sockets = new Set<Socket>()
   // Only WebSocket upgrades go to the 'upgrade' handler; any other Upgrade (curl --http2 asks
   // for h2c) is ignored, as RFC 9110 §7.8 allows, and the request is answered over HTTP/1.1.
@@ -41,29 +39,24 @@ export async function listen(ctx: DemoContext): Promise<Listening> {
     server.once('error', reject)
     server.listen(ctx.config.port, ctx.config.host)
   })
-  attachWebSocket(server, ctx) // WebSocket upgrades never reach Express
   server.on('connection', (socket) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
   })
+  const detach = await attach(server).catch(async (err: Error) => {
+    await new Promise(resolve => server.close(resolve))
+    throw err
+  })
   const { port } = server.address() as AddressInfo
-  // Audience mode: a second listener, on the room's network, for the phone page and its API only.
-  const audience = ctx.audience
-    ? await listenAudience(ctx.audience, ctx.config.audienceHost, ctx.config.audiencePort).catch(async (err: Error) => {
-        await new Promise(resolve => server.close(resolve))
-        throw err
-      })
-    : undefined
   let closing: Promise<void> | undefined
   return {
     server,
     port,
-    audience,
     url: `http://${ctx.config.host.includes(':') ? `[${ctx.config.host}]` : ctx.config.host}:${port}`,
     close(graceMs = 1000) {
       closing ??= (async () => {
         const closed = new Promise<void>(resolve => server.close(() => resolve()))
-        await audience?.close() // every phone is told the talk has ended
+        await detach?.()
         await ctx.lifecycle.shutdown()
         server.closeIdleConnections()
         const timer = setTimeout(() => sockets.forEach(s => s.destroy()), graceMs)

@@ -6,13 +6,13 @@ import { HttpError } from '../platform/http.ts'
 import { openEventStream } from '../platform/sse-session.ts'
 import type { ExchangeType } from './publisher.ts'
 import { bindingKeyOf, declareExchanges, exchangeOf, EXCHANGES, publishMessage, publishRequestOf } from './publisher.ts'
-import { Subscriber } from './subscriber.ts'
+import { pubsubSubscribers, Subscriber } from './subscriber.ts'
 import type { PublishAnswer, SubscriberEvents, SubscriberMessage } from '../../wire/pubsub.ts'
 
 /** Publish/subscribe through RabbitMQ, bridged to the browser over Server-Sent Events. */
 export function pubsubRouter(ctx: DemoContext): Router {
   const router = Router()
-  const { subscribers } = ctx
+  const subscribers = pubsubSubscribers(ctx)
   let declared: Promise<void> | undefined
   // One listener for every subscriber: after a broker restart each one gets a new queue.
   ctx.broker.onUp(async (model) => {

@@ -2,6 +2,7 @@ import type { DemoContext } from '../platform/context.ts'
 import { Router } from 'express'
 import { HttpError } from '../platform/http.ts'
 import { openEventStream } from '../platform/sse-session.ts'
+import { WorkerPool } from './pool.ts'
 
 /** Most jobs per POST. */
 export const MAX_JOBS_PER_POST = 500
@@ -19,7 +20,8 @@ function delayOf(body: unknown, fallback: number): number {
 /** The work queue: competing workers, manual acks, redelivery when a worker dies (pool.ts, worker.ts). */
 export function workQueueRouter(ctx: DemoContext): Router {
   const router = Router()
-  const pool = ctx.workQueue
+  const pool = new WorkerPool(ctx.broker, ctx.config.workQueue, ctx.config.workQueueMax)
+  ctx.lifecycle.onShutdown(() => pool.close())
 
   /** POST /work-queue/jobs — {count?} enqueue 1-500 jobs: persistent, confirmed by the broker. */
   router.post('/jobs', async (req, res) => {

@@ -4,8 +4,8 @@ import type { DemoContext } from '../../demos/platform/context.ts'
 import { afterAll, beforeAll } from 'vitest'
 import { loadConfig } from '../../demos/platform/config.ts'
 import { createDemoContext } from '../../demos/platform/context.ts'
-import type { Listening } from '../../demos/platform/listen.ts'
-import { listen } from '../../demos/platform/listen.ts'
+import type { Listening } from '../../demos/app.ts'
+import { listen } from '../../demos/app.ts'
 
 export interface RunningDemoServer {
   url: string
