@@ -1,9 +1,9 @@
 import type { DemoContext } from '../platform/context.ts'
-import type { EventStream } from '../platform/sse-session.ts'
+import type { SseSession } from '../platform/sse-session.ts'
 import { Router } from 'express'
 import { epochMs } from '../../wire/clock.ts'
 import { HttpError } from '../platform/http.ts'
-import { openEventStream } from '../platform/sse-session.ts'
+import { openSseSession } from '../platform/sse-session.ts'
 import type { ExchangeType } from './publisher.ts'
 import { bindingKeyOf, declareExchanges, exchangeOf, EXCHANGES, publishMessage, publishRequestOf } from './publisher.ts'
 import { pubsubSubscribers, Subscriber } from './subscriber.ts'
@@ -62,8 +62,8 @@ export function pubsubRouter(ctx: DemoContext): Router {
     const resumed = resumable(req.get('Last-Event-ID'), type, bindingKey)
     let seq = 0
     // Messages may arrive before the stream is open (between consume-ok and the 200): they wait.
-    let open!: (s: EventStream) => void
-    const ready = new Promise<EventStream>(resolve => (open = resolve))
+    let open!: (s: SseSession) => void
+    const ready = new Promise<SseSession>(resolve => (open = resolve))
     const sub: Subscriber = new Subscriber(type, bindingKey, {
       async deliver(msg) {
         const stream = await ready
@@ -114,7 +114,7 @@ export function pubsubRouter(ctx: DemoContext): Router {
       await sub.close()
       return
     }
-    const stream = openEventStream(ctx, res)
+    const stream = openSseSession(ctx, res)
     open(stream)
     subscribers.add(sub)
     void stream.send('subscribed', { queue: sub.queue!, exchange: EXCHANGES[type], bindingKey, ...(resumed === sub.queue ? { resumed: true } : {}) } satisfies SubscriberEvents['subscribed'])

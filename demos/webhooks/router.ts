@@ -4,7 +4,7 @@ import type { RawBodyRequest } from '../platform/http.ts'
 import type { Delivery, Target } from './sender.ts'
 import { randomBytes } from 'node:crypto'
 import { Router } from 'express'
-import { openEventStream } from '../platform/sse-session.ts'
+import { openSseSession } from '../platform/sse-session.ts'
 import { HttpError } from '../platform/http.ts'
 import { Partner } from './partner.ts'
 import { deliver, MAX_ATTEMPTS } from './sender.ts'
@@ -97,7 +97,7 @@ export function webhooksRouter(ctx: DemoContext, options: WebhooksOptions = {}):
   /** GET /webhooks/events — text/event-stream of every attempt as it starts and ends (the slide draws them). */
   router.get('/events', (_req, res) => {
     const watch = (event: string, data: object) => void stream.send(event, data)
-    const stream = openEventStream(ctx, res, () => watchers.delete(watch))
+    const stream = openSseSession(ctx, res, () => watchers.delete(watch))
     watchers.add(watch)
   })
 

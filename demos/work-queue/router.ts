@@ -1,7 +1,7 @@
 import type { DemoContext } from '../platform/context.ts'
 import { Router } from 'express'
 import { HttpError } from '../platform/http.ts'
-import { openEventStream } from '../platform/sse-session.ts'
+import { openSseSession } from '../platform/sse-session.ts'
 import { WorkerPool } from './pool.ts'
 
 /** Most jobs per POST. */
@@ -67,7 +67,7 @@ export function workQueueRouter(ctx: DemoContext): Router {
 
   /** GET /work-queue/events — what the workers do, as an event stream. */
   router.get('/events', (_req, res) => {
-    const stream = openEventStream(ctx, res, () => unsubscribe())
+    const stream = openSseSession(ctx, res, () => unsubscribe())
     const unsubscribe = pool.subscribe(e => void stream.send(e.type, e.type === 'workers' ? pool.list() : e))
     void stream.send('workers', pool.list())
   })
