@@ -51,4 +51,10 @@ export default tseslint.config(
     files: ['demos/platform/**', 'demos/jobs/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./(?!platform/|jobs/|\\.\\./wire/)', message: 'The platform imports no chapter: only demos/platform/, demos/jobs/ and wire/ (a chapter exposes shared state through chapterState, demos/platform/context.ts).' }] }] },
   },
+  {
+    // Small pieces: a route file fits on a slide, its machinery lives in a sibling file
+    // (demos/jobs/long-poll.ts, demos/pubsub/bridge.ts, ...). No demo-server function over 80 lines.
+    files: ['demos/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80 }] },
+  },
 )

@@ -1,4 +1,4 @@
-import type { Express, Request, Response } from 'express'
+import type { Express, Request, RequestHandler, Response } from 'express'
 import type { AudienceHub, Device } from './hub.ts'
 import type { AudiencePush } from '../../wire/audience.ts'
 import { readFileSync } from 'node:fs'
@@ -27,15 +27,7 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
   const phoneStreams = new Set<Response>() // the phones' event streams: one heartbeat timer for all
   app.disable('x-powered-by')
   app.set('trust proxy', false)
-  app.use((req, _res, next) => {
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '')
-    if (host !== ownHost && host !== 'localhost' && host !== '127.0.0.1')
-      return next(new HttpError(421, `this is the audience server on ${ownHost}; not host ${JSON.stringify(req.headers.host ?? '')}`))
-    // A state-changing request from another site's page: refused (the phone page is same-origin).
-    if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers.origin && !sameOrigin(req.headers.origin, req.headers.host))
-      return next(new HttpError(403, `requests from ${req.headers.origin} are not allowed`))
-    next()
-  })
+  app.use(ownHostAndOrigin(ownHost))
   app.use(express.json({ limit: '1kb' }))
 
   app.get('/', (req, res) => {
@@ -100,6 +92,19 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
   app.use(notFound)
   app.use(errorHandler)
   return app
+}
+
+/** 421 unless Host is this listener's address (DNS rebinding); 403 for a state-changing request from another origin. */
+function ownHostAndOrigin(ownHost: string): RequestHandler {
+  return (req, _res, next) => {
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '')
+    if (host !== ownHost && host !== 'localhost' && host !== '127.0.0.1')
+      return next(new HttpError(421, `this is the audience server on ${ownHost}; not host ${JSON.stringify(req.headers.host ?? '')}`))
+    // A state-changing request from another site's page: refused (the phone page is same-origin).
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers.origin && !sameOrigin(req.headers.origin, req.headers.host))
+      return next(new HttpError(403, `requests from ${req.headers.origin} are not allowed`))
+    next()
+  }
 }
 
 /** Whether an `Origin` header names this host (`null`, or anything unparsable, does not). */

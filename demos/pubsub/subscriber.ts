@@ -21,7 +21,7 @@ export interface SubscriberClient {
  * One subscriber: its own queue, bound to an exchange with a binding key, and a consumer.
  * After a broker restart `reattach` declares a new queue (the old one died with the old connection).
  * When its client leaves, `park` keeps the queue for `graceMs` (x-expires): messages published
- * meanwhile wait in it for a client that comes back with `Last-Event-ID` (see `resume` in router.ts).
+ * meanwhile wait in it for a client that comes back with `Last-Event-ID` (see `ParkedQueues` in bridge.ts).
  */
 export class Subscriber {
   queue?: string
