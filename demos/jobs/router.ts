@@ -19,17 +19,16 @@ export function jobsRouter(ctx: DemoContext): Router {
   })
   // #endregion create
   // #region poll
-  /** GET /jobs/:id[?wait=<s>[&since=<version>]] — the job's state, now or when it changes. */
+  /** GET /jobs/:id — the job now; with ?wait=<s>[&since=<v>], once it changes (long polling). */
   router.get('/jobs/:id', (req, res) => {
-    if (req.query.wait === undefined) // short polling: answered at once, ready or not
+    if (req.query.wait === undefined) // short polling: at once, ready or not
       return res.set('Cache-Control', 'no-store').json(findJob(jobs, req))
-    // Long polling: the same question, but the server may hold the answer
-    const { waitS, since } = waitParams(req.query, jobs.options.maxWaitS)
+    const { waitS, since } = waitParams(req.query, jobs.options.maxWaitS) // long polling
     const job = findJob(jobs, req)
     res.set('Cache-Control', 'no-store')
-    // Nothing to wait for: it already ended, or the client is behind.
-    if (job.state !== 'running' || (since !== undefined && job.version > since) || waitS === 0)
-      return res.json(job)
+    const behind = since !== undefined && job.version > since // the client missed a change
+    if (job.state !== 'running' || behind || waitS === 0)
+      return res.json(job) // nothing to wait for
     holdPoll(ctx, res, job, waitS) // answered when the job changes or `wait` runs out
   })
   // #endregion poll
