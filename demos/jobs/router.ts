@@ -11,6 +11,7 @@ import { holdPoll, waitParams } from './long-poll.ts'
 export function jobsRouter(ctx: DemoContext): Router {
   const { jobs } = ctx
   const router = Router()
+  // #region routes
   // #region create
   /** POST /jobs — starts a job `{"durationMs": n}`; 202 with its id and a Location to poll. */
   router.post('/jobs', (req, res) => {
@@ -32,5 +33,6 @@ export function jobsRouter(ctx: DemoContext): Router {
     holdPoll(ctx, res, job, waitS) // answered when the job changes or `wait` runs out
   })
   // #endregion poll
+  // #endregion routes
   return router
 }
