@@ -60,4 +60,17 @@ export default tseslint.config(
     files: ['components/**/*.ts', 'components/**/*.vue', 'composables/**/*.ts', 'setup/**/*.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
   },
+  {
+    // The platform (demos/platform/, and the job store and API in demos/jobs/) is what every chapter
+    // stands on; it imports no chapter, so adding a chapter never means editing it. Only
+    // demos/app.ts (the composition root) and demos/main.ts know the chapters.
+    files: ['demos/platform/**', 'demos/jobs/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./(?!platform/|jobs/|\\.\\./wire/)', message: 'The platform imports no chapter: only demos/platform/, demos/jobs/ and wire/ (a chapter exposes shared state through chapterState, demos/platform/context.ts).' }] }] },
+  },
+  {
+    // Small pieces: a route file fits on a slide, its machinery lives in a sibling file
+    // (demos/jobs/long-poll.ts, demos/pubsub/bridge.ts, ...). No demo-server function over 80 lines.
+    files: ['demos/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80 }] },
+  },
 )

@@ -4,7 +4,7 @@
 // (tools/audience-devices.ts); the audience listener is bound to 127.0.0.1.
 import type { AudienceRun } from '../tools/audience-devices.ts'
 import type { BenchSection } from './lib.ts'
-import { DEMO_NODE_ARGS } from '../demos/config.ts'
+import { DEMO_NODE_ARGS } from '../demos/platform/config.ts'
 import { f2, oneWayFloor, percentile, ratio, rssKb, spawnUntilReady, stopChild } from './lib.ts'
 
 const DEVICES = 1000

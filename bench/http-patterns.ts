@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { frameSplitter } from '../wire/sse.ts'
 import { CAPACITY_SIZES } from '../wire/capacity.ts'
 import { epochMs } from '../wire/clock.ts'
-import { DEMO_NODE_ARGS } from '../demos/config.ts'
+import { DEMO_NODE_ARGS } from '../demos/platform/config.ts'
 import { f2, oneWayFloor, percentile, ratio, RowFailed, rssKb, spawnUntilReady, stopChild } from './lib.ts'
 
 /** Jobs per pattern for the delay measurement. */

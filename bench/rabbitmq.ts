@@ -12,7 +12,7 @@ import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'amqplib'
 import { frameSplitter } from '../wire/sse.ts'
-import { DEMO_NODE_ARGS } from '../demos/config.ts'
+import { DEMO_NODE_ARGS } from '../demos/platform/config.ts'
 import { provisionBroker } from '../tools/broker.ts'
 import { closedLoop, percentile, postJson, ratio, spawnUntilReady, stopChild } from './lib.ts'
 

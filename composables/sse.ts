@@ -82,7 +82,7 @@ function frameLabel(frame: SseFrame): string {
  * `retry:` is clamped to 250–30,000 ms ({@link RETRY_BOUNDS_MS}) — then reconnects with
  * `Last-Event-ID` (the last `id:` received; none when it is empty). Stops for good on a
  * final event (`isFinal`), a 204, an error status, `stop()`, or when the slide is left.
- * (Not to be confused with the server's writer, `openEventStream` in demos/sse/stream.ts.)
+ * (Not to be confused with the server's writer, `openSseSession` in demos/platform/sse-session.ts.)
  */
 export function followEventStream(demo: StreamHost, path: string, options: EventStreamOptions = {}): EventStream {
   const stream = new FollowedStream(demo, path, options)

@@ -1,10 +1,10 @@
 // The demo server's entry point: `npm run demos`. Listening itself is in listen.ts (shared with the tests and the bench).
-import type { DemoConfig } from './config.ts'
-import { loadConfig, redactUrl, startEntryPoint } from './config.ts'
+import type { DemoConfig } from './platform/config.ts'
+import { loadConfig, redactUrl, startEntryPoint } from './platform/config.ts'
 
 startEntryPoint('demos') // before the imports below: they need a current Node (node:sqlite)
-const { createDemoContext } = await import('./context.ts')
-const { listen } = await import('./listen.ts')
+const { createDemoContext } = await import('./platform/context.ts')
+const { listen } = await import('./app.ts')
 const { JournalError } = await import('./jobs/journal.ts')
 
 let config: DemoConfig

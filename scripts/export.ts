@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { accessSync, constants, mkdirSync } from 'node:fs'
 import { delimiter, dirname, join, relative, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startEntryPoint } from '../demos/config.ts'
+import { startEntryPoint } from '../demos/platform/config.ts'
 
 /** The project root (where slides.md is); `slidev export` runs there, and a relative --output is taken from there. */
 const PROJECT_ROOT = join(import.meta.dirname, '..')

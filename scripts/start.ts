@@ -9,7 +9,7 @@ import { connect } from 'node:net'
 import { execFileSync } from 'node:child_process'
 import { relative } from 'node:path'
 import { parseArgs } from 'node:util'
-import { DEMO_NODE_ARGS, loadConfig, redactUrl, startEntryPoint } from '../demos/config.ts'
+import { DEMO_NODE_ARGS, loadConfig, redactUrl, startEntryPoint } from '../demos/platform/config.ts'
 import { ensureDeckBuild, serveDeck } from './deck-build.ts'
 
 startEntryPoint('start')

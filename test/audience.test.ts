@@ -5,6 +5,7 @@ import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AudienceHub } from '../demos/audience/hub.ts'
+import { audienceHub } from '../demos/audience/state.ts'
 import { TRANSPORTS } from '../wire/audience.ts'
 import { startDemoServer, waitFor } from './support/demo-server.ts'
 
@@ -45,7 +46,7 @@ describe('audience mode', () => {
   afterAll(() => demos?.close())
 
   it('300 phones (75 per transport) each hear 10 pushes, none missing; once they leave nothing is held', async () => {
-    const hub = demos.ctx.audience!
+    const hub = audienceHub(demos.ctx)!
     const audienceUrl = demos.audience!.url
     const baseline = resources()
     const { result } = await simulate(audienceUrl, hub.token, 300, 10)
@@ -73,7 +74,7 @@ describe('audience mode', () => {
     const post = (path: string, body: string) => fetch(`${a}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })
     expect((await fetch(`${a}/?t=nope`)).status).toBe(403)
     expect((await fetch(`${a}/`)).status).toBe(403)
-    const page = await fetch(`${a}/?t=${demos.ctx.audience!.token}`)
+    const page = await fetch(`${a}/?t=${audienceHub(demos.ctx)!.token}`)
     expect(page.status).toBe(200)
     expect(await page.text()).toContain('your phone is a client')
     const wrong = await post('/api/join', JSON.stringify({ token: 'nope' }))
@@ -82,17 +83,17 @@ describe('audience mode', () => {
     const bad = await post('/api/join', '{"token": ')
     expect(bad.status).toBe(400)
     expect((await json(bad)).error).toMatch(/malformed JSON/)
-    const long = await post('/api/join', JSON.stringify({ token: demos.ctx.audience!.token, nickname: 'x'.repeat(25) }))
+    const long = await post('/api/join', JSON.stringify({ token: audienceHub(demos.ctx)!.token, nickname: 'x'.repeat(25) }))
     expect(long.status).toBe(400)
     const report = await post('/api/report', JSON.stringify({ device: 'nobody', seq: 'x' }))
     expect(report.status).toBe(404)
     for (const path of ['/ping', '/jobs', '/health', '/audience/state', '/push/notify'])
       expect((await fetch(`${a}${path}`)).status, path).toBe(404)
     // A page on another site may not join.
-    const foreign = await fetch(`${a}/api/join`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Origin': 'https://evil.example' }, body: JSON.stringify({ token: demos.ctx.audience!.token }) })
+    const foreign = await fetch(`${a}/api/join`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Origin': 'https://evil.example' }, body: JSON.stringify({ token: audienceHub(demos.ctx)!.token }) })
     expect(foreign.status).toBe(403)
     // A sandboxed page or a file says Origin: null: refused, and the server stays up.
-    const nullOrigin = await fetch(`${a}/api/join`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Origin': 'null' }, body: JSON.stringify({ token: demos.ctx.audience!.token }) })
+    const nullOrigin = await fetch(`${a}/api/join`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Origin': 'null' }, body: JSON.stringify({ token: audienceHub(demos.ctx)!.token }) })
     expect(nullOrigin.status).toBe(403)
     const upgrade = await new Promise<string>((resolve) => {
       const s = connect(Number(new URL(a).port), '127.0.0.1', () => s.write(`GET /api/ws HTTP/1.1\r\nHost: ${new URL(a).host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: null\r\n\r\n`))
@@ -103,7 +104,7 @@ describe('audience mode', () => {
       s.on('close', () => resolve(got))
     })
     expect(upgrade).toMatch(/^HTTP\/1.1 403/)
-    expect((await fetch(`${a}/?t=${demos.ctx.audience!.token}`)).status).toBe(200)
+    expect((await fetch(`${a}/?t=${audienceHub(demos.ctx)!.token}`)).status).toBe(200)
     // The demo server answers the presenter only.
     expect((await fetch(`${demos.url}/audience/push`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Origin': 'https://evil.example' }, body: '{"text":"x"}' })).status).toBe(403)
   })
@@ -113,7 +114,7 @@ describe('audience mode', () => {
     let closed = false
     try {
       const a = small.audience!.url
-      const token = small.ctx.audience!.token
+      const token = audienceHub(small.ctx)!.token
       const join = () => fetch(`${a}/api/join`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }) })
       const [first, , third] = [await json(await join()), await json(await join()), await json(await join())]
       expect([first.transport, third.transport]).toEqual(['short-poll', 'sse'])
@@ -131,11 +132,11 @@ describe('audience mode', () => {
       // The SSE phone holds its stream; stopping the server ends it with the reason.
       const stream = await fetch(`${a}/api/events?device=${third.device}`)
       const text = stream.text()
-      await waitFor(() => small.ctx.audience!.held === 1, 'the event stream to be held')
+      await waitFor(() => audienceHub(small.ctx)!.held === 1, 'the event stream to be held')
       await small.close()
       closed = true
       expect(await text).toMatch(/event: bye\ndata: \{"reason":"The talk has ended"\}/)
-      expect(small.ctx.audience!.devices.size).toBe(0)
+      expect(audienceHub(small.ctx)!.devices.size).toBe(0)
     }
     finally {
       if (!closed)
@@ -164,12 +165,12 @@ describe('audience mode through RabbitMQ', () => {
   let demos: RunningDemoServer
   beforeAll(async () => {
     demos = await startDemoServer({ ...AUDIENCE, connectBroker: true })
-    await waitFor(() => demos.ctx.audience!.viaBroker, 'the room\'s queue bound on the broker')
+    await waitFor(() => audienceHub(demos.ctx)!.viaBroker, 'the room\'s queue bound on the broker')
   })
   afterAll(() => demos?.close())
 
   it('publishes once to the fanout exchange and every phone, on every transport, hears it', async () => {
-    const { result } = await simulate(demos.audience!.url, demos.ctx.audience!.token, 8, 1)
+    const { result } = await simulate(demos.audience!.url, audienceHub(demos.ctx)!.token, 8, 1)
     const res = await fetch(`${demos.url}/audience/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: 'via the broker', via: 'rabbitmq' }) })
     expect(res.status).toBe(202)
     const run = await result

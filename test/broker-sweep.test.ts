@@ -2,6 +2,7 @@ import type { RunningDemoServer } from './support/demo-server.ts'
 import { connect } from 'amqplib'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { freezeBroker, rabbitmqctl, startBroker, stopBroker } from '../tools/broker.ts'
+import { audienceHub } from '../demos/audience/state.ts'
 import { startDemoServer, waitFor } from './support/demo-server.ts'
 import { call, deleteQueue, openSse, waitForBrokerUp } from './support/mq.ts'
 
@@ -34,7 +35,7 @@ describe('fault sweep: every broker route x every way RabbitMQ refuses or stalls
   beforeAll(async () => {
     demos = await startDemoServer({ workQueue: WORK_QUEUE, audience: true, audienceHost: '127.0.0.1', audiencePort: 0 })
     await waitForBrokerUp(demos)
-    await waitFor(() => demos.ctx.audience!.viaBroker, 'the room\'s queue bound on the broker')
+    await waitFor(() => audienceHub(demos.ctx)!.viaBroker, 'the room\'s queue bound on the broker')
   })
   afterAll(async () => {
     await demos?.close()
@@ -141,7 +142,7 @@ describe('fault sweep: every broker route x every way RabbitMQ refuses or stalls
       inject: async () => { // wire.topic re-declared as fanout, then every connection dropped
         await exchangeAs('fanout')
         await rabbitmqctl(broker, ['close_all_connections', 'test: fault sweep'])
-        await waitFor(async () => (await call(demos.url, 'GET', '/health')).body.broker === 'up' && demos.ctx.audience!.viaBroker, 'the demo server to reconnect', 30_000)
+        await waitFor(async () => (await call(demos.url, 'GET', '/health')).body.broker === 'up' && audienceHub(demos.ctx)!.viaBroker, 'the demo server to reconnect', 30_000)
       },
       undo: () => exchangeAs('topic'),
     },

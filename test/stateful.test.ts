@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { runningChildren } from '../demos/children.ts'
+import { runningChildren } from '../demos/platform/children.ts'
 import { signToken, verifyToken } from '../demos/stateful/token.ts'
 import { isAlive, startDemoProcess } from './support/children.ts'
 import { startDemoServer, useDemoServer, waitFor } from './support/demo-server.ts'

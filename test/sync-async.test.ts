@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_N } from '../demos/sync-async/cpu.ts'
-import { CpuWorker } from '../demos/sync-async/pool.ts'
+import { CpuWorker } from '../demos/sync-async/worker-thread.ts'
 import { startDemoServer, waitFor } from './support/demo-server.ts'
 
 interface Beat { sentAt: number, ms: number }

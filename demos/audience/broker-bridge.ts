@@ -1,6 +1,6 @@
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import type { AudienceHub } from './hub.ts'
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
 
 /** The fanout exchange the presenter publishes the room's news to. */
 export const AUDIENCE_EXCHANGE = 'wire.audience'

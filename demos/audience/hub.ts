@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { epochMs } from '../../wire/clock.ts'
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
 
 import type { AudiencePush, AudienceStats, Transport } from '../../wire/audience.ts'
 import { TRANSPORTS } from '../../wire/audience.ts'
@@ -160,8 +160,12 @@ export class AudienceHub {
     }
   }
 
-  /** Registers how to send pushes down a device's stream or socket; returns how to stop. */
-  hold(device: Device, send: (p: AudiencePush) => void, end: () => void): () => void {
+  /**
+   * Subscribes a device's event stream or socket to the room's pushes: `send` gets each new push,
+   * `end` is called when the device leaves or the hub closes. Returns the unsubscribe function.
+   * (Not `Lifecycle.hold`: that one keeps a response open until shutdown.)
+   */
+  subscribe(device: Device, send: (p: AudiencePush) => void, end: () => void): () => void {
     device.release?.()
     this.senders.set(device.id, send)
     const release = () => {

@@ -63,7 +63,7 @@ export async function listenAudience(hub: AudienceHub, host: string, port: numbe
         ws.send(text)
         hub.sent(d, Buffer.byteLength(text))
       }
-      const release = hub.hold(d, p => send(JSON.stringify({ type: 'push', ...p })), () => ws.close(1001, (hub.closed ?? 'You left').slice(0, 100)))
+      const release = hub.subscribe(d, p => send(JSON.stringify({ type: 'push', ...p })), () => ws.close(1001, (hub.closed ?? 'You left').slice(0, 100)))
       for (const p of hub.since(Number(url.searchParams.get('after')) || 0)) send(JSON.stringify({ type: 'push', ...p }))
       ws.on('message', () => ws.close(1003, 'this socket only listens')) // reports go to POST /api/report
       ws.on('close', release)

@@ -1,14 +1,17 @@
-import type { Express, Request, Response } from 'express'
+import type { Express, Request, RequestHandler, Response } from 'express'
 import type { AudienceHub, Device } from './hub.ts'
 import type { AudiencePush } from '../../wire/audience.ts'
 import { readFileSync } from 'node:fs'
 import express from 'express'
 import { epochMs } from '../../wire/clock.ts'
-import { errorHandler, HttpError, notFound } from '../http.ts'
+import { errorHandler, HttpError, notFound } from '../platform/http.ts'
+import { frameOf, startSseSession } from '../platform/sse-session.ts'
 
 const PHONE_PAGE = readFileSync(new URL('./phone.html', import.meta.url), 'utf8')
 /** How long a phone's long poll is held before an empty answer, ms. */
 export const LONG_POLL_MS = 25_000
+/** How often a phone's event stream gets a comment heartbeat, ms (the room's Wi-Fi may drop idle connections). */
+export const PHONE_HEARTBEAT_MS = 15_000
 
 /**
  * The app on the audience listener (the room's Wi-Fi): the phone page and its API, nothing else;
@@ -21,17 +24,10 @@ export const LONG_POLL_MS = 25_000
  */
 export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
   const app = express()
+  const phoneStreams = new Set<Response>() // the phones' event streams: one heartbeat timer for all
   app.disable('x-powered-by')
   app.set('trust proxy', false)
-  app.use((req, _res, next) => {
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '')
-    if (host !== ownHost && host !== 'localhost' && host !== '127.0.0.1')
-      return next(new HttpError(421, `this is the audience server on ${ownHost}; not host ${JSON.stringify(req.headers.host ?? '')}`))
-    // A state-changing request from another site's page: refused (the phone page is same-origin).
-    if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers.origin && !sameOrigin(req.headers.origin, req.headers.host))
-      return next(new HttpError(403, `requests from ${req.headers.origin} are not allowed`))
-    next()
-  })
+  app.use(ownHostAndOrigin(ownHost))
   app.use(express.json({ limit: '1kb' }))
 
   app.get('/', (req, res) => {
@@ -63,25 +59,19 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
     res.on('close', stop)
   })
 
-  /** GET /api/events?device= → an event stream: one `push` event per push. */
+  /** GET /api/events?device= → an event stream: one `push` event per push, `bye` when the talk ends. */
   app.get('/api/events', (req, res) => {
     const d = device(hub, req, 'sse')
-    res.status(200).set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' })
-    res.flushHeaders()
-    res.write('retry: 2000\n\n')
-    const write = (text: string) => {
-      res.write(text)
-      hub.sent(d, Buffer.byteLength(text))
+    const stream = startSseSession(res, { sessions: phoneStreams, heartbeatMs: PHONE_HEARTBEAT_MS, onClose: () => release() })
+    const push = (p: AudiencePush) => {
+      void stream.send('push', p, p.seq)
+      hub.sent(d, Buffer.byteLength(frameOf('push', p, p.seq))) // the frame just sent (built once)
     }
-    const heartbeat = setInterval(() => res.write(': ♥\n\n'), 15_000)
-    const release = hub.hold(d, (p: AudiencePush) => write(`id: ${p.seq}\nevent: push\ndata: ${JSON.stringify(p)}\n\n`), () => {
-      res.end(`event: bye\ndata: ${JSON.stringify({ reason: hub.closed ?? 'You left' })}\n\n`)
+    const release = hub.subscribe(d, push, () => {
+      void stream.send('bye', { reason: hub.closed ?? 'You left' })
+      stream.end()
     })
-    for (const p of hub.since(Number(req.headers['last-event-id']) || after(req))) write(`id: ${p.seq}\nevent: push\ndata: ${JSON.stringify(p)}\n\n`)
-    res.on('close', () => {
-      clearInterval(heartbeat)
-      release()
-    })
+    for (const p of hub.since(Number(req.headers['last-event-id']) || after(req))) push(p)
   })
 
   /** POST /api/report {device, seq, receivedAt} → 200 {ms}: how late that push reached it. */
@@ -102,6 +92,19 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
   app.use(notFound)
   app.use(errorHandler)
   return app
+}
+
+/** 421 unless Host is this listener's address (DNS rebinding); 403 for a state-changing request from another origin. */
+function ownHostAndOrigin(ownHost: string): RequestHandler {
+  return (req, _res, next) => {
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '')
+    if (host !== ownHost && host !== 'localhost' && host !== '127.0.0.1')
+      return next(new HttpError(421, `this is the audience server on ${ownHost}; not host ${JSON.stringify(req.headers.host ?? '')}`))
+    // A state-changing request from another site's page: refused (the phone page is same-origin).
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers.origin && !sameOrigin(req.headers.origin, req.headers.host))
+      return next(new HttpError(403, `requests from ${req.headers.origin} are not allowed`))
+    next()
+  }
 }
 
 /** Whether an `Origin` header names this host (`null`, or anything unparsable, does not). */

@@ -1,10 +1,11 @@
 import type { Router } from 'express'
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import type { AudienceStats, JoinInfo, Transport } from '../../wire/audience.ts'
 import express from 'express'
 import QRCode from 'qrcode'
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
 import { publishToRoom } from './broker-bridge.ts'
+import { audienceHub } from './state.ts'
 import { TRANSPORTS } from '../../wire/audience.ts'
 
 /**
@@ -15,14 +16,15 @@ import { TRANSPORTS } from '../../wire/audience.ts'
  */
 export function audienceRouter(ctx: DemoContext): Router {
   const router = express.Router()
+  const room = audienceHub(ctx)
   const hub = () => {
-    if (!ctx.audience)
+    if (!room)
       throw new HttpError(409, 'audience mode is off: start with `npm start -- --audience` (or AUDIENCE=1)')
-    return ctx.audience
+    return room
   }
 
   router.get('/state', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json(ctx.audience ? ctx.audience.stats() : { on: false } satisfies Partial<AudienceStats>)
+    res.set('Cache-Control', 'no-store').json(room ? room.stats() : { on: false } satisfies Partial<AudienceStats>)
   })
 
   router.get('/join', async (_req, res) => {

@@ -1,6 +1,8 @@
-import type { DemoContext } from '../context.ts'
+import type { Channel, ChannelModel } from 'amqplib'
+import type { DemoContext } from '../platform/context.ts'
 import { Router } from 'express'
 import { EXCHANGES } from '../pubsub/publisher.ts'
+import { pubsubSubscribers } from '../pubsub/subscriber.ts'
 import type { Topology } from '../../wire/broker-view.ts'
 
 interface MgmtQueue { name: string, durable: boolean, exclusive: boolean, auto_delete: boolean, messages_ready?: number, messages_unacknowledged?: number, consumers?: number }
@@ -21,9 +23,22 @@ function authOf(amqpUrl: string): string {
   return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
 }
 
+/**
+ * A channel for counting queues, within the broker's deadline: a frozen broker gets the request a
+ * 503, not a hang; a connection that drops meanwhile (amqplib's "Channel ended") is a 503 as well.
+ */
+async function openChannel(ctx: DemoContext, model: ChannelModel): Promise<Channel> {
+  const ch = await ctx.broker.within(model.createChannel(), 'opening a channel', c => void c.close().catch(() => {}))
+    .catch((err: unknown) => {
+      throw ctx.broker.unavailable(err, 'RabbitMQ could not open a channel')
+    })
+  return ch.on('error', () => {})
+}
+
 /** The demo's part of the broker, drawn live: exchanges -> bindings -> queues -> consumers. */
 export function brokerViewRouter(ctx: DemoContext): Router {
   const router = Router()
+  const subscribers = pubsubSubscribers(ctx) // pub/sub's, read only: this view lists their queues
   const ours = new Set<string>(Object.values(EXCHANGES))
   const JOBS_QUEUE = ctx.config.workQueue
 
@@ -48,7 +63,7 @@ export function brokerViewRouter(ctx: DemoContext): Router {
       bindings: [],
       queues: [],
     }
-    let names = [JOBS_QUEUE, ...[...ctx.subscribers].map(s => s.queue).filter((q): q is string => !!q)]
+    let names = [JOBS_QUEUE, ...[...subscribers].map(s => s.queue).filter((q): q is string => !!q)]
     const fromMgmt = new Map<string, MgmtQueue>()
     try { // The management API knows every binding and the unacked counts (sampled every few seconds).
       const [bindings, queues] = await Promise.all([
@@ -62,19 +77,14 @@ export function brokerViewRouter(ctx: DemoContext): Router {
       for (const q of queues) fromMgmt.set(q.name, q)
     }
     catch { // No management plugin: bindings we made ourselves, counts from AMQP only.
-      for (const s of ctx.subscribers) {
+      for (const s of subscribers) {
         if (s.queue)
           view.bindings.push({ exchange: EXCHANGES[s.type], queue: s.queue, key: s.bindingKey })
       }
     }
     view.bindings.push({ exchange: '(default)', queue: JOBS_QUEUE, key: JOBS_QUEUE })
     // Ready and consumer counts straight from the broker, now (a passive queue.declare).
-    // (Each call within the broker's deadline: a frozen broker gets this request a 503, not a hang.)
-    // (A connection that drops meanwhile rejects with amqplib's "Channel ended": a 503 as well.)
-    const open = async () => (await ctx.broker.within(model.createChannel(), 'opening a channel', c => void c.close().catch(() => {}))
-      .catch((err: unknown) => {
-        throw ctx.broker.unavailable(err, 'RabbitMQ could not open a channel')
-      })).on('error', () => {})
+    const open = () => openChannel(ctx, model)
     let ch = await open()
     for (const name of names) {
       const m = fromMgmt.get(name)

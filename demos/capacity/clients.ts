@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net'
 import type { HelperCommand, HelperReport } from './run.ts'
 import { connect } from 'node:net'
-import { exitWithParent } from '../children.ts'
+import { exitWithParent } from '../platform/children.ts'
 import { epochMs } from '../../wire/clock.ts'
 
 /** Connections opened at once, then a pause: the server's listen backlog (511) never overflows, so no SYN is dropped and retried 1 s later. */

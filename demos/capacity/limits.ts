@@ -1,7 +1,7 @@
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import type { CapacityMode } from '../../wire/capacity.ts'
 import { readdirSync, readFileSync } from 'node:fs'
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
 
 /** File descriptors a run needs beyond one per connection: the job journal, the helper's pipes, the deck's own requests. */
 export const FD_HEADROOM = 100

@@ -1,8 +1,8 @@
-import type { DemoContext } from '../context.ts'
-import type { ForkedChild } from '../children.ts'
+import type { DemoContext } from '../platform/context.ts'
+import type { ForkedChild } from '../platform/children.ts'
 import type { JobView } from '../../wire/jobs.ts'
-import { forkChild } from '../children.ts'
-import { HttpError } from '../http.ts'
+import { forkChild } from '../platform/children.ts'
+import { HttpError } from '../platform/http.ts'
 import type { CapacityMode, CapacityPhase, CapacityProgress, CapacityResult } from '../../wire/capacity.ts'
 import { createRefusal } from '../jobs/index.ts'
 

@@ -1,7 +1,7 @@
 import type { Request } from 'express'
 import type { JobStore } from './store.ts'
 import type { JobView } from '../../wire/jobs.ts'
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
 import { JournalError } from './journal.ts'
 import { DURATION_MAX_MS, DURATION_MIN_MS, StoreFullError } from './store.ts'
 

@@ -1,13 +1,9 @@
-import type { Response } from 'express'
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import { Router } from 'express'
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
 import { runHttp1, runHttp2, runPooled } from './runs.ts'
+import { experimentLimit, SlowRuns } from './slow.ts'
 import { Upstreams } from './upstreams.ts'
-import type { SlowAnswer } from '../../wire/multiplexing.ts'
-
-/** What the server saw of one browser run: how many of its requests were in flight at once, on which sockets. */
-interface BrowserRun { t0: number, inFlight: number, maxInFlight: number, sockets: Map<string, number> }
 
 const RUN_ID = /^[\w-]{1,40}$/
 /** Server-side runs at once; more get a 429 (each one opens up to 10 connections). */
@@ -20,24 +16,13 @@ function int(value: unknown, name: string, min: number, max: number, fallback: n
   return n
 }
 
-/** Aborted when the client goes away before the run is over. */
-function abortOnClose(res: Response): AbortSignal {
-  const controller = new AbortController()
-  res.once('close', () => controller.abort())
-  return controller.signal
-}
-
 /** Multiplexing and pooling: slow requests from the browser, and runs the demo server makes itself. */
 export function multiplexingRouter(ctx: DemoContext): Router {
   const router = Router()
   const upstreams = new Upstreams()
-  const runs = new Map<string, BrowserRun>()
-  const timers = new Set<NodeJS.Timeout>()
-  let running = 0
-  ctx.lifecycle.onShutdown(async () => {
-    for (const t of timers) clearTimeout(t)
-    await upstreams.stop()
-  })
+  ctx.lifecycle.onShutdown(() => upstreams.stop())
+  const slow = new SlowRuns(ctx) // the browser's runs: slow.ts
+  const experiment = experimentLimit(MAX_RUNS)
 
   // #region slow
   /** GET /multiplexing/slow?run=ID&ms=1000 — answers after ms; says how many of run ID's requests were in flight, on which socket. */
@@ -46,44 +31,9 @@ export function multiplexingRouter(ctx: DemoContext): Router {
     const id = String(req.query.run ?? '')
     if (!RUN_ID.test(id))
       throw new HttpError(400, 'run must be 1-40 letters, digits, "_" or "-"')
-    const run = runs.get(id) ?? { t0: performance.now(), inFlight: 0, maxInFlight: 0, sockets: new Map() }
-    runs.delete(id)
-    runs.set(id, run) // newest last; keep the 50 newest runs
-    if (runs.size > 50)
-      runs.delete(runs.keys().next().value!)
-    const socket = `${req.socket.remotePort}`
-    if (!run.sockets.has(socket))
-      run.sockets.set(socket, run.sockets.size + 1)
-    const arrivedMs = performance.now() - run.t0
-    const inFlightAtArrival = ++run.inFlight
-    run.maxInFlight = Math.max(run.maxInFlight, run.inFlight)
-    const timer = setTimeout(() => res.json({
-      run: id, arrivedMs, answeredMs: performance.now() - run.t0, inFlightAtArrival, maxInFlight: run.maxInFlight,
-      connection: run.sockets.get(socket)!, connections: run.sockets.size,
-    } satisfies SlowAnswer), ms)
-    timers.add(timer)
-    res.once('close', () => { // answered or abandoned: either way it no longer counts
-      clearTimeout(timer)
-      timers.delete(timer)
-      run.inFlight--
-    })
+    slow.answerLater(res, id, `${req.socket.remotePort}`, ms) // says how many were in flight
   })
   // #endregion slow
-
-  /** Runs one server-side experiment, at most MAX_RUNS at once. */
-  async function experiment<T>(res: Response, work: (signal: AbortSignal) => Promise<T>): Promise<void> {
-    if (running >= MAX_RUNS)
-      throw new HttpError(429, `at most ${MAX_RUNS} runs at once; try again in a moment`, { 'Retry-After': '1' })
-    running++
-    try {
-      const out = await work(abortOnClose(res))
-      if (!res.headersSent)
-        res.json(out)
-    }
-    finally {
-      running--
-    }
-  }
 
   /** POST /multiplexing/h2-run — {count=10, ms=1000}: the demo server sends count requests over one h2 connection. */
   router.post('/h2-run', async (req, res) => {

@@ -1,6 +1,6 @@
 import type { Channel, ChannelModel } from 'amqplib'
-import type { BrokerConnection, Confirmed } from '../broker.ts'
-import { HttpError } from '../http.ts'
+import type { BrokerConnection, Confirmed } from '../platform/broker.ts'
+import { HttpError } from '../platform/http.ts'
 import { epochMs } from '../../wire/clock.ts'
 
 /** The three exchanges of the pub/sub demos, one per exchange type, named after it. */

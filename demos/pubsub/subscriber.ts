@@ -1,4 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib'
+import type { DemoContext } from '../platform/context.ts'
+import { chapterState } from '../platform/context.ts'
 import { EXCHANGES, type ExchangeType } from './publisher.ts'
 
 /** How many unacknowledged messages the broker may push to one subscriber before it waits. */
@@ -19,7 +21,7 @@ export interface SubscriberClient {
  * One subscriber: its own queue, bound to an exchange with a binding key, and a consumer.
  * After a broker restart `reattach` declares a new queue (the old one died with the old connection).
  * When its client leaves, `park` keeps the queue for `graceMs` (x-expires): messages published
- * meanwhile wait in it for a client that comes back with `Last-Event-ID` (see `resume` in router.ts).
+ * meanwhile wait in it for a client that comes back with `Last-Event-ID` (see `ParkedQueues` in bridge.ts).
  */
 export class Subscriber {
   queue?: string
@@ -124,4 +126,20 @@ export class Subscriber {
       await ch.deleteQueue(this.queue).catch(() => {})
     await ch.close().catch(() => {})
   }
+}
+
+/**
+ * This server's open pub/sub subscribers, created on first use with the shutdown that closes them.
+ * The pub/sub router adds and removes them; the broker view (demos/broker-view/) lists their
+ * queues: it imports this accessor, pub/sub never imports the broker view.
+ */
+export function pubsubSubscribers(ctx: DemoContext): Set<Subscriber> {
+  return chapterState(ctx, 'pubsub.subscribers', () => {
+    const subscribers = new Set<Subscriber>()
+    ctx.lifecycle.onShutdown(async () => {
+      await Promise.all([...subscribers].map(s => s.close()))
+      subscribers.clear()
+    })
+    return subscribers
+  })
 }

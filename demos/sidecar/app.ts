@@ -2,7 +2,7 @@
 // thing about the network: a plain-HTTP URL on localhost (env UPSTREAM_URL). No retries,
 // no tracing, no logging. Whether a sidecar sits behind that URL is not its business.
 import { createServer } from 'node:http'
-import { reportReady } from '../children.ts'
+import { reportReady } from '../platform/children.ts'
 
 const stats = { requests: 0, upstreamCalls: 0, failures: 0 }
 

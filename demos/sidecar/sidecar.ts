@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { reportReady } from '../children.ts'
+import { reportReady } from '../platform/children.ts'
 
 const TARGET = process.env.TARGET_URL
 /** Attempts per request, first one included. */

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { createServer } from 'node:http'
 
 /** One request the price service received. */
-export interface Attempt {
+export interface UpstreamAttempt {
   n: number
   status: number
   /** The W3C trace header, if the caller sent one. */
@@ -19,7 +19,7 @@ export interface Attempt {
 export class FlakyUpstream {
   /** Failing requests per cycle. Default 1 (every other request fails). */
   failures = 1
-  readonly attempts: Attempt[] = []
+  readonly attempts: UpstreamAttempt[] = []
   private server?: Server
   private count = 0
 

@@ -1,8 +1,8 @@
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import type { JobEvent } from '../../wire/jobs.ts'
 import { Router } from 'express'
 import { findJob } from '../jobs/index.ts'
-import { lastEventId, openEventStream } from './stream.ts'
+import { lastEventId, openSseSession } from '../platform/sse-session.ts'
 
 /** Server-Sent Events: one request, one response that never ends until the job does. */
 export function sseRouter(ctx: DemoContext): Router {
@@ -16,7 +16,7 @@ export function sseRouter(ctx: DemoContext): Router {
     const missed = jobs.eventsAfter(job.id, lastEventId(req))
     if (job.state !== 'running' && missed.length === 0)
       return res.status(204).end() // over: 204 = stop reconnecting
-    const stream = openEventStream(ctx, res, () => unwatch())
+    const stream = openSseSession(ctx, res, () => unwatch())
     const send = (e: JobEvent) => {
       void stream.send(e.event, e.data, e.id)
       if (e.event !== 'progress')

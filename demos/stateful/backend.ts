@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
-import { reportReady } from '../children.ts'
+import { reportReady } from '../platform/children.ts'
 import { signToken, verifyToken } from './token.ts'
 import type { InstanceAnswer } from '../../wire/stateful.ts'
 

@@ -1,9 +1,9 @@
-import type { DemoContext } from '../context.ts'
-import type { RunningChild } from '../children.ts'
+import type { DemoContext } from '../platform/context.ts'
+import type { RunningChild } from '../platform/children.ts'
 import { randomBytes } from 'node:crypto'
 import { Router } from 'express'
-import { startSet, superviseSet } from '../children.ts'
-import { HttpError } from '../http.ts'
+import { startSet, superviseSet } from '../platform/children.ts'
+import { HttpError } from '../platform/http.ts'
 
 const NAMES = ['A', 'B'] as const
 const USER = /^[\w.-]{1,32}$/

@@ -1,4 +1,4 @@
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
 
 /** Smallest and largest `n` accepted: the work is bounded (about 0.4 s at the default on a laptop core). */
 export const MIN_N = 1_000

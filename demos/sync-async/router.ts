@@ -1,10 +1,10 @@
 import type { Response } from 'express'
 import { Router } from 'express'
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import { countPrimes, parseN } from './cpu.ts'
 import { loopWatch } from './loop-watch.ts'
 import type { CpuResult } from '../../wire/sync-async.ts'
-import { CpuWorker } from './pool.ts'
+import { CpuWorker } from './worker-thread.ts'
 
 /**
  * Synchronous vs asynchronous, on the server: the same CPU-heavy request served on the

@@ -1,27 +1,17 @@
 import type { Request } from 'express'
-import type { DemoContext } from '../context.ts'
-import type { RawBodyRequest } from '../http.ts'
-import type { Delivery, Target } from './sender.ts'
-import { randomBytes } from 'node:crypto'
+import type { DemoContext } from '../platform/context.ts'
+import type { RawBodyRequest } from '../platform/http.ts'
 import { Router } from 'express'
-import { openEventStream } from '../sse/stream.ts'
-import { HttpError } from '../http.ts'
+import { openSseSession } from '../platform/sse-session.ts'
+import { HttpError } from '../platform/http.ts'
 import { Partner } from './partner.ts'
-import { deliver, MAX_ATTEMPTS } from './sender.ts'
+import type { WebhooksOptions } from './outbox.ts'
+import { Outbox } from './outbox.ts'
+import { MAX_ATTEMPTS } from './sender.ts'
 import { newSecret, verify } from './signature.ts'
 
 /** The partner's answer while it is "down". */
 const DOWN = { error: 'partner is down (the demo said so): try again later' }
-
-/** Deliveries kept at once; the oldest finished ones are forgotten first. */
-const MAX_DELIVERIES = 100
-
-export interface WebhooksOptions {
-  /** The first retry's wait, ms; each further one doubles. Default 400. */
-  baseDelayMs?: number
-  /** An attempt unanswered after this long failed, ms. Default 2000. */
-  timeoutMs?: number
-}
 
 /**
  * Webhooks: Reelbox tells another server (a partner's CMS) that a video is ready, with a signed
@@ -32,39 +22,23 @@ export function webhooksRouter(ctx: DemoContext, options: WebhooksOptions = {}):
   const router = Router()
   const secret = newSecret() // what the partner got when it registered its URL
   const partner = new Partner()
-  const deliveries = new Map<string, Delivery>()
-  const watchers = new Set<(event: string, data: object) => void>()
-  const stop = new AbortController()
-  const running = new Set<Promise<void>>()
-  ctx.lifecycle.onShutdown(async () => {
-    stop.abort() // waits and requests in flight end now
-    await Promise.allSettled(running)
-    deliveries.clear()
-    partner.clear()
-  })
-  const target = (req: Request): Target => ({
-    url: `${ownUrl(ctx, req)}/webhooks/partner`,
-    secret,
-    baseDelayMs: options.baseDelayMs ?? 400,
-    timeoutMs: options.timeoutMs ?? 2000,
-    signal: stop.signal,
-    onEvent: (event, data) => watchers.forEach(w => w(event, data)),
-  })
+  ctx.lifecycle.onShutdown(() => partner.clear()) // after the outbox's (newest first): nothing in flight by then
+  const outbox = new Outbox(ctx, secret, options) // Reelbox's side: outbox.ts, sender.ts
 
   // #region deliveries
   /** POST /webhooks/deliveries {failFirst, redeliver} — Reelbox sends a "video ready" webhook (or sends one again). */
   router.post('/deliveries', (req, res) => {
     const { failFirst, redeliver } = deliveryInput(req.body)
-    const d = redeliver === undefined ? newDelivery(deliveries) : again(deliveries, redeliver)
+    const d = redeliver === undefined ? outbox.create() : outbox.again(redeliver)
     partner.goDownFor(d.id, failFirst) // the demo's outage
-    inBackground(d, target(req)) // retries after we answer
+    outbox.inBackground(d, `${ownUrl(ctx, req)}/webhooks/partner`) // retries after we answer
     res.status(202).location(`/webhooks/deliveries/${d.id}`).json({ id: d.id, state: d.state })
   })
   // #endregion deliveries
 
   /** GET /webhooks/deliveries/:id — one webhook and every attempt to deliver it. */
   router.get('/deliveries/:id', (req, res) => {
-    const d = deliveries.get(req.params.id)
+    const d = outbox.deliveries.get(req.params.id)
     if (!d)
       throw new HttpError(404, `no delivery ${req.params.id}`)
     res.set('Cache-Control', 'no-store').json(d)
@@ -75,7 +49,7 @@ export function webhooksRouter(ctx: DemoContext, options: WebhooksOptions = {}):
   router.post('/partner', (req, res) => {
     if (partner.isDown(req)) // the demo's outage
       return res.status(503).json(DOWN)
-    const id = verified(req, secret) // or 400/401
+    const id = verified(req, secret, partner) // or 400/401
     if (partner.seen.has(id)) { // a retry: done already
       partner.ignore()
       return res.json({ duplicate: true })
@@ -97,33 +71,9 @@ export function webhooksRouter(ctx: DemoContext, options: WebhooksOptions = {}):
   /** GET /webhooks/events — text/event-stream of every attempt as it starts and ends (the slide draws them). */
   router.get('/events', (_req, res) => {
     const watch = (event: string, data: object) => void stream.send(event, data)
-    const stream = openEventStream(ctx, res, () => watchers.delete(watch))
-    watchers.add(watch)
+    const stream = openSseSession(ctx, res, () => outbox.watchers.delete(watch))
+    outbox.watchers.add(watch)
   })
-
-  /** Delivers `d` after the answer has gone; shutdown waits for it (and stops its waits and requests). 503 once shutting down. */
-  function inBackground(d: Delivery, to: Target): void {
-    if (ctx.lifecycle.closing)
-      throw new HttpError(503, 'demo server is shutting down')
-    const run = deliver(d, to).catch((err: unknown) => {
-      if (!stop.signal.aborted)
-        console.error('[demos] webhook delivery failed:', err)
-      d.state = 'stopped'
-    })
-    running.add(run)
-    void run.finally(() => running.delete(run))
-  }
-
-  /** Counts what verification refused, then lets the error handler answer it (400/401 JSON). */
-  function verified(req: Request, key: Buffer): string {
-    try {
-      return verify(key, req.headers, (req as RawBodyRequest).rawBody)
-    }
-    catch (err) {
-      partner.rejected++
-      throw err
-    }
-  }
 
   return router
 }
@@ -140,31 +90,15 @@ function deliveryInput(body: unknown): { failFirst: number, redeliver?: string }
   return { failFirst: failFirst as number, redeliver: redeliver as string | undefined }
 }
 
-/** A new "video ready" webhook, kept with at most MAX_DELIVERIES others (429 when all are in flight). */
-function newDelivery(deliveries: Map<string, Delivery>): Delivery {
-  if (deliveries.size >= MAX_DELIVERIES) {
-    const done = [...deliveries.values()].find(d => d.state !== 'delivering')
-    if (!done)
-      throw new HttpError(429, `${MAX_DELIVERIES} deliveries are in flight; try again later`)
-    deliveries.delete(done.id)
+/** Counts what verification refused, then lets the error handler answer it (400/401 JSON). */
+function verified(req: Request, key: Buffer, partner: Partner): string {
+  try {
+    return verify(key, req.headers, (req as RawBodyRequest).rawBody)
   }
-  const id = `msg_${randomBytes(9).toString('base64url')}`
-  const videoId = `v_${randomBytes(4).toString('hex')}`
-  const body = JSON.stringify({ type: 'video.ready', timestamp: new Date().toISOString(), data: { videoId } })
-  const d: Delivery = { id, body, state: 'delivering', attempts: [] }
-  deliveries.set(id, d)
-  return d
-}
-
-/** The same webhook (same id, same body) sent again, as a "resend" button or a lost answer would. */
-function again(deliveries: Map<string, Delivery>, id: string): Delivery {
-  const d = deliveries.get(id)
-  if (!d)
-    throw new HttpError(404, `no delivery ${id} to send again`)
-  if (d.state === 'delivering')
-    throw new HttpError(409, `delivery ${id} is still being delivered`)
-  d.state = 'delivering'
-  return d
+  catch (err) {
+    partner.rejected++
+    throw err
+  }
 }
 
 /** This server's own base URL (the partner's endpoint lives here too): its host, and the port the request reached. */

@@ -5,7 +5,7 @@ import { signedHeaders } from './signature.ts'
 export const MAX_ATTEMPTS = 5
 
 /** One POST of a webhook to the receiver, as the sender saw it. */
-export interface Attempt {
+export interface DeliveryAttempt {
   n: number
   /** How long the sender waited before this attempt, ms (0 for the first). */
   waitedMs: number
@@ -27,7 +27,7 @@ export interface Delivery {
   /** The JSON body, exactly as signed and sent. */
   body: string
   state: 'delivering' | 'delivered' | 'failed' | 'stopped'
-  attempts: Attempt[]
+  attempts: DeliveryAttempt[]
 }
 
 /** Where and how a sender delivers. */
@@ -74,7 +74,7 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
 
 /** One signed POST (fresh timestamp, fresh signature, same id and body); true on a 2xx. */
 async function attempt(d: Delivery, n: number, waitedMs: number, to: Target): Promise<boolean> {
-  const a: Attempt = { n: d.attempts.length + 1, waitedMs, headers: signedHeaders(to.secret, d.id, d.body) }
+  const a: DeliveryAttempt = { n: d.attempts.length + 1, waitedMs, headers: signedHeaders(to.secret, d.id, d.body) }
   d.attempts.push(a)
   to.onEvent('attempt', { id: d.id, n: a.n, try: n, waitedMs, headers: a.headers })
   const t0 = performance.now()

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
 
 /**
  * Webhook signatures as the Standard Webhooks spec (standardwebhooks.com) defines them:

@@ -1,7 +1,7 @@
-import type { BrokerConnection } from '../broker.ts'
+import type { BrokerConnection } from '../platform/broker.ts'
 import type { LedgerStats } from './ledger.ts'
 import type { PoolEvent, WorkerEvent, WorkerView } from '../../wire/work-queue.ts'
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
 import { Ledger } from './ledger.ts'
 import { JOBS_QUEUE_OPTIONS, Worker } from './worker.ts'
 

@@ -1,7 +1,8 @@
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import { Router } from 'express'
-import { HttpError } from '../http.ts'
-import { openEventStream } from '../sse/stream.ts'
+import { HttpError } from '../platform/http.ts'
+import { openSseSession } from '../platform/sse-session.ts'
+import { WorkerPool } from './pool.ts'
 
 /** Most jobs per POST. */
 export const MAX_JOBS_PER_POST = 500
@@ -19,7 +20,8 @@ function delayOf(body: unknown, fallback: number): number {
 /** The work queue: competing workers, manual acks, redelivery when a worker dies (pool.ts, worker.ts). */
 export function workQueueRouter(ctx: DemoContext): Router {
   const router = Router()
-  const pool = ctx.workQueue
+  const pool = new WorkerPool(ctx.broker, ctx.config.workQueue, ctx.config.workQueueMax)
+  ctx.lifecycle.onShutdown(() => pool.close())
 
   /** POST /work-queue/jobs — {count?} enqueue 1-500 jobs: persistent, confirmed by the broker. */
   router.post('/jobs', async (req, res) => {
@@ -65,7 +67,7 @@ export function workQueueRouter(ctx: DemoContext): Router {
 
   /** GET /work-queue/events — what the workers do, as an event stream. */
   router.get('/events', (_req, res) => {
-    const stream = openEventStream(ctx, res, () => unsubscribe())
+    const stream = openSseSession(ctx, res, () => unsubscribe())
     const unsubscribe = pool.subscribe(e => void stream.send(e.type, e.type === 'workers' ? pool.list() : e))
     void stream.send('workers', pool.list())
   })

@@ -3,6 +3,7 @@ import jsQR from 'jsqr'
 import { devices } from 'playwright-core'
 import { PNG } from 'pngjs'
 import { describe, expect, it } from 'vitest'
+import { audienceHub } from '../../demos/audience/state.ts'
 import { currentSlide, goToSlide } from '../support/deck.ts'
 import { screenshots, useDeckSession } from '../support/e2e.ts'
 
@@ -24,7 +25,7 @@ describe('audience mode: the room\'s phones as clients', () => {
     // Read the QR code as a phone camera would: from its pixels.
     const png = PNG.sync.read(await qr.screenshot())
     const code = jsQR(new Uint8ClampedArray(png.data), png.width, png.height)
-    expect(code?.data).toBe(deck.demos.ctx.audience!.joinUrl)
+    expect(code?.data).toBe(audienceHub(deck.demos.ctx)!.joinUrl)
 
     const phones: Page[] = []
     for (const name of ['ada', 'grace']) {

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { spawn } from 'node:child_process'
-import { DEMO_NODE_ARGS } from '../../demos/config.ts'
+import { DEMO_NODE_ARGS } from '../../demos/platform/config.ts'
 
 /** Is a process with this pid still alive? */
 export function isAlive(pid: number): boolean {

@@ -1,11 +1,11 @@
 import type { Server } from 'node:http'
-import type { DemoConfig } from '../../demos/config.ts'
-import type { DemoContext } from '../../demos/context.ts'
+import type { DemoConfig } from '../../demos/platform/config.ts'
+import type { DemoContext } from '../../demos/platform/context.ts'
 import { afterAll, beforeAll } from 'vitest'
-import { loadConfig } from '../../demos/config.ts'
-import { createDemoContext } from '../../demos/context.ts'
-import type { Listening } from '../../demos/listen.ts'
-import { listen } from '../../demos/listen.ts'
+import { loadConfig } from '../../demos/platform/config.ts'
+import { createDemoContext } from '../../demos/platform/context.ts'
+import type { Listening } from '../../demos/app.ts'
+import { listen } from '../../demos/app.ts'
 
 export interface RunningDemoServer {
   url: string

@@ -1,13 +1,16 @@
 import type { Request, Response } from 'express'
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from './context.ts'
 import { formatEvent } from '../../wire/sse.ts'
-import { HttpError } from '../http.ts'
+import { HttpError } from './http.ts'
 
 /** `retry:` sent on connect, ms: how long an EventSource waits before it reconnects. */
 export const SSE_RETRY_MS = 2000
 
-/** One open Server-Sent Events response. */
-export interface EventStream {
+/**
+ * One open Server-Sent Events response, the server's side (after better-sse's Session). The deck's
+ * reader of a stream is another thing, `SseSession` in composables/sse.ts.
+ */
+export interface SseSession {
   /**
    * Writes one event (`data` as JSON on one line; `id` for `Last-Event-ID`). Resolves `true` once
    * it was handed to the socket (the back-pressure signal), `false` if the stream is closed and
@@ -20,21 +23,27 @@ export interface EventStream {
   end: () => void
 }
 
+/** What {@link startSseSession} needs besides the response. */
+export interface SseSessionOptions {
+  /** The open sessions this one joins while it is open; they share one heartbeat timer. */
+  sessions: Set<Response>
+  /** How often a comment heartbeat goes to every session of `sessions`, ms. */
+  heartbeatMs: number
+  /** Runs once on the response's `close` (every ending: `end()`, the client leaving, shutdown). */
+  onClose?: () => void
+}
+
 /**
  * Turns `res` into an event stream, per the WHATWG HTML "Server-sent events" section: headers
  * (`text/event-stream`, `no-cache, no-transform`, `X-Accel-Buffering: no` so proxies do not
- * buffer), `retry:` on connect, a comment heartbeat every `ctx.config.sseHeartbeatMs` (one timer
- * for all of the server's streams) so idle proxies keep the connection, and a registration with
- * the lifecycle so shutdown ends it.
- * Everything it owns is released on the response's `close` (which fires for every ending:
- * `end()`, the client leaving, shutdown), and `onClose` runs then.
- * Throws a 429 (Retry-After: 5) when `ctx.config.sseMaxClients` streams are open already.
- * Modelled on better-sse's Session; production code would use such a library.
+ * buffer), `retry:` ({@link SSE_RETRY_MS}) on connect, and a comment heartbeat every
+ * `heartbeatMs` (one timer for all of `sessions`) so idle proxies keep the connection.
+ * Everything it owns is released on the response's `close`, and `onClose` runs then. No cap and
+ * no lifecycle: {@link openSseSession} adds those for the demo routes; the audience listener
+ * (demos/audience/phone-app.ts) ends its phones' streams itself. The one writer of
+ * `text/event-stream` in demos/. Modelled on better-sse's Session; production code would use such a library.
  */
-export function openEventStream(ctx: DemoContext, res: Response, onClose?: () => void): EventStream {
-  const { sseMaxClients, sseHeartbeatMs } = ctx.config
-  if (ctx.eventStreams.size >= sseMaxClients)
-    throw new HttpError(429, `too many event streams open (limit ${sseMaxClients}); retry later`, { 'Retry-After': '5' })
+export function startSseSession(res: Response, { sessions, heartbeatMs, onClose }: SseSessionOptions): SseSession {
   // #region open
   res.status(200).set({
     'Content-Type': 'text/event-stream; charset=utf-8',
@@ -45,14 +54,13 @@ export function openEventStream(ctx: DemoContext, res: Response, onClose?: () =>
   res.write(`retry: ${SSE_RETRY_MS}\n\n`)
   // #endregion open
   let closed = false
-  ctx.eventStreams.add(res)
-  keepAlive(ctx.eventStreams, sseHeartbeatMs)
-  ctx.lifecycle.hold(res, () => res.end(': server shutting down\n\n')) // a comment: the client reconnects later
+  sessions.add(res)
+  keepAlive(sessions, heartbeatMs)
   res.on('close', () => { // 'close' comes once: no once() wrapper to keep per stream
     closed = true
-    ctx.eventStreams.delete(res)
-    if (ctx.eventStreams.size === 0)
-      stopKeepAlive(ctx.eventStreams)
+    sessions.delete(res)
+    if (sessions.size === 0)
+      stopKeepAlive(sessions)
     onClose?.()
   })
   if (res.req.method === 'HEAD') // the headers are the whole answer: nothing to hold open
@@ -77,6 +85,21 @@ export function openEventStream(ctx: DemoContext, res: Response, onClose?: () =>
     },
     // #endregion send
   }
+}
+
+/**
+ * A demo route's event stream: {@link startSseSession} on the server's sessions
+ * (`ctx.eventStreams`, heartbeat every `ctx.config.sseHeartbeatMs`), registered with the
+ * lifecycle so shutdown ends it (with a comment: the client reconnects later).
+ * Throws a 429 (Retry-After: 5) when `ctx.config.sseMaxClients` streams are open already.
+ */
+export function openSseSession(ctx: DemoContext, res: Response, onClose?: () => void): SseSession {
+  const { sseMaxClients, sseHeartbeatMs } = ctx.config
+  if (ctx.eventStreams.size >= sseMaxClients)
+    throw new HttpError(429, `too many event streams open (limit ${sseMaxClients}); retry later`, { 'Retry-After': '5' })
+  const session = startSseSession(res, { sessions: ctx.eventStreams, heartbeatMs: sseHeartbeatMs, onClose })
+  ctx.lifecycle.hold(res, () => res.end(': server shutting down\n\n'))
+  return session
 }
 
 /** The heartbeat timer of each server's set of streams: one timer, not one per stream. */

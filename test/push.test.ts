@@ -4,7 +4,7 @@ import type { RunningDemoServer } from './support/demo-server.ts'
 import { createServer } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { WebSocketHub } from '../demos/websocket/hub.ts'
+import { WebSocketHub } from '../demos/push/hub.ts'
 import { startDemoServer, waitFor } from './support/demo-server.ts'
 
 const DECK = 'http://deck.test:3030'

@@ -1,6 +1,8 @@
 import type { RawData } from 'ws'
 import { WebSocket, WebSocketServer } from 'ws'
 import type { NotificationKind, ServerFrame } from '../../wire/push.ts'
+import type { DemoContext } from '../platform/context.ts'
+import { chapterState } from '../platform/context.ts'
 
 export interface WebSocketHubOptions {
   /** Connections accepted at once; more are refused with 503. Default 50. */
@@ -15,7 +17,7 @@ export interface WebSocketHubOptions {
 
 /**
  * The connected views of the push demo: who is there, and `notify` to push to all of them.
- * One per demo server (`ctx.views`); the HTTP router and the upgrade handler share it.
+ * One per demo server ({@link pushHub}); the HTTP router and the upgrade handler share it.
  */
 export class WebSocketHub {
   readonly wss: WebSocketServer
@@ -136,4 +138,16 @@ export class WebSocketHub {
     timer.unref()
     this.wss.close()
   }
+}
+
+/**
+ * The push chapter's hub on this server, created on first use (with its shutdown). The router
+ * (router.ts) and the upgrade handler (server.ts, attached by demos/app.ts) share it this way.
+ */
+export function pushHub(ctx: DemoContext): WebSocketHub {
+  return chapterState(ctx, 'push.hub', () => {
+    const hub = new WebSocketHub()
+    ctx.lifecycle.onShutdown(() => hub.close())
+    return hub
+  })
 }

@@ -1,8 +1,9 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import { STATUS_CODES } from 'node:http'
-import { isOwnHost } from '../http.ts'
+import { isOwnHost } from '../platform/http.ts'
+import { pushHub } from './hub.ts'
 
 /** Where views connect: `ws://127.0.0.1:3031/push/ws`. */
 export const PUSH_WS_PATH = '/push/ws'
@@ -12,7 +13,7 @@ export const PUSH_WS_PATH = '/push/ws'
  * never sees upgrades, so the server entry point (demos/main.ts, the test harness) calls this.
  */
 export function attachWebSocket(server: Server, ctx: DemoContext): void {
-  const hub = ctx.views
+  const hub = pushHub(ctx)
   const allowed = new Set(ctx.config.allowedOrigins)
   // #region upgrade
   server.on('upgrade', (req, socket, head) => {

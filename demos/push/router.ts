@@ -1,14 +1,15 @@
 import { Router } from 'express'
-import type { DemoContext } from '../context.ts'
+import type { DemoContext } from '../platform/context.ts'
 import type { NotificationKind } from '../../wire/push.ts'
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
+import { pushHub } from './hub.ts'
 
 const KINDS: readonly NotificationKind[] = ['video', 'login', 'message']
 
 /** The HTTP side of the push demo: something happens on the server, every view hears of it. */
-export function websocketRouter(ctx: DemoContext): Router {
+export function pushRouter(ctx: DemoContext): Router {
   const router = Router()
-  const hub = ctx.views
+  const hub = pushHub(ctx)
 
   // #region notify
   /** POST /push/notify {kind, text} — something happened (a video is out): push it to every connected view. */

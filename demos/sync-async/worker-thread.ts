@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads'
-import { HttpError } from '../http.ts'
+import { HttpError } from '../platform/http.ts'
 import type { CpuResult } from '../../wire/sync-async.ts'
 
 export interface CpuWorkerOptions {

@@ -106,7 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     managementUrl: env.AMQP_MANAGEMENT_URL ?? 'http://localhost:15672',
     bodyLimit: env.BODY_LIMIT ?? '16kb',
     jobsMax: integer(env, 'JOBS_MAX', 1000, 1, 1_000_000),
-    jobsDb: env.JOBS_DB || fileURLToPath(new URL('../.cache/jobs.sqlite', import.meta.url)),
+    jobsDb: env.JOBS_DB || fileURLToPath(new URL('../../.cache/jobs.sqlite', import.meta.url)),
     jobsTtlMs: integer(env, 'JOBS_TTL_MS', 10 * 60_000, 1, 7 * 24 * 3_600_000),
     sseMaxClients: integer(env, 'SSE_MAX_CLIENTS', 10_000, 1, 1_000_000),
     sseHeartbeatMs: integer(env, 'SSE_HEARTBEAT_MS', 10_000, 10, 3_600_000),
