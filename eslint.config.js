@@ -73,4 +73,9 @@ export default tseslint.config(
     files: ['demos/**/*.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 80 }] },
   },
+  {
+    // The same for the tools: no bench, script, tool or wire function over 80 lines.
+    files: ['bench/**/*.ts', 'scripts/**/*.ts', 'tools/**/*.ts', 'wire/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80 }] },
+  },
 )

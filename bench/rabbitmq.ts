@@ -182,11 +182,9 @@ async function publishRun(url: string, key: string, rate: number, runMs: number)
   return { lat: summary(lat), sent: count, lost: count - rejected - lat.length, rejected, hops }
 }
 
-export default async function (): Promise<BenchSection[]> {
-  const loadBefore = loadavg()[0]!
-  // 1. Throughput floors: the same client, the same JSON body, the same concurrency, no broker.
-  const body = (i: number) => JSON.stringify({ message: String(i), routingKey: 'bench.tp' })
-  const floors: Record<string, Awaited<ReturnType<typeof closedLoop>>> = {}
+/** Closed-loop throughput of the two floor servers (bench/floor-server.ts: plain node:http and trivial Express, no broker), each in its own process. */
+async function throughputFloors(body: (i: number) => string): Promise<Record<'http' | 'express', Awaited<ReturnType<typeof closedLoop>>>> {
+  const floors: Partial<Record<'http' | 'express', Awaited<ReturnType<typeof closedLoop>>>> = {}
   for (const mode of ['http', 'express'] as const) {
     const { child, match } = await spawnUntilReady(['bench/floor-server.ts', mode], /^listening (\d+)/)
     try {
@@ -196,6 +194,76 @@ export default async function (): Promise<BenchSection[]> {
       await stopChild(child)
     }
   }
+  return floors as Record<'http' | 'express', Awaited<ReturnType<typeof closedLoop>>>
+}
+
+/**
+ * The highest open-loop publish rate whose publish -> SSE p99 stays <= SUSTAINED_P99_MS with nothing
+ * rejected or lost: a geometric ladder from 50/s (up to 4x the trivial Express floor), then one
+ * bisection step between the last rate that held and the first that did not. `best` is 0 if none held.
+ */
+async function sustainedRate(url: string, express: number): Promise<{ best: number, steps: Array<{ rate: number, p99: number, ok: boolean }> }> {
+  await publishRun(url, 'bench.warm', 500, 1000) // connections, JIT
+  const steps: Array<{ rate: number, p99: number, ok: boolean }> = []
+  const tryRate = async (rate: number) => {
+    const r = await publishRun(url, `bench.r${steps.length}`, rate, STEP_MS)
+    const ok = r.rejected === 0 && r.lost === 0 && r.lat.p99 <= SUSTAINED_P99_MS
+    steps.push({ rate, p99: r.lat.p99, ok })
+    return ok
+  }
+  let best = 0
+  let worst = Number.POSITIVE_INFINITY
+  for (let rate = 50; rate < 4 * express; rate = Math.round(rate * 1.6)) {
+    if (!(await tryRate(rate))) {
+      worst = rate
+      break
+    }
+    best = rate
+  }
+  if (best > 0 && Number.isFinite(worst)) {
+    const mid = Math.round((best + worst) / 2)
+    if (await tryRate(mid))
+      best = mid
+  }
+  return { best, steps }
+}
+
+/** The push path alone at `rate` for RUN_MS: AMQP publish (no HTTP) -> broker -> demo server -> SSE client; delays in ms. */
+async function pushPath(url: string, amqpUrl: string, rate: number): Promise<number[]> {
+  const pushSent = new Map<number, number>()
+  const pushLat: number[] = []
+  const pushSub = await subscribe(`${url}/pubsub/subscribe?bindingKey=bench.push`, (text, at) => {
+    pushLat.push(at - pushSent.get(Number(text))!)
+  })
+  const pushCount = Math.round((rate * RUN_MS) / 1000)
+  await amqpPublishAtRate(amqpUrl, 'bench.push', pushCount, rate, pushSent)
+  await waitUntil(() => pushLat.length >= pushCount, 10_000)
+  pushSub.abort()
+  return pushLat
+}
+
+/** Fanout: FANOUT_RATE msg/s for FANOUT_MS through POST /pubsub/publish to FANOUT_SUBSCRIBERS SSE clients; every delivery's delay in ms. */
+async function fanout(url: string) {
+  const fanSent = new Map<number, number>()
+  const fanLat: number[] = []
+  const subs = await Promise.all(Array.from({ length: FANOUT_SUBSCRIBERS }, () =>
+    subscribe(`${url}/pubsub/subscribe?exchange=fanout`, (text, at) => {
+      fanLat.push(at - fanSent.get(Number(text))!)
+    })))
+  const fanCount = (FANOUT_RATE * FANOUT_MS) / 1000
+  const t0 = performance.now()
+  const fan = await publishAtRate(url, i => ({ exchange: 'fanout', message: String(i) }), fanCount, FANOUT_RATE, fanSent)
+  await waitUntil(() => fanLat.length >= fanCount * FANOUT_SUBSCRIBERS, 20_000)
+  const fanSeconds = (performance.now() - t0) / 1000
+  for (const s of subs) s.abort()
+  return { fanLat, fanCount, fanSeconds, fan }
+}
+
+export default async function (): Promise<BenchSection[]> {
+  const loadBefore = loadavg()[0]!
+  // 1. Throughput floors: the same client, the same JSON body, the same concurrency, no broker.
+  const body = (i: number) => JSON.stringify({ message: String(i), routingKey: 'bench.tp' })
+  const floors = await throughputFloors(body)
   const { info, stop } = await provisionBroker()
   const { url, child } = await startDemoChild(info.amqpUrl, info.managementUrl)
   try {
@@ -203,64 +271,19 @@ export default async function (): Promise<BenchSection[]> {
     const closed = await closedLoop(`${url}/pubsub/publish`, body, { concurrency: TP_CONCURRENCY, durationMs: TP_MS })
     const express = floors.express!.rps
 
-    // 3. The highest open-loop rate whose publish -> SSE p99 stays <= SUSTAINED_P99_MS with nothing
-    // rejected or lost: a geometric ladder from 50/s, then one bisection step between the last
-    // rate that held and the first that did not.
-    await publishRun(url, 'bench.warm', 500, 1000) // connections, JIT
-    const steps: Array<{ rate: number, p99: number, ok: boolean }> = []
-    const tryRate = async (rate: number) => {
-      const r = await publishRun(url, `bench.r${steps.length}`, rate, STEP_MS)
-      const ok = r.rejected === 0 && r.lost === 0 && r.lat.p99 <= SUSTAINED_P99_MS
-      steps.push({ rate, p99: r.lat.p99, ok })
-      return ok
-    }
-    let best = 0
-    let worst = Number.POSITIVE_INFINITY
-    for (let rate = 50; rate < 4 * express; rate = Math.round(rate * 1.6)) {
-      if (!(await tryRate(rate))) {
-        worst = rate
-        break
-      }
-      best = rate
-    }
-    if (best > 0 && Number.isFinite(worst)) {
-      const mid = Math.round((best + worst) / 2)
-      if (await tryRate(mid))
-        best = mid
-    }
+    const { best, steps } = await sustainedRate(url, express)
     const half = Math.max(50, Math.round(best / 2))
     const atHalf = await publishRun(url, 'bench.half', half, RUN_MS)
 
-    // 4. The push path alone at the same rate: AMQP publish (no HTTP) -> broker -> demo server -> SSE client.
-    const pushSent = new Map<number, number>()
-    const pushLat: number[] = []
-    const pushSub = await subscribe(`${url}/pubsub/subscribe?bindingKey=bench.push`, (text, at) => {
-      pushLat.push(at - pushSent.get(Number(text))!)
-    })
-    const pushCount = Math.round((half * RUN_MS) / 1000)
-    await amqpPublishAtRate(info.amqpUrl, 'bench.push', pushCount, half, pushSent)
-    await waitUntil(() => pushLat.length >= pushCount, 10_000)
-    pushSub.abort()
+    const pushLat = await pushPath(url, info.amqpUrl, half)
+    const { fanLat, fanCount, fanSeconds, fan } = await fanout(url)
 
-    // 5. fanout to 100 SSE subscribers
-    const fanSent = new Map<number, number>()
-    const fanLat: number[] = []
-    const subs = await Promise.all(Array.from({ length: FANOUT_SUBSCRIBERS }, () =>
-      subscribe(`${url}/pubsub/subscribe?exchange=fanout`, (text, at) => {
-        fanLat.push(at - fanSent.get(Number(text))!)
-      })))
-    const fanCount = (FANOUT_RATE * FANOUT_MS) / 1000
-    const t0 = performance.now()
-    const fan = await publishAtRate(url, i => ({ exchange: 'fanout', message: String(i) }), fanCount, FANOUT_RATE, fanSent)
-    await waitUntil(() => fanLat.length >= fanCount * FANOUT_SUBSCRIBERS, 20_000)
-    const fanSeconds = (performance.now() - t0) / 1000
-    for (const s of subs) s.abort()
-
-    // 6. the latency floor at the same rate
+    // 3. The rate search, the push path alone and fanout (above); then the latency floor at the same rate.
     const floor = summary(await brokerFloor(info.amqpUrl, half))
 
     const a = atHalf.lat
     const p = summary(pushLat)
+    const pushCount = Math.round((half * RUN_MS) / 1000)
     const f = summary(fanLat)
     const failed: string[] = []
     if (best === 0)
