@@ -7,6 +7,14 @@ export interface LoopReport {
   loopDelayMs: number
   /** Heartbeat requests the server answered meanwhile. */
   heartbeatsServed: number
+  /**
+   * How much of the time the loop was busy running code rather than waiting for I/O or timers,
+   * 0 to 1 (two decimals): Node's event loop utilization (`performance.eventLoopUtilization()`,
+   * node:perf_hooks), measured on the server. About 1 while the work runs on the loop, near 0 while
+   * a worker thread runs it. A busy machine stretches both runs' times, but barely moves this ratio,
+   * and no client (a starved browser sending fewer heartbeats) can change it.
+   */
+  loopUtilization: number
   /** The machine's 1-minute load average when the request ended (0 where the OS has none, e.g. Windows). */
   load1m: number
   /** CPU cores Node may use. */

@@ -1,5 +1,6 @@
 import type { Response } from 'express'
 import { availableParallelism, loadavg } from 'node:os'
+import { performance } from 'node:perf_hooks'
 import type { LoopReport } from '../../wire/sync-async.ts'
 
 /**
@@ -12,6 +13,8 @@ import type { LoopReport } from '../../wire/sync-async.ts'
  * how late it fires; a blocked loop fires it late by as long as it was blocked. It is measured
  * on the server, so a busy client machine cannot change it. Production code would read
  * `perf_hooks.monitorEventLoopDelay()` (a histogram kept by libuv) instead.
+ * The loop's utilization (the share of the time it ran code instead of waiting) is Node's own
+ * `performance.eventLoopUtilization()`, taken at `watch()` and again at `stop()`.
  */
 export function loopWatch(everyMs = 10): { beat: () => void, watch: (res?: Response) => () => LoopReport } {
   let heartbeats = 0
@@ -19,6 +22,7 @@ export function loopWatch(everyMs = 10): { beat: () => void, watch: (res?: Respo
     beat: () => { heartbeats++ },
     watch(res) {
       const firstBeat = heartbeats
+      const elu = performance.eventLoopUtilization()
       let worst = 0
       let last = performance.now()
       const sample = () => {
@@ -35,6 +39,7 @@ export function loopWatch(everyMs = 10): { beat: () => void, watch: (res?: Respo
           report = {
             loopDelayMs: Math.round(Math.max(0, worst)),
             heartbeatsServed: heartbeats - firstBeat,
+            loopUtilization: Math.round(performance.eventLoopUtilization(elu).utilization * 100) / 100,
             load1m: Math.round(loadavg()[0]! * 100) / 100,
             cpus: availableParallelism(),
           }
