@@ -76,14 +76,6 @@ function fieldOf(line: string): [name: string, value: string] | undefined {
 }
 
 /**
- * The reconnection time a `retry` field sets, in ms: its value when that is made only of ASCII
- * digits, else `undefined` (§9.2.6: "Otherwise, ignore the field"). Not bounded here.
- */
-function retryOf(value: string): number | undefined {
-  return ASCII_DIGITS.test(value) ? Number(value) : undefined
-}
-
-/**
  * Parses one frame (the lines between two blank lines) field by field, as EventSource does
  * (§9.2.6): a line starting with `:` is a comment; otherwise the field name runs to the first
  * `:` (the whole line when there is none, with an empty value) and one space right after the
@@ -109,8 +101,8 @@ export function parseFrame(raw: string, bytes = byteLength(`${raw}\n\n`)): SseFr
       data.push(value)
     else if (name === 'id' && !value.includes('\0'))
       fields.id = value
-    else if (name === 'retry' && retryOf(value) !== undefined)
-      fields.retry = retryOf(value)
+    else if (name === 'retry' && ASCII_DIGITS.test(value))
+      fields.retry = Number(value)
   }
   return data.length
     ? { ...fields, dispatch: true, type: fields.event || 'message', data: data.join('\n') }
@@ -254,9 +246,9 @@ export function frameSplitter(onFrame: FrameHandler, options: FrameSplitterOptio
         lines.push(line)
         held += lineBytes + end[0].length
         check(held)
-        const field = fieldOf(line)
-        if (onRetry && field?.[0] === 'retry' && retryOf(field[1]) !== undefined)
-          onRetry(retryOf(field[1])!)
+        const field = onRetry && fieldOf(line)
+        if (field && field[0] === 'retry' && ASCII_DIGITS.test(field[1])) // §9.2.6: in effect as soon as it is read
+          onRetry!(Number(field[1]))
       }
       else if (lines.length) {
         const frame = parseFrame(lines.join('\n'), bytes)
