@@ -14,7 +14,8 @@ import type { LoopReport } from '../../wire/sync-async.ts'
  * on the server, so a busy client machine cannot change it. Production code would read
  * `perf_hooks.monitorEventLoopDelay()` (a histogram kept by libuv) instead.
  * The loop's utilization (the share of the time it ran code instead of waiting) is Node's own
- * `performance.eventLoopUtilization()`, taken at `watch()` and again at `stop()`.
+ * `performance.eventLoopUtilization()`, taken at `watch()` and again at `stop()`; `timerTicks`
+ * counts the timer's firings (0 when the loop never got back to it).
  */
 export function loopWatch(everyMs = 10): { beat: () => void, watch: (res?: Response) => () => LoopReport } {
   let heartbeats = 0
@@ -24,13 +25,17 @@ export function loopWatch(everyMs = 10): { beat: () => void, watch: (res?: Respo
       const firstBeat = heartbeats
       const elu = performance.eventLoopUtilization()
       let worst = 0
+      let ticks = 0
       let last = performance.now()
       const sample = () => {
         const now = performance.now()
         worst = Math.max(worst, now - last - everyMs)
         last = now
       }
-      const timer = setInterval(sample, everyMs)
+      const timer = setInterval(() => {
+        ticks++
+        sample()
+      }, everyMs)
       let report: LoopReport | undefined
       const stop = (): LoopReport => {
         if (!report) {
@@ -40,6 +45,7 @@ export function loopWatch(everyMs = 10): { beat: () => void, watch: (res?: Respo
             loopDelayMs: Math.round(Math.max(0, worst)),
             heartbeatsServed: heartbeats - firstBeat,
             loopUtilization: Math.round(performance.eventLoopUtilization(elu).utilization * 100) / 100,
+            timerTicks: ticks,
             load1m: Math.round(loadavg()[0]! * 100) / 100,
             cpus: availableParallelism(),
           }
