@@ -2,7 +2,10 @@
 // download): exports/how-backends-talk.pdf (git-ignored), then its page count and how long it took.
 // Arguments after `--` go to `slidev export` as they are (`npm run export -- --output x.pdf`,
 // `--range 1-10`, `--with-clicks`, ...; `npx slidev export --help` lists them); an --output,
-// --timeout or --executable-path given there replaces this script's default.
+// --timeout or --executable-path given there replaces this script's default. A --range also turns on
+// --per-slide: Slidev 53 honours --range only per slide. Its one-piece print page (the default)
+// takes the range from `useNav()`'s `printRange`, read once from the route's query when the shared
+// nav state is created, and prints every slide whatever --range says (slidevjs/slidev#2227).
 import { spawn, spawnSync } from 'node:child_process'
 import { accessSync, constants, mkdirSync } from 'node:fs'
 import { delimiter, dirname, join, relative, resolve } from 'node:path'
@@ -65,6 +68,8 @@ const { values } = parseArgs({
     'format': { type: 'string' },
     'timeout': { type: 'string' },
     'executable-path': { type: 'string' },
+    'range': { type: 'string' },
+    'per-slide': { type: 'boolean' },
   },
   strict: false,
   allowPositionals: true,
@@ -95,6 +100,7 @@ const slidevArgs = [
   ...(values['executable-path'] === undefined ? ['--executable-path', chromium] : []),
   ...(values.timeout === undefined ? ['--timeout', String(TIMEOUT_MS)] : []),
   ...(values.output === undefined ? ['--output', output] : []),
+  ...(values.range !== undefined && values['per-slide'] === undefined ? ['--per-slide'] : []),
   ...args,
 ]
 console.log(`[export] slidev ${slidevArgs.join(' ')}`)

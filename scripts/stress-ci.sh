@@ -5,6 +5,8 @@
 #
 #   bash scripts/stress-ci.sh                 # one busy loop per core
 #   HOG_PROCS=4 bash scripts/stress-ci.sh     # more hogs than cores (load ~6 on 2 cores)
+#   HOG_PROCS=4 bash scripts/stress-ci.sh npx vitest run --project e2e test/e2e/sync-async.test.ts
+#                                             # any command instead of the whole CI
 set -uo pipefail
 cd "$(dirname "$0")/.."
 procs=${HOG_PROCS:-$(nproc)}
@@ -22,7 +24,11 @@ done
 echo "stress: $procs CPU hog(s) on $(nproc) core(s), for at most $seconds s"
 
 started=$SECONDS
-CI=true bash .ci/run
+if [ $# -gt 0 ]; then
+  CI=true "$@"
+else
+  CI=true bash .ci/run
+fi
 status=$?
-echo "stress: .ci/run exited $status after $((SECONDS - started)) s; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "stress: ${*:-.ci/run} exited $status after $((SECONDS - started)) s; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit $status

@@ -7,7 +7,7 @@ import type { SseFrame } from '../wire/sse.ts'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { frameSplitter, parseFrame, readEventStream } from '../wire/sse.ts'
+import { DEFAULT_MAX_BUFFER_SIZE, frameSplitter, isHeaderValue, lastEventIdHeader, parseFrame, readEventStream, SseBufferOverflowError } from '../wire/sse.ts'
 
 const utf8 = (text: string) => new TextEncoder().encode(text)
 
@@ -266,6 +266,120 @@ describe('over a real HTTP response', () => {
     }
     finally {
       server.closeAllConnections()
+      server.close()
+    }
+  })
+})
+
+describe('the reader bounds what it holds of an unfinished frame (maxBufferSize)', () => {
+  /** `size` bytes of one `data:` line that no blank line ever ends, in 64 KiB chunks. */
+  function endlessLine(size: number): Uint8Array[] {
+    const chunks = [utf8('data: ')]
+    for (let sent = 6; sent < size; sent += 65536)
+      chunks.push(new Uint8Array(Math.min(65536, size - sent)).fill(0x78)) // 'x'
+    return chunks
+  }
+
+  it('a server that never sends a blank line fails the read past the default 1 MiB and the body is cancelled', async () => {
+    expect(DEFAULT_MAX_BUFFER_SIZE).toBe(1024 * 1024)
+    let cancelled: unknown = 'not cancelled'
+    const body = streamOf(endlessLine(DEFAULT_MAX_BUFFER_SIZE + 65536), reason => (cancelled = reason))
+    const frames: SseFrame[] = []
+    const reading = readEventStream(body, (f) => {
+      frames.push(f)
+    })
+    await expect(reading).rejects.toThrow(SseBufferOverflowError)
+    await expect(reading).rejects.toThrow(/over the 1048576-byte limit \(maxBufferSize\)/)
+    expect(cancelled).toBeUndefined() // cancel() was called (with no reason)
+    expect(frames).toEqual([])
+  })
+
+  it('the bound counts one frame\'s lines and line ends, however the stream is cut: a frame at the limit passes, one byte more fails', async () => {
+    const fits = 'data: abc\r\nid: 1\n' // 17 bytes before the blank line
+    for (const [how, chunks] of chunkings(utf8(`: skipped\n\n\n${fits}\n${fits}\n`))) {
+      const frames: SseFrame[] = []
+      await readEventStream(streamOf(chunks), f => void frames.push(f), { maxBufferSize: 17 })
+      expect(frames.map(meaning), how).toEqual([noEvent({ comment: 'skipped' }), message('abc', { id: '1' }), message('abc', { id: '1' })])
+    }
+    for (const [how, chunks] of chunkings(utf8(`data: a\n\n${fits}\n`))) {
+      const frames: SseFrame[] = []
+      const reading = readEventStream(streamOf(chunks), f => void frames.push(f), { maxBufferSize: 16 })
+      await expect(reading, how).rejects.toMatchObject({ name: 'SseBufferOverflowError', limit: 16 })
+      expect(frames.map(meaning), how).toEqual([message('a')])
+    }
+  })
+
+  it('a splitter past its bound throws the same error on every later call', () => {
+    const push = frameSplitter(() => {}, { maxBufferSize: 8 })
+    expect(push(utf8('data: 1\n\n'))).toBe(false)
+    let first: unknown
+    try {
+      push(utf8('data: 123'))
+    }
+    catch (error) {
+      first = error
+    }
+    expect(first).toBeInstanceOf(SseBufferOverflowError)
+    expect(() => push(utf8('\n\n'))).toThrow(first as Error)
+  })
+})
+
+describe('a retry line takes effect when it is read (WHATWG HTML §9.2.6), not when its frame ends', () => {
+  it('onRetry hears a retry at once, before its frame ends, and even when that frame never ends', () => {
+    const heard: Array<number | string> = []
+    const push = frameSplitter(f => void heard.push(`frame ${f.retry}`), { onRetry: ms => heard.push(ms) })
+    push(utf8('retry: 1500\n'))
+    expect(heard).toEqual([1500])
+    push(utf8('data: x\n\nretry: 700\r'))
+    expect(heard).toEqual([1500, 'frame 1500', 700])
+    push(utf8('\nretry: 12'))
+    expect(heard).toEqual([1500, 'frame 1500', 700]) // a line is only read once its line end arrives
+  })
+
+  it('readEventStream reports every valid retry of a stream whose last frame never ends, and keeps them on the frames too', async () => {
+    const wire = utf8('retry: 300\nretry: x\nretry: 1e3\ndata: a\n\nretry: \u0661\nretry:  5\nretry: 4000\ndata: never dispatched\n')
+    for (const [how, chunks] of chunkings(wire)) {
+      const retries: number[] = []
+      const frames: SseFrame[] = []
+      const end = await readEventStream(streamOf(chunks), f => void frames.push(f), { onRetry: ms => retries.push(ms) })
+      expect(end, how).toBe('ended')
+      expect(retries, how).toEqual([300, 4000])
+      expect(frames.map(meaning), how).toEqual([message('a', { retry: 300 })])
+    }
+  })
+
+  it('an AbortSignal is still accepted in place of the options', async () => {
+    const controller = new AbortController()
+    const reading = readEventStream(new ReadableStream<Uint8Array>(), () => {}, controller.signal)
+    controller.abort(new Error('left'))
+    await expect(reading).rejects.toThrow('left')
+  })
+})
+
+describe('Last-Event-ID: an id that fetch cannot send as it is', () => {
+  it('isHeaderValue tells a ByteString fetch accepts unchanged from one it rejects or trims', () => {
+    expect(['7', '4@amq.gen-AbC_1', '\u00E97', ''].map(isHeaderValue)).toEqual([true, true, true, true])
+    expect(['\u20AC7', '\u{1F600}', ' 7', '7\t', 'a\nb'].map(isHeaderValue)).toEqual([false, false, false, false, false])
+  })
+
+  it('lastEventIdHeader sends the id\'s UTF-8 bytes, as EventSource does, and none for an empty id', () => {
+    expect(lastEventIdHeader('42')).toBe('42')
+    expect(lastEventIdHeader('\u20AC7')).toBe('\u00E2\u0082\u00AC7')
+    expect(lastEventIdHeader('')).toBeUndefined()
+  })
+
+  it('an id like \u20AC7 makes fetch reject as it is, and crosses a real request intact through lastEventIdHeader', async () => {
+    const server = createServer((req, res) => res.end(Buffer.from(req.headers['last-event-id'] as string, 'latin1').toString('utf8')))
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      await expect(fetch(url, { headers: { 'Last-Event-ID': '\u20AC7' } })).rejects.toThrow(TypeError)
+      const header = lastEventIdHeader('\u20AC7')!
+      expect(isHeaderValue(header)).toBe(true)
+      expect(await (await fetch(url, { headers: { 'Last-Event-ID': header } })).text()).toBe('\u20AC7')
+    }
+    finally {
       server.close()
     }
   })

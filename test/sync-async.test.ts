@@ -62,21 +62,27 @@ describe('sync vs async on the server: the same CPU work on the event loop and o
   })
 
   it('while the blocking handler computes the loop answers nothing; while the worker thread computes it keeps answering', async () => {
-    const n = 2_000_000
-    type Answer = { cpuMs: number, primes: number, loopDelayMs: number, heartbeatsServed: number, load1m: number, cpus: number }
+    const n = MAX_N // the longest run: the more heartbeats fall inside it, the less one slow moment of a busy machine matters
+    type Answer = { cpuMs: number, primes: number, loopDelayMs: number, heartbeatsServed: number, loopUtilization: number, timerTicks: number, load1m: number, cpus: number }
     const blocking = await (await fetch(`${demos.url}/sync-async/blocking?n=${n}`)).json() as Answer
     const viaWorker = await (await fetch(`${demos.url}/sync-async/worker?n=${n}`)).json() as Answer
 
+    console.log(`[sync-async] load ${blocking.load1m} on ${blocking.cpus} cores; ${JSON.stringify({ blocking, viaWorker })}`)
     expect(viaWorker.primes).toBe(blocking.primes)
-    expect(blocking.primes).toBe(148_933)
-    // On the loop: not one heartbeat answered, and the loop was late by (nearly) all of the work.
+    expect(blocking.primes).toBe(216_816)
+    // On the loop: not one heartbeat answered, the loop busy all the time, and late by (nearly) all of the work.
     expect(blocking.heartbeatsServed).toBe(0)
+    expect(blocking.loopUtilization).toBeGreaterThanOrEqual(0.95)
+    expect(blocking.timerTicks).toBe(0)
     expect(blocking.loopDelayMs, `loop delay during ${blocking.cpuMs} ms of blocking work`).toBeGreaterThanOrEqual(blocking.cpuMs - 20)
     // On the worker: heartbeats kept being answered (one every 40 ms was sent), and the loop was
     // late by a fraction of what blocking cost. Both measured on the server, in the same run, so
     // a busy machine stretches both sides alike.
     expect(viaWorker.heartbeatsServed, `heartbeats answered during ${viaWorker.cpuMs} ms on the worker`).toBeGreaterThanOrEqual(2)
     expect(viaWorker.loopDelayMs, `loop delay during the worker's ${viaWorker.cpuMs} ms`).toBeLessThan(blocking.loopDelayMs / 2)
+    // ...its own timer kept firing, and it was busy less of the time than when it computed.
+    expect(viaWorker.timerTicks, `the server's own 10 ms timer during the worker's ${viaWorker.cpuMs} ms`).toBeGreaterThanOrEqual(1)
+    expect(viaWorker.loopUtilization, `loop utilization during the worker's ${viaWorker.cpuMs} ms`).toBeLessThan(blocking.loopUtilization)
     // Both answers say how busy the machine was, so a slide can show it next to the result.
     for (const a of [blocking, viaWorker]) {
       expect(a.cpus).toBeGreaterThanOrEqual(1)

@@ -7,6 +7,21 @@ export interface LoopReport {
   loopDelayMs: number
   /** Heartbeat requests the server answered meanwhile. */
   heartbeatsServed: number
+  /**
+   * How much of the time the loop was busy running code rather than waiting for I/O or timers,
+   * 0 to 1 (two decimals): Node's event loop utilization (`performance.eventLoopUtilization()`,
+   * node:perf_hooks), measured on the server. About 1 while the work runs on the loop, near 0 while
+   * a worker thread runs it. A busy machine stretches both runs' times, but barely moves this ratio,
+   * and no client (a starved browser sending fewer heartbeats) can change it.
+   */
+  loopUtilization: number
+  /**
+   * How many times the server's own 10 ms timer fired while the request was served: the loop's own
+   * heartbeat, counted on the server. Exactly 0 while the work runs on the loop (it is stuck on one
+   * line); about the run's length / 10 ms beside a worker thread, fewer on a busy machine but never
+   * 0, whatever the clients send.
+   */
+  timerTicks: number
   /** The machine's 1-minute load average when the request ended (0 where the OS has none, e.g. Windows). */
   load1m: number
   /** CPU cores Node may use. */

@@ -1,5 +1,6 @@
 import type { Response } from 'express'
 import { availableParallelism, loadavg } from 'node:os'
+import { performance } from 'node:perf_hooks'
 import type { LoopReport } from '../../wire/sync-async.ts'
 
 /**
@@ -12,6 +13,9 @@ import type { LoopReport } from '../../wire/sync-async.ts'
  * how late it fires; a blocked loop fires it late by as long as it was blocked. It is measured
  * on the server, so a busy client machine cannot change it. Production code would read
  * `perf_hooks.monitorEventLoopDelay()` (a histogram kept by libuv) instead.
+ * The loop's utilization (the share of the time it ran code instead of waiting) is Node's own
+ * `performance.eventLoopUtilization()`, taken at `watch()` and again at `stop()`; `timerTicks`
+ * counts the timer's firings (0 when the loop never got back to it).
  */
 export function loopWatch(everyMs = 10): { beat: () => void, watch: (res?: Response) => () => LoopReport } {
   let heartbeats = 0
@@ -19,14 +23,19 @@ export function loopWatch(everyMs = 10): { beat: () => void, watch: (res?: Respo
     beat: () => { heartbeats++ },
     watch(res) {
       const firstBeat = heartbeats
+      const elu = performance.eventLoopUtilization()
       let worst = 0
+      let ticks = 0
       let last = performance.now()
       const sample = () => {
         const now = performance.now()
         worst = Math.max(worst, now - last - everyMs)
         last = now
       }
-      const timer = setInterval(sample, everyMs)
+      const timer = setInterval(() => {
+        ticks++
+        sample()
+      }, everyMs)
       let report: LoopReport | undefined
       const stop = (): LoopReport => {
         if (!report) {
@@ -35,6 +44,8 @@ export function loopWatch(everyMs = 10): { beat: () => void, watch: (res?: Respo
           report = {
             loopDelayMs: Math.round(Math.max(0, worst)),
             heartbeatsServed: heartbeats - firstBeat,
+            loopUtilization: Math.round(performance.eventLoopUtilization(elu).utilization * 100) / 100,
+            timerTicks: ticks,
             load1m: Math.round(loadavg()[0]! * 100) / 100,
             cpus: availableParallelism(),
           }

@@ -83,6 +83,16 @@ describe('the PDF handout', () => {
     expect(await pdfText(pdf, demoSlides.race!)).toMatch(/short polling[\s\S]*long polling[\s\S]*SSE/)
   })
 
+  it('npm run export -- --range a-b writes those slides only, demo pages showing their recording', async () => {
+    // A range that starts on a demo slide: the page must show its recording as the whole deck's does.
+    const no = demoSlides['sync-async']!
+    const part = join(dir, 'range.pdf')
+    const { pages: rangePages } = await exportPdf(part, { args: ['--range', `${no}-${no + 1}`] })
+    expect(rangePages, `--range ${no}-${no + 1} of ${pages} pages`).toBe(2)
+    expect(await pdfText(part, 1)).toMatch(/recorded \d{4}-\d\d-\d\d, not live/)
+    expect(await pdfText(part, 2)).toBe(await pdfText(pdf, no + 1))
+  }, 300_000)
+
   it('has no stray line at the right edge of a white page', () => {
     for (const no of Object.values(demoSlides).slice(0, 5)) {
       const edge = rightEdge(pdf, no, dir)
