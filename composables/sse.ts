@@ -1,7 +1,7 @@
 import type { SseFrame } from '../wire/sse'
 import type { TrafficEntry } from './traffic'
 import { epochMs } from '../wire/clock'
-import { readEventStream } from '../wire/sse'
+import { lastEventIdHeader, readEventStream } from '../wire/sse'
 import { byteLength } from '../wire/bytes'
 import { TrafficLog } from './traffic'
 import { openStream } from './traffic-client'
@@ -165,7 +165,9 @@ class FollowedStream {
   private async connectOnce(controller: AbortController): Promise<ConnectionEnd> {
     const { path, lastId } = this
     const label = `GET ${path}${lastId ? ` (Last-Event-ID ${lastId})` : ''}`
-    const { entry, response } = openStream(this.log, path, { lane: this.lane, label, headers: lastId ? { 'Last-Event-ID': lastId } : {}, signal: controller.signal })
+    // As EventSource sends it: the id's UTF-8 bytes (fetch would refuse `€7` as it is, and retry forever).
+    const header = lastId ? lastEventIdHeader(lastId) : undefined
+    const { entry, response } = openStream(this.log, path, { lane: this.lane, label, headers: header ? { 'Last-Event-ID': header } : {}, signal: controller.signal })
     let end: ConnectionEnd
     try {
       end = await this.read(await response, entry)
@@ -190,17 +192,16 @@ class FollowedStream {
       return { final: `HTTP ${res.status}: ${text}` }
     }
     this.open = true
-    const end = await readEventStream(res.body, frame => this.take(frame, entry))
+    // A `retry:` counts as soon as its line is read, as EventSource applies it (WHATWG HTML §9.2.6).
+    const end = await readEventStream(res.body, frame => this.take(frame, entry), { onRetry: ms => (this.retryMs = boundedRetry(ms)) })
     return end === 'stopped' ? { final: 'final event' } : { early: true }
   }
 
-  /** One frame: remembered (`id`, `retry`), ticked on the bar, handed to the listeners; true when it ends the stream. */
+  /** One frame: its `id` remembered (`retry:` was applied when its line was read), ticked on the bar, handed to the listeners; true when it ends the stream. */
   private take(frame: SseFrame, entry: TrafficEntry): boolean {
     const receivedAt = epochMs()
     if (frame.id !== undefined)
       this.lastId = frame.id
-    if (frame.retry !== undefined)
-      this.retryMs = boundedRetry(frame.retry)
     this.log.update(entry, { receivedBytes: entry.receivedBytes + frame.bytes })
     if (this.options.logFrame?.(frame) ?? true)
       this.log.tick({ lane: this.lane, kind: 'event', label: frameLabel(frame), receivedBytes: frame.bytes, data: frame.raw })
