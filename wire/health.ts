@@ -5,8 +5,13 @@
 export interface Health {
   status: 'ok'
   uptimeMs: number
-  /** Whether the AMQP connection is up right now. */
-  broker: 'up' | 'down'
+  /**
+   * Whether the AMQP connection is up right now; `blocked`: connected, but RabbitMQ refuses
+   * publishes (a memory or disk alarm). Anything but `up` means the broker demos cannot run.
+   */
+  broker: 'up' | 'down' | 'blocked'
+  /** Why the broker is not `up`, when the server knows (e.g. "memory or disk alarm (low on memory)"). */
+  brokerReason?: string
   /** The broker URL, password hidden. */
   amqpUrl: string
   /** Responses held open: long polls, event streams, blocking calls. */
@@ -19,3 +24,10 @@ export interface Health {
    */
   jobsDb: 'ok' | 'failing'
 }
+
+/**
+ * The one command that starts the RabbitMQ installed on this machine (as root, or with sudo;
+ * it works with or without an init system). `npm start` prints it when the broker is not
+ * reachable, and the deck's broker slides show it when `/health` says `broker` is not `up`.
+ */
+export const BROKER_START_COMMAND = 'rabbitmq-server -detached'
