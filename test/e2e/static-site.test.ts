@@ -81,7 +81,7 @@ describe('the deck built for a static host under a sub-path, with no demo server
       await expect.poll(() => frame.getAttribute('data-replay'), { message: `${id}: replay over`, timeout: 30_000 }).toBe('played')
       await shot(page, `${String(no).padStart(3, '0')}-${id}`)
     }
-  })
+  }, 300_000) // every demo replays in real time, one after the other
 
   it('shows a reader the room on the four audience pages: a recorded run with simulated phones, and no loopback address', async () => {
     const audience = ['audience-join', 'audience-room', 'audience-race', 'audience-rabbitmq']
