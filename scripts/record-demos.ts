@@ -99,7 +99,8 @@ export async function recordDemos(options: RecordOptions): Promise<{ recordings:
           os: `${type()} ${release()} ${arch()}`,
           cpu: `${cpus()[0]?.model.trim() ?? 'unknown'} ×${cpus().length}`,
           server: `wire-patterns ${pkg.version}`,
-          ...(AUDIENCE_DEMO.test(id) ? { phones: `${RECORDED_PHONES} simulated phones on loopback (tools/audience-devices.ts)` } : {}),
+          // The room: simulated phones (tools/audience-devices.ts), named in the frame.
+          ...(AUDIENCE_DEMO.test(id) ? { phones: `${RECORDED_PHONES} simulated phones on loopback` } : {}),
         },
         durationMs: run.durationMs,
         takes: run.takes,
