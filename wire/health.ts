@@ -6,11 +6,11 @@ export interface Health {
   status: 'ok'
   uptimeMs: number
   /**
-   * Whether the AMQP connection is up right now; `blocked`: connected, but RabbitMQ refuses
-   * publishes (a memory or disk alarm). Anything but `up` means the broker demos cannot run.
+   * Whether the AMQP connection is up right now; `blocked`: up, but RabbitMQ blocks it
+   * (connection.blocked, a memory or disk alarm) and publishes are refused until it clears.
    */
   broker: 'up' | 'down' | 'blocked'
-  /** Why the broker is not `up`, when the server knows (e.g. "memory or disk alarm (low on memory)"). */
+  /** Only while `blocked`: why, e.g. "memory or disk alarm (low on memory)" (the broker's reason in brackets). */
   brokerReason?: string
   /** The broker URL, password hidden. */
   amqpUrl: string
