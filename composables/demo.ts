@@ -1,4 +1,6 @@
+import type { ComputedRef } from 'vue'
 import type { SlideHooks } from './slide-lifecycle'
+import { computed } from 'vue'
 import { createAction } from './action'
 import { DEMO_URL } from './demo-url'
 import { useReplayMode } from './replay-mode'
@@ -11,21 +13,42 @@ export type { DemoMode, RecordableDemo, RecordableOptions } from './replay-mode'
 export type { DemoRequestInit, DemoResponse } from './traffic-client'
 export type { Health } from '../wire/health'
 
+/** What `useDemo` takes. */
+export interface DemoOptions {
+  /** The demo needs RabbitMQ (the broker slides): while `/health` says `broker` is anything but `up`, it cannot run. Default false. */
+  needsBroker?: boolean
+}
+
+/**
+ * Why the demo cannot run right now: `offline` (no demo server answers), `broker` (it answers,
+ * but a demo that needs RabbitMQ has none: `/health`'s `broker` is not `up`), or false (it can, or
+ * nothing is known yet). While unavailable the frame offers the recording and the clicker replays it.
+ */
+export type Unavailable = false | 'offline' | 'broker'
+
 /**
  * The deck side of every demo, one object for the component: the slide's lifecycle and the
  * demo server's health (`useSlideLifecycle`: `isAudienceView`, `active`, `online`, `health`,
  * `whileActive`, `signal`), the traffic it draws (`log`, and `request`/`openStream` from
  * `useTrafficClient`, which hand back the entry they made), click handlers (`action`), and live
- * or replay (`useReplayMode`: `mode`, `recordable`, `onClicks`, `play`, `goLive`, ...).
+ * or replay (`useReplayMode`: `mode`, `recordable`, `onClicks`, `play`, `goLive`, ...), and
+ * whether it can run at all (`unavailable`: no demo server, or `options.needsBroker` and no broker).
  * Work starts only while the slide is active in the main view; everything started in
  * `whileActive` is stopped on leave, or when a replay takes over.
  */
-export function useDemo() {
+export function useDemo(options: DemoOptions = {}) {
   const log = new TrafficLog()
   // The slide calls back into the replay mode built just below (after setup: Slidev enters on mount).
   const hooks: SlideHooks = { enter: () => replay.enter(), leave: () => replay.leave(), checked: () => replay.checked() }
   const slide = useSlideLifecycle(hooks)
-  const replay = useReplayMode(slide, log)
+  const needsBroker = options.needsBroker ?? false
+  const unavailable: ComputedRef<Unavailable> = computed(() => {
+    if (slide.online.value === false)
+      return 'offline'
+    const broker = slide.health.value?.broker
+    return needsBroker && broker !== undefined && broker !== 'up' ? 'broker' : false
+  })
+  const replay = useReplayMode(slide, log, () => unavailable.value !== false)
   const client = useTrafficClient(log, slide)
   const { isAudienceView, active, online, health, whileActive, signal, checkHealth } = slide
   const { mode, recording, playing, replayed, recordable, onClicks, play, stopReplay, goLive } = replay
@@ -35,6 +58,9 @@ export function useDemo() {
     active,
     online,
     health,
+    /** Needs RabbitMQ (`options.needsBroker`). */
+    needsBroker,
+    unavailable,
     log,
     whileActive,
     signal,

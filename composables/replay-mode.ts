@@ -97,10 +97,12 @@ export async function recordRun(id: string, log: TrafficLog, snapshot: () => Sta
  * demo that called `recordable` replays its recording (recordings/<id>.json) through the same
  * component and timeline, labelled as a recording; the overview, presenter previews and the PDF
  * show how that recording ended. When the server answers again, live returns (at once, or on
- * "Go live" if a replay is on screen). While live in the main view, the demo is offered to
+ * "Go live" if a replay is on screen). `unavailable()` (default: the server does not answer; the
+ * broker demos add "RabbitMQ is not up") says the live demo cannot run: the clicker then replays
+ * instead of firing requests that can only fail. While live in the main view, the demo is offered to
  * `npm run record` (window.__wireDemos__). `enter`, `leave` and `checked` are the slide's hooks.
  */
-export function useReplayMode(slide: SlideLifecycle, log: TrafficLog) {
+export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailable: () => boolean = () => slide.online.value === false) {
   const { $clicks } = useSlideContext()
   const mode = ref<DemoMode>('live')
   /** This demo's recording, once `recordable` named it. */
@@ -170,7 +172,7 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog) {
 
   /** After a health check while active: a replay not started yet gives way to live. */
   function checked(): void {
-    if (slide.online.value && mode.value === 'replay' && !replayed.value)
+    if (slide.online.value && !unavailable() && mode.value === 'replay' && !replayed.value)
       goLive()
   }
 
@@ -190,7 +192,8 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog) {
   /**
    * The presenter's clicker drives the demo: `steps[k]` runs when Slidev's click counter on this
    * slide (`$clicks`) moves forward to k while the demo is active in the main view; in replay
-   * mode the first click plays the recording. Moving back runs nothing; entering the slide from
+   * mode, or while the live demo is unavailable, the first click plays the recording (and no step
+   * runs: its requests could only fail). Moving back runs nothing; entering the slide from
    * the next one (Slidev lands on its last click) runs nothing either.
    */
   function onClicks(steps: Record<number, () => unknown>): void {
@@ -198,7 +201,7 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog) {
     watchClicks($clicks, (n) => {
       if (!slide.active.value)
         return
-      if (mode.value === 'live')
+      if (mode.value === 'live' && !unavailable())
         return steps[n]?.()
       if (n === 1)
         play()

@@ -1,13 +1,17 @@
 // Drives the deck through every recordable demo: runs each one on its slide, in a real browser,
-// through the same component code the talk runs (composables/demo.ts `recordable`), and collects
+// through the same component code the talk runs (composables/demo.ts `recordable`; the audience
+// demos with simulated phones, tools/audience-phones.ts, in the room), and collects
 // the runs (composables/replay.ts `Recording`, what the deck replays). `npm run record`
 // (scripts/record.ts, the command line) writes them to recordings/; test/e2e/recordings.test.ts
 // re-records them and compares their shape (test/support/recording-shape.ts) with the committed files.
-import type { Browser } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import type { RecordableDemo } from '../composables/demo.ts'
 import type { Recording } from '../composables/replay.ts'
+import type { RecordedRun } from '../composables/replay-mode.ts'
+import type { SimulatedPhones } from '../tools/audience-phones.ts'
 import { readFileSync } from 'node:fs'
 import { cpus, arch, release, type } from 'node:os'
+import { startSimulatedPhones } from '../tools/audience-phones.ts'
 import { waitForDeckLoaded } from '../tools/deck.ts'
 
 /** Where and with what a run was recorded (Recording.recordedWith). */
@@ -34,6 +38,13 @@ export interface RecordOptions {
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
+/** The audience-mode demos (the room's phones): simulated phones join for them. */
+const AUDIENCE_DEMO = /^audience-/
+/** The Join slide: its run is the phones joining, so they join once its recording has begun. */
+const JOIN_DEMO = 'audience-join'
+/** Simulated phones in the recorded room: three per transport. */
+export const RECORDED_PHONES = 12
+
 /**
  * Opens the deck at `deckUrl` (talking to `demoUrl`), waits until every slide has loaded, then
  * goes to each recordable demo's slide in turn and records one run (its script: the clicker
@@ -46,6 +57,7 @@ export async function recordDemos(options: RecordOptions): Promise<{ recordings:
   const page = await context.newPage()
   const recordings: Record<string, Recording> = {}
   const skipped: Record<string, string> = {}
+  let phones: SimulatedPhones | undefined
   try {
     await page.goto(`${deckUrl}/1?demo=${encodeURIComponent(demoUrl)}&replay=0`)
     // Every demo registers its slide as Slidev mounts it, a few seconds after the deck opens.
@@ -56,6 +68,9 @@ export async function recordDemos(options: RecordOptions): Promise<{ recordings:
       throw new Error(`no recordable demo found in the deck at ${deckUrl}${options.only ? ` among ${options.only.join(', ')}` : ''}`)
     for (const id of ids) {
       options.onProgress?.(id, 'start')
+      // The room's phones, simulated: before an audience demo gets ready (the Join slide's run is them joining).
+      if (AUDIENCE_DEMO.test(id) && id !== JOIN_DEMO)
+        phones ??= await startSimulatedPhones(demoUrl, RECORDED_PHONES)
       await page.evaluate(no => (window as any).__slidev__.nav.go(no), slides[id])
       const ready = await page.waitForFunction(demo => window.__wireDemos__?.[demo]?.ready(), id, { timeout: readyTimeoutMs, polling: 100 })
         .then(() => true, () => false)
@@ -64,7 +79,15 @@ export async function recordDemos(options: RecordOptions): Promise<{ recordings:
         options.onProgress?.(id, 'skipped', skipped[id])
         continue
       }
-      const run = await page.evaluate(demo => (window.__wireDemos__![demo] as RecordableDemo).record(), id)
+      let run: RecordedRun
+      if (id === JOIN_DEMO && !phones) {
+        const recording = record(page, id)
+        phones = await startSimulatedPhones(demoUrl, RECORDED_PHONES)
+        run = await recording
+      }
+      else {
+        run = await record(page, id)
+      }
       recordings[id] = {
         format: 1,
         demo: id,
@@ -76,6 +99,8 @@ export async function recordDemos(options: RecordOptions): Promise<{ recordings:
           os: `${type()} ${release()} ${arch()}`,
           cpu: `${cpus()[0]?.model.trim() ?? 'unknown'} ×${cpus().length}`,
           server: `wire-patterns ${pkg.version}`,
+          // The room: simulated phones (tools/audience-devices.ts), named in the frame.
+          ...(AUDIENCE_DEMO.test(id) ? { phones: `${RECORDED_PHONES} simulated phones on loopback` } : {}),
         },
         durationMs: run.durationMs,
         takes: run.takes,
@@ -86,9 +111,15 @@ export async function recordDemos(options: RecordOptions): Promise<{ recordings:
     }
   }
   finally {
+    await phones?.stop()
     await context.close()
   }
   return { recordings, skipped }
+}
+
+/** One run of demo `id`, live on the page (its slide showing, the demo ready). */
+function record(page: Page, id: string): Promise<RecordedRun> {
+  return page.evaluate(demo => (window.__wireDemos__![demo] as RecordableDemo).record(), id)
 }
 
 /** A recording as the file holds it: one line per take entry and state step, so a diff shows what changed. */

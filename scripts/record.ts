@@ -31,7 +31,8 @@ const started = performance.now()
 const port = await freePort()
 // The deck's origin (a dev server on a free port) is the one the demo server's CORS allows. A
 // subscriber's queue goes with it (no 30 s resume window), so the broker view records only its own.
-const ctx = createDemoContext({ ...loadConfig({ ...process.env, DEMO_PORT: '0', HOST: '127.0.0.1', DECK_PORT: String(port), DECK_ORIGINS: '' }), jobsDb: ':memory:', pubsubResumeMs: 100 })
+// Audience mode on, its listener on loopback: simulated phones are the room (scripts/record-demos.ts).
+const ctx = createDemoContext({ ...loadConfig({ ...process.env, DEMO_PORT: '0', HOST: '127.0.0.1', DECK_PORT: String(port), DECK_ORIGINS: '', AUDIENCE: '1', AUDIENCE_HOST: '127.0.0.1', AUDIENCE_PORT: '0' }), jobsDb: ':memory:', pubsubResumeMs: 100 })
 const demos = await listen(ctx)
 ctx.broker.start()
 // RabbitMQ when reachable: give it a few seconds; the broker demos are skipped without it.

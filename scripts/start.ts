@@ -11,6 +11,7 @@ import { relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { DEMO_NODE_ARGS, loadConfig, redactUrl, startEntryPoint } from '../demos/platform/config.ts'
 import { ensureDeckBuild, serveDeck } from './deck-build.ts'
+import { BROKER_START_COMMAND } from '../wire/health.ts'
 
 startEntryPoint('start')
 
@@ -185,12 +186,12 @@ if (!stopping) {
 `)
 }
 
-/** How to get a broker on this machine: start the installed one, or install one. */
+/** How to get a broker on this machine: start the installed one (the command the deck's broker slides show too), or install one. */
 function brokerStartHint(): string {
   try {
     // Debian puts it in /usr/sbin, which a user's PATH often lacks.
     execFileSync('sh', ['-c', 'command -v rabbitmq-server || test -x /usr/sbin/rabbitmq-server'], { stdio: 'ignore' })
-    return 'start the installed one (as root, or with sudo): `service rabbitmq-server start` (no init system: `rabbitmq-server -detached`)'
+    return `start the installed one (as root, or with sudo): \`${BROKER_START_COMMAND}\``
   }
   catch {
     return '`apt-get install rabbitmq-server` as root (it starts itself), or `docker compose up -d rabbitmq`'

@@ -24,3 +24,10 @@ export interface Health {
    */
   jobsDb: 'ok' | 'failing'
 }
+
+/**
+ * The one command that starts the RabbitMQ installed on this machine (as root, or with sudo;
+ * it works with or without an init system). `npm start` prints it when the broker is not
+ * reachable, and the deck's broker slides show it when `/health` says `broker` is not `up`.
+ */
+export const BROKER_START_COMMAND = 'rabbitmq-server -detached'

@@ -1,5 +1,9 @@
 import type { Locator } from 'playwright-core'
-import { describe, expect, it } from 'vitest'
+import type { Recording } from '../../composables/replay.ts'
+import { readFileSync } from 'node:fs'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { startBroker, stopBroker } from '../../tools/broker.ts'
+import { BROKER_START_COMMAND } from '../../wire/health.ts'
 import { currentSlide, goToSlide } from '../support/deck.ts'
 import { waitFor } from '../support/demo-server.ts'
 import { screenshots, useDeckSession } from '../support/e2e.ts'
@@ -192,7 +196,12 @@ describe('RabbitMQ slides with no broker', () => {
       await goToSlide(w.page, title)
       const slide = currentSlide(w.page)
       await slide.getByTestId('demo-broker-down').waitFor({ timeout: 10_000 })
-      expect(await slide.getByTestId('demo-broker-down').textContent()).toContain('RabbitMQ is not reachable')
+      const message = await slide.getByTestId('demo-broker-down').textContent()
+      expect(message).toContain('RabbitMQ is not reachable')
+      // One command, the one `npm start` prints, and the recorded run offered, as for a missing demo server.
+      expect(message).toContain(BROKER_START_COMMAND)
+      expect(message).not.toContain('docker compose')
+      expect(await slide.getByTestId('demo-replay').textContent()).toContain('Replay a recorded run')
       if (i === 0 || i === 3)
         await shot(w.page, `no-broker-${i}`)
     }
@@ -203,4 +212,75 @@ describe('RabbitMQ slides with no broker', () => {
     expect(w.remoteRequests).toEqual([])
     expect(w.errors).toEqual([])
   })
+})
+
+describe('the broker stops mid-talk', () => {
+  const broker = inject('broker')
+  const w = useDeckSession({ ready: demos => waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection') })
+  afterAll(async () => {
+    if (broker.kind !== 'env')
+      await startBroker(broker).catch(() => {}) // never leave the shared broker down
+  })
+
+  it('the fanout slide says so once, with the command; the clicker replays the recording and fires no request; Go live once it is back', async () => {
+    await goToSlide(w.page, 'One publisher, many readers') // entering the demo slide afresh: three subscribers
+    await goToSlide(w.page, 'Fanout, live: every subscriber gets every message')
+    const slide = currentSlide(w.page)
+    const bound = slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")')
+    await expect.poll(() => bound.count(), { timeout: 10_000 }).toBe(3)
+
+    await stopBroker(broker)
+    await slide.getByTestId('demo-broker-down').waitFor({ timeout: 15_000 })
+    // One message with one command: no second banner, no red error line.
+    const message = await slide.getByTestId('demo-broker-down').textContent()
+    expect(message).toContain('RabbitMQ is not reachable')
+    expect(message).toContain(BROKER_START_COMMAND)
+    expect(message).not.toContain('docker compose')
+    expect(await slide.getByTestId('demo-offline').count()).toBe(0)
+    expect((await slide.textContent())!.match(/not reachable/g)).toHaveLength(1)
+    expect(await slide.getByTestId('demo-replay').isVisible()).toBe(true)
+    await shot(w.page, 'broker-stopped')
+
+    // The clicker: the first click replays the recorded run; nothing is asked of the broker routes.
+    const asked: string[] = []
+    const onRequest = (r: { url: () => string }) => {
+      if (/\/(pubsub|work-queue|broker)\//.test(r.url()))
+        asked.push(r.url())
+    }
+    const failed: string[] = []
+    const onResponse = (r: { url: () => string, status: () => number }) => {
+      if (r.status() >= 500)
+        failed.push(`${r.status()} ${r.url()}`)
+    }
+    w.page.on('request', onRequest)
+    w.page.on('response', onResponse)
+    await w.page.keyboard.press('ArrowRight')
+    await expect.poll(() => slide.getByTestId('demo-recorded').textContent()).toMatch(/recorded \d{4}-\d\d-\d\d, not live/)
+    const recorded = JSON.parse(readFileSync(new URL('../../recordings/pubsub-fanout.json', import.meta.url), 'utf8')) as Recording
+    const finalCounts = (recorded.final.panels as Array<{ count: number }>).map(p => String(p.count))
+    await expect.poll(() => slide.getByTestId('demo-frame').getAttribute('data-replay'), { timeout: 30_000 }).toBe('played')
+    expect(await counts(slide)).toEqual(finalCounts)
+    expect(await slide.getByTestId('demo-broker-down').count()).toBe(0) // the recording, labelled as such, instead of the message
+    await shot(w.page, 'broker-stopped-replayed')
+    // The second click does nothing either (the recording has been played).
+    await w.page.keyboard.press('ArrowRight')
+    await w.page.waitForTimeout(500)
+    w.page.off('request', onRequest)
+    w.page.off('response', onResponse)
+    expect(asked).toEqual([])
+    expect(failed).toEqual([])
+    expect(await slide.getByTestId('demo-go-live').count()).toBe(0) // not while the broker is down
+
+    // The broker is back: "Go live" returns, and the live demo runs again.
+    await startBroker(broker)
+    await waitFor(() => w.demos.ctx.broker.state === 'up', 'the demo server to reconnect', 30_000)
+    await expect.poll(() => slide.getByTestId('demo-go-live').isVisible(), { timeout: 15_000 }).toBe(true)
+    await slide.getByTestId('demo-go-live').click()
+    await expect.poll(() => slide.getByTestId('demo-recorded').count()).toBe(0)
+    await expect.poll(() => bound.count(), { timeout: 10_000 }).toBe(3)
+    await slide.getByTestId('pubsub-publish').click()
+    await expect.poll(() => counts(slide)).toEqual(['1', '1', '1'])
+    await shot(w.page, 'broker-back-live')
+    expect(w.errors).toEqual([])
+  }, 180_000)
 })

@@ -16,6 +16,8 @@ function committed(): Record<string, Recording> {
 
 describe('the committed recordings', () => {
   const w = useDeckSession({
+    // Audience mode on, its listener on loopback: the audience demos are recorded with simulated phones, as `npm run record` does.
+    demos: { audience: true, audienceHost: '127.0.0.1', audiencePort: 0 },
     ready: demos => waitFor(() => demos.ctx.broker.state === 'up', 'the broker connection'),
     // Going offline on purpose: the health checks and the deck's requests fail while it is down.
     ignoreErrors: [/ERR_CONNECTION_REFUSED/, /Failed to load resource/],

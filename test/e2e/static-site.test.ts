@@ -67,7 +67,11 @@ describe('the deck built for a static host under a sub-path, with no demo server
       const entries = slide.locator('[data-testid=timeline-bar], [data-testid=timeline-tick]')
       expect(await entries.count(), `${id}: timeline before the click`).toBe(0)
       const before = await slide.getByTestId('demo-recording').innerText()
-      await page.keyboard.press('ArrowRight') // the clicker's first step plays the recording
+      // The clicker's first step plays the recording; a slide with no clicker steps (the audience's Join slide) has ▶ Replay.
+      if (await page.evaluate(() => (window as any).__slidev__.nav.clicksTotal as number))
+        await page.keyboard.press('ArrowRight')
+      else
+        await slide.getByTestId('demo-replay').click()
       if (await slide.getByTestId('timeline').count())
         await expect.poll(() => entries.count(), { message: `${id}: timeline entries`, timeout: 15_000 }).toBeGreaterThan(0)
       // The numbers come from the recording too (demos without a timeline show only these).
@@ -76,6 +80,24 @@ describe('the deck built for a static host under a sub-path, with no demo server
       const frame = slide.getByTestId('demo-frame')
       await expect.poll(() => frame.getAttribute('data-replay'), { message: `${id}: replay over`, timeout: 30_000 }).toBe('played')
       await shot(page, `${String(no).padStart(3, '0')}-${id}`)
+    }
+  }, 300_000) // every demo replays in real time, one after the other
+
+  it('shows a reader the room on the four audience pages: a recorded run with simulated phones, and no loopback address', async () => {
+    const audience = ['audience-join', 'audience-room', 'audience-race', 'audience-rabbitmq']
+    expect(Object.keys(demoSlides)).toEqual(expect.arrayContaining(audience))
+    for (const id of audience) {
+      const no = demoSlides[id]!
+      await page.evaluate(n => (window as any).__slidev__.nav.go(n), no)
+      await waitForSlide(page)
+      const slide = page.locator(`.slidev-page-${no}`)
+      await slide.getByTestId('demo-replay').click()
+      await expect.poll(() => slide.getByTestId('demo-frame').getAttribute('data-replay'), { message: `${id}: replay over`, timeout: 30_000 }).toBe('played')
+      const text = await slide.innerText()
+      expect(text, id).toMatch(/12 simulated/)
+      expect(text, id).toMatch(/\b12\b\s*phones/)
+      expect(text, id).not.toMatch(/127\.0\.0\.1|localhost|Live demo: it runs/)
+      await shot(page, `audience-${id}`)
     }
   })
 
