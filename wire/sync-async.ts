@@ -10,9 +10,10 @@ export interface LoopReport {
   /**
    * How much of the time the loop was busy running code rather than waiting for I/O or timers,
    * 0 to 1 (two decimals): Node's event loop utilization (`performance.eventLoopUtilization()`,
-   * node:perf_hooks), measured on the server. About 1 while the work runs on the loop, near 0 while
-   * a worker thread runs it. A busy machine stretches both runs' times, but barely moves this ratio,
-   * and no client (a starved browser sending fewer heartbeats) can change it.
+   * node:perf_hooks), measured on the server, so no client (a starved browser sending fewer
+   * heartbeats) can change it. Exactly 1 while the work runs on the loop; beside a worker thread
+   * 0.1-0.2 at load 5-18 on 2 cores, but up to 0.8 at load 23, where the OS pauses the loop in the
+   * middle of its callbacks (see `timerTicks` for a measure no load moves).
    */
   loopUtilization: number
   /**
