@@ -11,9 +11,10 @@ export interface LoopReport {
    * How much of the time the loop was busy running code rather than waiting for I/O or timers,
    * 0 to 1 (two decimals): Node's event loop utilization (`performance.eventLoopUtilization()`,
    * node:perf_hooks), measured on the server, so no client (a starved browser sending fewer
-   * heartbeats) can change it. Exactly 1 while the work runs on the loop; beside a worker thread
-   * 0.1-0.2 at load 5-18 on 2 cores, but up to 0.8 at load 23, where the OS pauses the loop in the
-   * middle of its callbacks (see `timerTicks` for a measure no load moves).
+   * heartbeats) can change it. Exactly 1 while the work runs on the loop. Beside a worker thread it
+   * grows with the machine's load, as the OS pauses the loop in the middle of its callbacks: 0.07-0.2
+   * measured at load 5-18 on 2 cores, 0.5-0.8 at load 18-23 in a process that also drove Chromium
+   * (see `timerTicks` for a measure no load moves).
    */
   loopUtilization: number
   /**
