@@ -10,9 +10,11 @@ export interface LoopReport {
   /**
    * How much of the time the loop was busy running code rather than waiting for I/O or timers,
    * 0 to 1 (two decimals): Node's event loop utilization (`performance.eventLoopUtilization()`,
-   * node:perf_hooks), measured on the server. About 1 while the work runs on the loop, near 0 while
-   * a worker thread runs it. A busy machine stretches both runs' times, but barely moves this ratio,
-   * and no client (a starved browser sending fewer heartbeats) can change it.
+   * node:perf_hooks), measured on the server, so no client (a starved browser sending fewer
+   * heartbeats) can change it. Exactly 1 while the work runs on the loop. Beside a worker thread it
+   * grows with the machine's load, as the OS pauses the loop in the middle of its callbacks: 0.07-0.2
+   * measured at load 5-18 on 2 cores, 0.5-0.8 at load 18-23 in a process that also drove Chromium
+   * (see `timerTicks` for a measure no load moves).
    */
   loopUtilization: number
   /**
