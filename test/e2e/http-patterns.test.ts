@@ -103,14 +103,24 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     await goToSlide(page, 'Live: the raw stream')
     const slide = currentSlide(page)
     await slide.getByTestId('sse-start').click()
-    await expect.poll(() => slide.getByTestId('sse-frames').textContent()).toContain('event: progress')
+    await expect.poll(() => slide.getByTestId('sse-frame').first().getAttribute('title')).toMatch(/\nevent: progress\n/)
+    expect(await slide.getByTestId('sse-frame').first().textContent()).toMatch(/^id: 1 · progress 0%/)
     await page.waitForTimeout(1200)
     await slide.getByTestId('sse-drop').click()
     await page.waitForTimeout(600)
     await shot(page, 'sse')
     await expect.poll(() => slide.getByTestId('sse-job').textContent(), { timeout: 15_000 }).toBe('done')
     const frames = await slide.getByTestId('sse-frame').allTextContents()
-    expect(frames.at(-1)).toMatch(/^id: 6\nevent: done\ndata: \{/)
+    // One frame per line, in short; its raw bytes in its tooltip.
+    expect(frames.at(-1)).toMatch(/^id: 6 · done 100%/)
+    expect(await slide.getByTestId('sse-frame').last().getAttribute('title')).toMatch(/^id: 6\nevent: done\ndata: \{/)
+    // The whole run stays on screen: every id once, in order, across the reconnect, which sent the last id before it.
+    expect(frames.map(f => Number(f.match(/^id: (\d+)/)?.[1])), 'no gap, no repeat').toEqual([1, 2, 3, 4, 5, 6])
+    const columns = slide.getByTestId('sse-connection')
+    expect(await columns.count()).toBe(2)
+    const before = await columns.first().getByTestId('sse-frame').allTextContents()
+    const resumedWith = (await columns.last().getByTestId('sse-reconnect').textContent())!.trim()
+    expect(resumedWith).toBe(`Last-Event-ID: ${before.at(-1)!.match(/^id: (\d+)/)![1]}`)
     // ...and the audience sees it: the final frame sits inside the pane, not cut off below it.
     const pane = (await slide.getByTestId('sse-frames').boundingBox())!
     const last = (await slide.getByTestId('sse-frame').last().boundingBox())!

@@ -147,11 +147,20 @@ describe('RabbitMQ slides with a live broker', () => {
     await slide.getByTestId('wq-jobs').click()
     const busy = slide.locator('[data-testid=wq-worker]:has-text("busy")')
     await expect.poll(() => busy.count(), { timeout: 5000 }).toBe(2)
+    // The jobs not handed out yet are drawn in the queue, one box each, as many as the count says.
+    await expect.poll(async () => (await slide.getByTestId('wq-stats').textContent())!.includes(`waiting ${await slide.getByTestId('wq-waiting').count()} `)).toBe(true)
+    const cards = slide.locator('[data-testid=wq-worker], [data-testid=wq-killed]')
+    const victim = (await busy.first().locator('b').first().textContent())!.trim() // "worker N"
+    const place = (await cards.allTextContents()).findIndex(t => new RegExp(`^\\s*${victim}\\D`).test(t))
     await busy.first().getByTestId('wq-kill').click()
     await slide.getByTestId('wq-redelivered').first().waitFor({ timeout: 5000 })
     await expect.poll(() => slide.getByTestId('wq-stats').textContent()).toMatch(/redelivered [1-9]/)
     expect(await slide.getByTestId('wq-feed').textContent()).toMatch(/killed holding job-\d+/)
     expect(await slide.getByTestId('wq-killed').count()).toBe(1)
+    // The killed worker's card stays in its place, marked, with the job it never acked.
+    expect(place).toBeGreaterThanOrEqual(0)
+    expect(await cards.nth(place).getAttribute('data-testid')).toBe('wq-killed')
+    expect(await cards.nth(place).textContent()).toMatch(new RegExp(`^\\s*${victim} ✕ killed\\s*job-\\d+: no ack`))
     await shot(w.page, 'work-queue')
   })
 
