@@ -98,7 +98,9 @@ export async function recordRun(id: string, log: TrafficLog, snapshot: () => Sta
  * component and timeline, labelled as a recording; the overview, presenter previews and the PDF
  * show how that recording ended. When the server answers again, live returns (at once, or on
  * "Go live" if a replay is on screen). While live in the main view, the demo is offered to
- * `npm run record` (window.__wireDemos__). `enter`, `leave` and `checked` are the slide's hooks.
+ * `npm run record` (window.__wireDemos__). `enter`, `leave` and `checked` are the slide's hooks;
+ * entering restores the state `recordable` named to what it was when the component was set up,
+ * and clears the log, so click 1 is always the first step of the notes.
  */
 export function useReplayMode(slide: SlideLifecycle, log: TrafficLog) {
   const { $clicks } = useSlideContext()
@@ -114,12 +116,14 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog) {
   const offer = offerToRecorder(slide, log, state.snapshot)
 
   function enter(): void {
+    // Every visit starts at the first step of the notes: inputs at their defaults, no runs, an
+    // empty log whose clock starts with the slide (Slidev built the demo when the deck opened).
+    state.apply(initial)
+    log.clear()
+    replayed.value = false
     if (recording.value && (forced || !DEMO_URL))
       return enterReplay()
     mode.value = 'live'
-    // The timeline's clock starts with the slide (Slidev built it when the deck opened).
-    if (!log.entries.value.length)
-      log.clear()
     void slide.checkHealth()
     slide.startLive()
     offer.register()
