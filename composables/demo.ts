@@ -39,6 +39,13 @@ export function useDemo() {
     whileActive,
     signal,
     request: client.request,
+    /**
+     * Each time the demo goes live (slide entered, back from a replay): one undrawn, uncounted
+     * request to `path` that the demo's own requests wait for, so the first one measured is
+     * not a cold start (see `useTrafficClient`'s `warmUp`). Call in setup. Not for a demo whose
+     * lesson IS the cold start (a new connection each time).
+     */
+    warmUp: (path: string, init?: Parameters<typeof client.warmUp>[1]) => whileActive(() => client.warmUp(path, init)),
     openStream: client.openStream,
     checkHealth,
     /** A click handler with `running`, `error` and `idle()`: see `createAction`. */
