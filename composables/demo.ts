@@ -16,7 +16,8 @@ export type { Health } from '../wire/health'
  * demo server's health (`useSlideLifecycle`: `isAudienceView`, `active`, `online`, `health`,
  * `whileActive`, `signal`), the traffic it draws (`log`, and `request`/`openStream` from
  * `useTrafficClient`, which hand back the entry they made), click handlers (`action`), and live
- * or replay (`useReplayMode`: `mode`, `recordable`, `onClicks`, `play`, `goLive`, ...).
+ * or replay (`useReplayMode`: `mode`, `recordable`, `onClicks`, `play`, `goLive`, ...), and in
+ * the presenter view a mirror of the main view's run (`mirrored`, composables/mirror.ts).
  * Work starts only while the slide is active in the main view; everything started in
  * `whileActive` is stopped on leave, or when a replay takes over.
  */
@@ -28,7 +29,7 @@ export function useDemo() {
   const replay = useReplayMode(slide, log)
   const client = useTrafficClient(log, slide)
   const { isAudienceView, active, online, health, whileActive, signal, checkHealth } = slide
-  const { mode, recording, playing, replayed, recordable, onClicks, play, stopReplay, goLive } = replay
+  const { mode, recording, playing, replayed, mirrored, recordable, onClicks, play, stopReplay, goLive } = replay
   return {
     url: DEMO_URL,
     isAudienceView,
@@ -55,6 +56,8 @@ export function useDemo() {
     recording,
     playing,
     replayed,
+    /** In the presenter view: the main view's demo shown here, live or replayed (null: none is; see composables/mirror.ts). */
+    mirrored,
     recordable,
     play,
     stopReplay,
