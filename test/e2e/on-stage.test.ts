@@ -26,7 +26,7 @@ function countMirrorChannels(channel: string): void {
         w.__mirrorChannels__++
     }
 
-    close(): void {
+    override close(): void {
       if (this.counted) {
         this.counted = false
         w.__mirrorChannels__--
