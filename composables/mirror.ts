@@ -29,14 +29,20 @@ export interface MirroredLog {
 
 /**
  * What crosses the channel. `key` names one demo on one slide (`<id>@<slide no>`), `source` one
- * publishing view (a random id): a mirror follows the first source it hears until that one says `bye`.
+ * publishing view and `mirror` one following view (random ids): a mirror follows the first source
+ * it hears until that one says `bye`. A publisher sends states only while a mirror follows it, so
+ * a main view without a presenter view does no work for it.
+ * - `hello`: a view began publishing (its slide was entered); mirrors of that key answer `ask`;
+ * - `ask`: a mirror follows the key from now on (it just came on screen, or heard `hello`) and wants the state now;
  * - `state`: the demo's state and log, and whether that view shows it live or replays a recording;
- * - `ask`: a mirror that just came on screen asks for the state now;
+ * - `unfollow`: the mirror stopped following (its slide was left);
  * - `bye`: the view stopped publishing (its slide was left, or it closed).
  */
 export type MirrorMessage =
+  | { type: 'hello', key: string, source: string }
+  | { type: 'ask', key: string, mirror: string }
   | { type: 'state', key: string, source: string, mode: DemoMode, state: StateSnapshot, log: MirroredLog }
-  | { type: 'ask', key: string }
+  | { type: 'unfollow', key: string, mirror: string }
   | { type: 'bye', key: string, source: string }
 
 type Listener = (message: MirrorMessage) => void
@@ -64,6 +70,10 @@ function join(listener: Listener): () => void {
   }
 }
 
+function randomId(): string {
+  return Math.random().toString(36).slice(2)
+}
+
 function post(message: MirrorMessage): void {
   shared.channel?.postMessage(message)
 }
@@ -89,89 +99,119 @@ export interface MirrorHost {
 }
 
 /**
- * One demo's side of the mirror. In the audience view, `publish(key)` (on slide enter) sends the
- * state and log now, whenever they change (at most every {@link MIRROR_THROTTLE_MS} ms) and when a
- * mirror asks, until `stop()` (on leave) says `bye`. In the presenter view, `follow(key)` (while
- * its slide is the current one) asks for the state and applies every state message of that key
- * from one source; `mirrored` is then that view's mode (null: nothing heard, or it said `bye`, or
- * `stop()`), and `onLost` runs when a followed source goes (or `stop()` is called while following),
- * so the demo shows its fallback again. Nothing else is sent or listened to; `stop()` closes
- * everything it opened.
+ * One demo's side of the mirror. In the audience view, `publish(key)` (on slide enter) says
+ * `hello`, then, while a mirror follows, sends the state and log when one asks and whenever they
+ * change (at most every {@link MIRROR_THROTTLE_MS} ms), until `stop()` (on leave) says `bye`. In
+ * the presenter view, `follow(key)` (while its slide is the current one) asks for the state (again
+ * on each `hello`) and applies every state message of that key from one source; `mirrored` is
+ * then that view's mode (null: nothing heard, or it said `bye`, or `stop()`), and `onLost` runs
+ * when a followed source goes (or `stop()` is called while following), so the demo shows its
+ * fallback again. `stop()` closes everything it opened (watchers, timer, the page's channel after
+ * its last user).
  */
 export function useMirror(host: MirrorHost, onLost: () => void) {
   const mirrored = ref<DemoMode | null>(null)
   let cleanup: (() => void) | undefined
-
   function stop(): void {
     const c = cleanup
     cleanup = undefined
     c?.()
   }
+  return {
+    mirrored,
+    stop,
+    publish(key: string): void {
+      stop()
+      cleanup = publishMirror(host, key)
+    },
+    follow(key: string): void {
+      stop()
+      cleanup = followMirror(host, key, mirrored, onLost)
+    },
+  }
+}
 
-  function publish(key: string): void {
-    stop()
-    const source = Math.random().toString(36).slice(2)
-    let timer: ReturnType<typeof setTimeout> | undefined
-    let lastSent = 0
-    const send = () => {
+/** The audience view's side of `useMirror`: returns the function that stops it (says `bye`). */
+function publishMirror(host: MirrorHost, key: string): () => void {
+  const source = randomId()
+  const mirrors = new Set<string>()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let lastSent = 0
+  let unwatch: Array<() => void> = []
+  const send = () => {
+    clearTimeout(timer)
+    timer = undefined
+    lastSent = Date.now()
+    post({ type: 'state', key, source, mode: host.mode.value, state: host.snapshot(), log: logMessage(host.log) })
+  }
+  const changed = () => {
+    timer ??= setTimeout(send, Math.max(0, lastSent + MIRROR_THROTTLE_MS - Date.now()))
+  }
+  // Watched only while a mirror follows: a main view alone does no work for it.
+  const watching = (on: boolean) => {
+    if (on && !unwatch.length)
+      unwatch = [watch(host.log.entries, changed), watch(host.mode, changed), watch(host.sources(), changed, { deep: true })]
+    if (!on) {
+      for (const u of unwatch) u()
+      unwatch = []
       clearTimeout(timer)
       timer = undefined
-      lastSent = Date.now()
-      post({ type: 'state', key, source, mode: host.mode.value, state: host.snapshot(), log: logMessage(host.log) })
-    }
-    const changed = () => {
-      timer ??= setTimeout(send, Math.max(0, lastSent + MIRROR_THROTTLE_MS - Date.now()))
-    }
-    const leave = join((m) => {
-      if (m.type === 'ask' && m.key === key)
-        send()
-    })
-    const unwatch = [
-      watch(host.log.entries, changed),
-      watch(host.mode, changed),
-      watch(host.sources(), changed, { deep: true }),
-    ]
-    send()
-    cleanup = () => {
-      for (const u of unwatch) u()
-      clearTimeout(timer)
-      post({ type: 'bye', key, source })
-      leave()
     }
   }
-
-  function follow(key: string): void {
-    stop()
-    let source: string | undefined
-    const lost = () => {
-      source = undefined
-      mirrored.value = null
-      onLost()
+  const leave = join((m) => {
+    if (m.key === key && m.type === 'ask') {
+      mirrors.add(m.mirror)
+      watching(true)
+      send()
     }
-    const leave = join((m) => {
-      if (m.key !== key || m.type === 'ask')
-        return
-      if (m.type === 'bye') {
-        if (m.source === source)
-          lost()
-        return
-      }
-      if (source !== undefined && m.source !== source)
-        return // a second main view: keep to the first one
-      source = m.source
-      mirrored.value = m.mode
-      host.apply(m.state)
-      host.log.load(m.log.entries, m.log.now)
-      if (m.log.frozen)
-        host.log.freeze(m.log.now)
-    })
-    post({ type: 'ask', key })
-    cleanup = () => {
-      leave()
-      if (source !== undefined)
+    else if (m.key === key && m.type === 'unfollow' && mirrors.delete(m.mirror) && !mirrors.size) {
+      watching(false)
+    }
+  })
+  post({ type: 'hello', key, source })
+  return () => {
+    watching(false)
+    post({ type: 'bye', key, source })
+    leave()
+  }
+}
+
+/** The presenter view's side of `useMirror`: returns the function that stops following (and runs `onLost` if it followed a source). */
+function followMirror(host: MirrorHost, key: string, mirrored: Ref<DemoMode | null>, onLost: () => void): () => void {
+  const me = randomId()
+  let source: string | undefined
+  const lost = () => {
+    source = undefined
+    mirrored.value = null
+    onLost()
+  }
+  const leave = join((m) => {
+    if (m.key !== key || m.type === 'ask' || m.type === 'unfollow')
+      return
+    if (m.type === 'hello') {
+      if (source === undefined)
+        post({ type: 'ask', key, mirror: me })
+      return
+    }
+    if (m.type === 'bye') {
+      if (m.source === source)
         lost()
+      return
     }
+    if (source !== undefined && m.source !== source)
+      return // a second main view: keep to the first one
+    source = m.source
+    mirrored.value = m.mode
+    host.apply(m.state)
+    host.log.load(m.log.entries, m.log.now)
+    if (m.log.frozen)
+      host.log.freeze(m.log.now)
+  })
+  post({ type: 'ask', key, mirror: me })
+  return () => {
+    post({ type: 'unfollow', key, mirror: me })
+    leave()
+    if (source !== undefined)
+      lost()
   }
-
-  return { mirrored, publish, follow, stop }
 }

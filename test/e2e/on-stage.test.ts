@@ -74,7 +74,7 @@ describe('on stage: the presenter view, fresh demos and warm first requests', ()
       await waitForSlide(main)
       await presenter.goto(deckPageUrl(`presenter/${no}`, demos.url))
       await waitForSlide(presenter, { settle: false })
-      const live = currentSlide(main)
+      const live = main.locator(`.slidev-page-${no}`)
       const mirror = presenter.locator(`.grid-section.main .slidev-page-${no}`)
       await mirror.getByTestId('demo-mirror').waitFor({ timeout: 30_000 })
       expect(await mirror.getByTestId('demo-mirror').textContent()).toContain('mirror of the live run')
@@ -113,6 +113,13 @@ describe('on stage: the presenter view, fresh demos and warm first requests', ()
       await expect.poll(() => mirrorChannels(main)).toBe(0)
       await expect.poll(() => mirrorChannels(presenter)).toBe(0)
       expect(await presenter.locator(`.slidev-page-${no}`).first().getByTestId('demo-recorded').count()).toBe(1)
+
+      // Back: the presenter view leads (it follows first, the main view says hello when it gets
+      // there), and both show the demo's first step again.
+      await presenter.evaluate(n => (window as any).__slidev__.nav.go(n), no)
+      await mirror.getByTestId('demo-mirror').waitFor({ timeout: 30_000 })
+      await expect.poll(() => mirror.getByTestId('ping-empty').count()).toBe(1)
+      expect(await live.getByTestId('ping-empty').count()).toBe(1)
       expect(errors).toEqual([])
     }
     finally {
