@@ -31,8 +31,9 @@ export type Unavailable = false | 'offline' | 'broker'
  * demo server's health (`useSlideLifecycle`: `isAudienceView`, `active`, `online`, `health`,
  * `whileActive`, `signal`), the traffic it draws (`log`, and `request`/`openStream` from
  * `useTrafficClient`, which hand back the entry they made), click handlers (`action`), and live
- * or replay (`useReplayMode`: `mode`, `recordable`, `onClicks`, `play`, `goLive`, ...), and
- * whether it can run at all (`unavailable`: no demo server, or `options.needsBroker` and no broker).
+ * or replay (`useReplayMode`: `mode`, `recordable`, `onClicks`, `play`, `goLive`, ...), whether it
+ * can run at all (`unavailable`: no demo server, or `options.needsBroker` and no broker), and in
+ * the presenter view a mirror of the main view's run (`mirrored`, composables/mirror.ts).
  * Work starts only while the slide is active in the main view; everything started in
  * `whileActive` is stopped on leave, or when a replay takes over.
  */
@@ -51,7 +52,7 @@ export function useDemo(options: DemoOptions = {}) {
   const replay = useReplayMode(slide, log, () => unavailable.value !== false)
   const client = useTrafficClient(log, slide)
   const { isAudienceView, active, online, health, whileActive, signal, checkHealth } = slide
-  const { mode, recording, playing, replayed, recordable, onClicks, play, stopReplay, goLive } = replay
+  const { mode, recording, playing, replayed, mirrored, recordable, onClicks, play, stopReplay, goLive } = replay
   return {
     url: DEMO_URL,
     isAudienceView,
@@ -65,6 +66,13 @@ export function useDemo(options: DemoOptions = {}) {
     whileActive,
     signal,
     request: client.request,
+    /**
+     * Each time the demo goes live (slide entered, back from a replay): one undrawn, uncounted
+     * request to `path` that the demo's own requests wait for, so the first one measured is
+     * not a cold start (see `useTrafficClient`'s `warmUp`). Call in setup. Not for a demo whose
+     * lesson IS the cold start (a new connection each time).
+     */
+    warmUp: (path: string, init?: Parameters<typeof client.warmUp>[1]) => whileActive(() => client.warmUp(path, init)),
     openStream: client.openStream,
     checkHealth,
     /** A click handler with `running`, `error` and `idle()`: see `createAction`. */
@@ -74,6 +82,8 @@ export function useDemo(options: DemoOptions = {}) {
     recording,
     playing,
     replayed,
+    /** In the presenter view: the main view's demo shown here, live or replayed (null: none is; see composables/mirror.ts). */
+    mirrored,
     recordable,
     play,
     stopReplay,

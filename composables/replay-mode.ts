@@ -1,10 +1,11 @@
 import type { Recording, StateSnapshot } from './replay'
 import type { SlideLifecycle } from './slide-lifecycle'
 import type { TrafficLog } from './traffic'
-import { useSlideContext } from '@slidev/client'
-import type { Ref } from 'vue'
-import { isRef, ref, shallowRef, toRaw, watch } from 'vue'
+import { onSlideEnter, onSlideLeave, useSlideContext } from '@slidev/client'
+import type { Ref, WatchSource } from 'vue'
+import { isReactive, isRef, onBeforeUnmount, ref, shallowRef, toRaw, watch } from 'vue'
 import { DEMO_URL, replayForced } from './demo-url'
+import { useMirror } from './mirror'
 import { playRecording, Recorder, RECORDINGS, showRecordingEnd } from './replay'
 
 /** What a demo shows: its live run, or a recorded one (playing or played, or waiting for Play). */
@@ -44,13 +45,17 @@ declare global {
 
 /**
  * A demo's state as a recording sees it: the refs and reactive objects its view draws from,
- * read as JSON (`snapshot`) and set from JSON (`apply`: refs replaced, arrays spliced, objects assigned).
+ * read as JSON (`snapshot`) and set from JSON (`apply`: refs replaced, arrays spliced, objects
+ * assigned); `sources` are those of them Vue can watch.
  */
 export function stateSnapshots() {
   let refs: Record<string, unknown> = {}
   return {
     use(state: Record<string, unknown>): void {
       refs = state
+    },
+    sources(): WatchSource[] {
+      return Object.values(refs).filter((v): v is WatchSource => isRef(v) || isReactive(v))
     },
     snapshot(): StateSnapshot {
       return Object.fromEntries(Object.entries(refs).map(([k, v]) => [k, JSON.parse(JSON.stringify(toRaw(isRef(v) ? v.value : v)) ?? 'null')]))
@@ -100,10 +105,12 @@ export async function recordRun(id: string, log: TrafficLog, snapshot: () => Sta
  * "Go live" if a replay is on screen). `unavailable()` (default: the server does not answer; the
  * broker demos add "RabbitMQ is not up") says the live demo cannot run: the clicker then replays
  * instead of firing requests that can only fail. While live in the main view, the demo is offered to
- * `npm run record` (window.__wireDemos__). `enter`, `leave` and `checked` are the slide's hooks.
+ * `npm run record` (window.__wireDemos__). `enter`, `leave` and `checked` are the slide's hooks;
+ * entering restores the state `recordable` named to what it was when the component was set up,
+ * and clears the log, so click 1 is always the first step of the notes.
  */
 export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailable: () => boolean = () => slide.online.value === false) {
-  const { $clicks } = useSlideContext()
+  const { $page } = useSlideContext()
   const mode = ref<DemoMode>('live')
   /** This demo's recording, once `recordable` named it. */
   const recording = shallowRef<Recording>()
@@ -114,23 +121,35 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailabl
   const player = usePlayer(log, state.apply)
   let initial: StateSnapshot = {}
   const offer = offerToRecorder(slide, log, state.snapshot)
+  const mirror = mirrorOf(log, mode, state, () => recording.value, () => initial)
 
   function enter(): void {
-    if (recording.value && (forced || !DEMO_URL))
-      return enterReplay()
-    mode.value = 'live'
-    // The timeline's clock starts with the slide (Slidev built it when the deck opened).
-    if (!log.entries.value.length)
-      log.clear()
-    void slide.checkHealth()
-    slide.startLive()
-    offer.register()
+    // Every visit starts at the first step of the notes: inputs at their defaults, no runs, an
+    // empty log whose clock starts with the slide (Slidev built the demo when the deck opened).
+    state.apply(initial)
+    log.clear()
+    if (recording.value && (forced || !DEMO_URL)) {
+      enterReplay()
+    }
+    else {
+      void slide.checkHealth()
+      startLiveRun()
+    }
+    mirror.publish() // the presenter view shows what this view shows
   }
 
   function leave(): void {
+    mirror.stop()
     offer.unregister()
     player.stop()
     slide.stopLive()
+  }
+
+  function startLiveRun(): void {
+    mode.value = 'live'
+    replayed.value = false
+    slide.startLive()
+    offer.register()
   }
 
   /** Replay mode, waiting for Play (live work stopped, state as a fresh slide has it). */
@@ -164,10 +183,7 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailabl
     player.stop()
     log.clear()
     state.apply(initial)
-    mode.value = 'live'
-    replayed.value = false
-    slide.startLive()
-    offer.register()
+    startLiveRun()
   }
 
   /** After a health check while active: a replay not started yet gives way to live. */
@@ -187,28 +203,51 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailabl
     initial = state.snapshot()
     recording.value = RECORDINGS[id]
     showEndOutsideAudienceView(slide, recording.value, log, state.apply)
+    mirror.name(`${id}@${$page.value}`)
   }
 
-  /**
-   * The presenter's clicker drives the demo: `steps[k]` runs when Slidev's click counter on this
-   * slide (`$clicks`) moves forward to k while the demo is active in the main view; in replay
-   * mode, or while the live demo is unavailable, the first click plays the recording (and no step
-   * runs: its requests could only fail). Moving back runs nothing; entering the slide from
-   * the next one (Slidev lands on its last click) runs nothing either.
-   */
-  function onClicks(steps: Record<number, () => unknown>): void {
-    offer.useSteps(steps)
-    watchClicks($clicks, (n) => {
-      if (!slide.active.value)
+  const onClicks = clickSteps(slide, mode, offer, play, unavailable)
+  return { mode, recording, playing: player.playing, replayed, mirrored: mirror.mirrored, enter, leave, checked, recordable, onClicks, play, stopReplay: player.stop, goLive }
+}
+
+/**
+ * The demo's mirror (composables/mirror.ts), once `name(key)` (`<id>@<slide no>`, from
+ * `recordable`) named it: `publish()` while the demo is active in the main view (`stop()` on
+ * leave); in the presenter view's current-slide pane (Slidev's render context `presenter`; not
+ * the next-slide preview, the overview or print) it follows the main view's demo while its slide
+ * is the current one, and shows how the recording ended (or the demo as set up) when there is
+ * none to follow.
+ */
+function mirrorOf(log: TrafficLog, mode: Ref<DemoMode>, state: ReturnType<typeof stateSnapshots>, rec: () => Recording | undefined, initial: () => StateSnapshot) {
+  const { $renderContext } = useSlideContext()
+  let key: string | undefined
+  const mirror = useMirror({ log, mode, snapshot: state.snapshot, sources: state.sources, apply: state.apply }, () => {
+    const r = rec()
+    if (r) {
+      showRecordingEnd(r, log, state.apply)
+    }
+    else {
+      log.clear()
+      state.apply(initial())
+    }
+  })
+  return {
+    mirrored: mirror.mirrored,
+    stop: mirror.stop,
+    publish(): void {
+      if (key)
+        mirror.publish(key)
+    },
+    /** Call in setup. */
+    name(demoKey: string): void {
+      key = demoKey
+      if ($renderContext.value !== 'presenter')
         return
-      if (mode.value === 'live' && !unavailable())
-        return steps[n]?.()
-      if (n === 1)
-        play()
-    })
+      onSlideEnter(() => mirror.follow(demoKey))
+      onSlideLeave(() => mirror.stop())
+      onBeforeUnmount(() => mirror.stop())
+    },
   }
-
-  return { mode, recording, playing: player.playing, replayed, enter, leave, checked, recordable, onClicks, play, stopReplay: player.stop, goLive }
 }
 
 /** The overview, presenter previews and the PDF show how `rec` ended (now, and whenever the view stops being the audience's). */
@@ -219,6 +258,28 @@ function showEndOutsideAudienceView(slide: SlideLifecycle, rec: Recording | unde
   }
   showEnd(slide.isAudienceView.value)
   watch(slide.isAudienceView, showEnd)
+}
+
+/**
+ * `onClicks(steps)`: the presenter's clicker drives the demo: `steps[k]` runs when Slidev's click
+ * counter on this slide (`$clicks`) moves forward to k while the demo is active in the main view;
+ * in replay mode, or while the live demo is `unavailable()`, the first click plays the recording
+ * (`play`) and no step runs: its requests could only fail. Moving back runs nothing; entering the
+ * slide from the next one (Slidev lands on its last click) runs nothing either.
+ */
+function clickSteps(slide: SlideLifecycle, mode: Ref<DemoMode>, offer: ReturnType<typeof offerToRecorder>, play: () => void, unavailable: () => boolean) {
+  const { $clicks } = useSlideContext()
+  return (steps: Record<number, () => unknown>): void => {
+    offer.useSteps(steps)
+    watchClicks($clicks, (n) => {
+      if (!slide.active.value)
+        return
+      if (mode.value === 'live' && !unavailable())
+        return steps[n]?.()
+      if (n === 1)
+        play()
+    })
+  }
 }
 
 /** Calls `step(n)` each time the click counter moves forward to n (never when it moves back). */

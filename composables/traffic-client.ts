@@ -32,6 +32,9 @@ export interface DemoResponse<T> {
   entry: TrafficEntry
 }
 
+/** How long a request waits for a warm-up at most, ms: a server slow to answer it is not waited for. */
+const WARM_UP_TIMEOUT_MS = 3000
+
 /** What `openStream` options take. */
 export interface StreamInit {
   /** Lane of the timeline. */
@@ -61,11 +64,39 @@ export interface ClientHost {
  * hands back the log entry it made. `request` is a `fetch` that records method, URL, status,
  * bytes (UTF-8 bodies) and times, aborted when the slide's live run stops, parsing JSON when the
  * answer is JSON; with `expect`, any other status throws the server's `{"error"}` message (a
- * network failure rethrows the fetch's error). `openStream` opens a held GET (an event stream)
+ * network failure rethrows the fetch's error). `warmUp` sends a request that is neither drawn
+ * nor counted, which later requests wait for. `openStream` opens a held GET (an event stream)
  * as a `stream` entry that the reader updates and closes (see the function `openStream`).
  */
 export function useTrafficClient(log: TrafficLog, host: ClientHost) {
+  /** The warm-ups still under way: a request waits for them, so none of them is what it measures. */
+  let warming: Promise<void> = Promise.resolve()
+
+  /**
+   * Sends `path` (with `warm-up` added to its query, so a server log or the browser's network
+   * panel tells it apart) once, undrawn and uncounted, and makes the next `request`s wait until
+   * it is answered, failed, aborted with the live run, or {@link WARM_UP_TIMEOUT_MS} old.
+   * `init.json` is sent as in `request`. For the first request of a slide that times something:
+   * the connection, the server's first run of the route and the browser's own first call are
+   * then no part of what the slide shows.
+   */
+  function warmUp(path: string, init: Pick<DemoRequestInit, 'json' | 'method' | 'body' | 'headers'> = {}): void {
+    const { json, ...rest } = init
+    const headers = new Headers(rest.headers)
+    if (json !== undefined)
+      headers.set('Content-Type', 'application/json')
+    const url = `${DEMO_URL}${path}${path.includes('?') ? '&' : '?'}warm-up`
+    const method = rest.method ?? (json === undefined && rest.body === undefined ? 'GET' : 'POST')
+    const signal = AbortSignal.any([host.signal(), AbortSignal.timeout(WARM_UP_TIMEOUT_MS)])
+    const done = fetch(url, { method, headers, body: json === undefined ? rest.body : JSON.stringify(json), signal, cache: 'no-store' })
+      .then(res => res.arrayBuffer())
+      .then(() => {}, () => {})
+    const before = warming
+    warming = Promise.all([before, done]).then(() => {})
+  }
+
   async function request<T = unknown>(path: string, init: DemoRequestInit = {}): Promise<DemoResponse<T>> {
+    await warming
     const { lane = 'client', json, expect, ...rest } = init
     const method = (rest.method ?? (json === undefined ? 'GET' : 'POST')).toUpperCase()
     const body = json === undefined ? rest.body : JSON.stringify(json)
@@ -98,7 +129,7 @@ export function useTrafficClient(log: TrafficLog, host: ClientHost) {
     return answer
   }
 
-  return { request, openStream: (path: string, init: StreamInit) => openStream(log, path, init) }
+  return { request, warmUp, openStream: (path: string, init: StreamInit) => openStream(log, path, init) }
 }
 
 /**
