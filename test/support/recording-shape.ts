@@ -16,6 +16,10 @@ export interface RecordingShape {
 export function normalizeLabel(label: string): string {
   return label
     .replace(/“[^”]*”/g, '“…”')
+    // Ids the server makes at random (a job's 8 base64url characters, a webhook's msg_ id): by
+    // their place, since a random one may have no digit and one case only.
+    .replace(/\/jobs\/[\w-]+/g, '/jobs/#')
+    .replace(/\bmsg_[\w-]+/g, 'msg_#')
     .replace(/[\w-]{6,}/g, t => /\d/.test(t) || (/[A-Z]/.test(t) && /[a-z]/.test(t)) ? '#' : t)
     .replace(/\d+(\.\d+)?/g, '#')
 }
