@@ -182,13 +182,13 @@ export async function smallestText(page: Page): Promise<{ px: number, text: stri
   })
 }
 
-/** The smallest diagram label a main-track slide may draw, in px of Slidev's 980 px canvas (14.4 px at 1280x720). */
+/** The smallest diagram label a main-track slide may draw, in px of Slidev's 976 px canvas (14.4 px at 1280x720). */
 const DIAGRAM_MIN_PX = 11
 
 /**
  * Runs in the page (plain JS): what on slide `n` a back row cannot read, as a list of problems.
  * - code below Slidev's default code size (`--slidev-code-font-size` of the root, 12px on the
- *   980px-wide canvas), as drawn: an element's own transform (a `transform: scale` wrapper, or
+ *   976px-wide canvas), as drawn: an element's own transform (a `transform: scale` wrapper, or
  *   `{maxHeight}`) counts; checked only when `codeSize` is set (the main track);
  * - a code block whose content is wider or taller than its box (a line cut off, or scrolled away);
  * - text whose colour, blended with the opacity of its ancestors, is below WCAG AA contrast
@@ -215,7 +215,7 @@ const FIND_ILLEGIBLE = `(n, codeSize) => {
     if (dx > 1 || dy > 1) bad.push('code cut off by ' + dx + 'px x ' + dy + 'px: "' + text + '"')
   }
   // Diagram labels: Mermaid draws in a shadow root, scaled to its box. The smallest label, in slide
-  // px, must reach DIAGRAM_MIN_PX of the 980 px canvas (a little under the code size).
+  // px, must reach DIAGRAM_MIN_PX of the 976 px canvas (a little under the code size).
   if (codeSize) {
     for (const host of page.querySelectorAll('.mermaid')) {
       if (!host.shadowRoot || !visible(host)) continue
