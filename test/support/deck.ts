@@ -224,8 +224,8 @@ const DIAGRAM_MIN_PX = 11
  *   the canvas). Text over an image or a gradient, inside a disabled control (WCAG exempts
  *   inactive controls) or in a Mermaid diagram (its own theme) is not measured;
  * - on the main track, Mermaid labels below DIAGRAM_MIN_PX, read through its shadow root;
- * - timeline lane and axis labels below TIMELINE_LABEL_MIN_PX, and request bars or event ticks
- *   thinner or shorter than TIMELINE_MARK_MIN_PX.
+ * - timeline lane and axis labels below TIMELINE_LABEL_MIN_PX, a lane label on two lines, and
+ *   request bars or event ticks thinner or shorter than TIMELINE_MARK_MIN_PX.
  */
 const FIND_ILLEGIBLE = `(n, codeSize) => {
   const page = document.querySelector('.slidev-page-' + n)
@@ -265,6 +265,7 @@ const FIND_ILLEGIBLE = `(n, codeSize) => {
     if (!visible(label)) continue
     const px = Number.parseFloat(getComputedStyle(label).fontSize) * scaleOf(label) / slideScale
     if (px < ${TIMELINE_LABEL_MIN_PX} - 0.05) { bad.push('timeline label at ' + px.toFixed(1) + 'px (at least ${TIMELINE_LABEL_MIN_PX}px): "' + (label.textContent || '').trim() + '"'); break }
+    if (label.closest('[data-lane]') && label.clientHeight > 1.5 * Number.parseFloat(getComputedStyle(label).lineHeight)) { bad.push('timeline lane label on two lines: "' + (label.textContent || '').trim() + '"'); break }
   }
   for (const mark of page.querySelectorAll('[data-testid="timeline-bar"], [data-testid="timeline-tick"]')) {
     if (!visible(mark)) continue
