@@ -9,6 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { accessSync, constants, mkdirSync } from 'node:fs'
 import { delimiter, dirname, join, relative, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { startEntryPoint } from '../demos/platform/config.ts'
 
@@ -107,11 +108,24 @@ console.log(`[export] slidev ${slidevArgs.join(' ')}`)
 const started = performance.now()
 const child = spawn(process.execPath, [join(PROJECT_ROOT, 'node_modules/@slidev/cli/bin/slidev.mjs'), ...slidevArgs], {
   cwd: PROJECT_ROOT,
-  stdio: 'inherit',
+  // Slidev's output passes through (its progress bar is on stderr, inherited), less its advert.
+  stdio: ['inherit', 'pipe', 'inherit'],
+  env: process.stdout.isTTY ? { ...process.env, FORCE_COLOR: '1' } : process.env,
+})
+/**
+ * `slidev export` opens with "[Slidev] Try the new browser exporter!" and a line on how to reach it,
+ * which read like a warning; Slidev has no option to turn them off short of turning its browser
+ * exporter (/export on the dev server) off as well, so they are dropped here. Everything else passes.
+ */
+const ADVERT = /Try the new browser exporter!|You can use the browser exporter instead/
+createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', (line) => {
+  if (!ADVERT.test(line))
+    process.stdout.write(`${line}\n`)
 })
 // Ctrl-C reaches Slidev too (same process group); a SIGTERM to this script is passed on.
 process.on('SIGTERM', () => child.kill('SIGTERM'))
-const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(r => child.once('exit', (c, s) => r([c, s])))
+// 'close', not 'exit': after the last of its output has been read and passed on.
+const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(r => child.once('close', (c, s) => r([c, s])))
 const seconds = ((performance.now() - started) / 1000).toFixed(0)
 if (code !== 0) {
   console.error(`[export] slidev export failed (${signal ?? `exit ${code}`}) after ${seconds} s`)

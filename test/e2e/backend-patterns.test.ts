@@ -20,7 +20,7 @@ describe('backend patterns in the browser: multiplexing, state, sidecar', () => 
 
   it('ten slow requests from the browser: six run on six sockets while four wait, in two waves', async () => {
     const { page } = deck
-    await goToSlide(page, 'Live: ten slow requests, six connections')
+    await goToSlide(page, 'Ten slow requests, six connections')
     const slide = currentSlide(page)
     await slide.getByTestId('six-fire').click()
     await page.waitForTimeout(500)
@@ -40,7 +40,7 @@ describe('backend patterns in the browser: multiplexing, state, sidecar', () => 
 
   it('the same ten requests over HTTP/2 use one TCP connection, over HTTP/1.1 six; the clicker runs and clears it', async () => {
     const { page } = deck
-    await goToSlide(page, 'Live: ten streams on one connection')
+    await goToSlide(page, 'Ten streams on one connection')
     const slide = currentSlide(page)
     // Before the first click: the prediction, the lanes and an empty table.
     expect(await slide.getByTestId('demo-predict').textContent()).toContain('how long over HTTP/1.1')
@@ -60,7 +60,7 @@ describe('backend patterns in the browser: multiplexing, state, sidecar', () => 
 
   it('a warm pool uses one connection for fifty requests, no pool opens fifty', async () => {
     const { page } = deck
-    await goToSlide(page, 'Live: pooled vs a new connection per request')
+    await goToSlide(page, 'Pooled vs a new connection per request')
     const slide = currentSlide(page)
     await slide.getByTestId('pool-run').click()
     await slide.getByTestId('pool-row-fresh').waitFor({ timeout: 15_000 })
@@ -74,7 +74,7 @@ describe('backend patterns in the browser: multiplexing, state, sidecar', () => 
     // Start the two instances first (two tsx processes take a few seconds on a busy machine);
     // starting them on first use is covered by test/stateful.test.ts.
     expect((await fetch(`${deck.demos.url}/stateful/instances`)).status).toBe(200)
-    await goToSlide(page, 'Live: log in, then land on the other instance')
+    await goToSlide(page, 'Log in, then land on the other instance')
     const slide = currentSlide(page)
     const steps = (mode: string) => slide.getByTestId(`st-row-${mode}`).getByTestId('st-step')
     /** The last two answers in a login style's row. */
@@ -109,7 +109,7 @@ describe('backend patterns in the browser: multiplexing, state, sidecar', () => 
 
   it('the presenter\'s clicker drives the stateful and sidecar demos: click 1 runs the first round, click 2 the second', async () => {
     const { page } = deck
-    await goToSlide(page, 'Live: log in, then land on the other instance')
+    await goToSlide(page, 'Log in, then land on the other instance')
     let slide = currentSlide(page)
     const lastTwo = async (mode: string) => (await slide.getByTestId(`st-row-${mode}`).getByTestId('st-step')
       .evaluateAll(els => els.map(e => e.getAttribute('data-status')))).slice(-2)
@@ -125,7 +125,7 @@ describe('backend patterns in the browser: multiplexing, state, sidecar', () => 
     expect(await lastTwo('session')).toEqual(['401', '401'])
     expect(await lastTwo('token')).toEqual(['200', '200'])
 
-    await goToSlide(page, 'Live: the same app, with and without a sidecar')
+    await goToSlide(page, 'The same app, with and without a sidecar')
     slide = currentSlide(page)
     await slide.getByTestId('sc-stats').waitFor({ timeout: 60_000 })
     await expect.poll(() => slide.getByTestId('sc-order').isEnabled(), { timeout: 20_000 }).toBe(true)
@@ -138,7 +138,7 @@ describe('backend patterns in the browser: multiplexing, state, sidecar', () => 
 
   it('the sidecar turns failed orders into retried ones; the app still calls once per order', async () => {
     const { page } = deck
-    await goToSlide(page, 'Live: the same app, with and without a sidecar')
+    await goToSlide(page, 'The same app, with and without a sidecar')
     const slide = currentSlide(page)
     // Before the first click: the prediction, and what the app does.
     expect(await slide.getByTestId('demo-predict').textContent()).toContain('how many of 6 orders succeed')

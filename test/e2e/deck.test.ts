@@ -17,8 +17,17 @@ describe('the whole deck, walked with the arrow keys', () => {
   const range = process.env.DECK_SLIDES?.match(/^(\d+)-(\d+)$/)?.slice(1).map(Number)
 
   // Generous: the dev server compiles each slide on first view, on a shared two-core machine.
-  it('renders every slide styled, unclipped, legible from the back row, offline, without console errors; every click step too', { timeout: 900_000 }, async () => {
+  it('fills the screen edge to edge; renders every slide styled, unclipped, legible from the back row, offline, without console errors; every click step too', { timeout: 900_000 }, async () => {
     const { page } = deck
+    // The slide fills a 16:9 screen edge to edge: no strip of the black letterbox down its sides
+    // (Slidev scales the canvas to the screen; a canvas that is not 16:9 in whole pixels leaves one).
+    for (const viewport of [{ width: 1920, height: 1080 }, { width: 1280, height: 720 }]) {
+      await page.setViewportSize(viewport)
+      await expect.poll(() => page.evaluate(() => {
+        const r = document.querySelector('#slide-content')!.getBoundingClientRect()
+        return [r.left, r.top, window.innerWidth - r.right, window.innerHeight - r.bottom].map(gap => Math.round(Math.abs(gap) * 100) / 100)
+      }), { message: `letterbox gaps (left, top, right, bottom) at ${viewport.width}x${viewport.height}` }).toEqual([0, 0, 0, 0])
+    }
     const problems: string[] = []
     // The main track ends at the "Questions" slide; the appendix after it may show denser code.
     const questions = await slideNumberOf(page, 'Questions')

@@ -22,7 +22,7 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
 
   it('request/response: the echo shows the request as received, and the blocking call holds the client', async () => {
     const { page } = deck
-    await goToSlide(page, 'Live: the anatomy of a round trip')
+    await goToSlide(page, 'The anatomy of a round trip')
     const slide = currentSlide(page)
     await slide.getByTestId('rr-send').click()
     await expect.poll(() => slide.getByTestId('rr-request').textContent()).toContain('POST /echo?demo=1 HTTP/1.1')
@@ -43,7 +43,7 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
 
   it('short polling: several requests, and the end is learned about half an interval late', async () => {
     const { page } = deck
-    await goToSlide(page, 'Live: polling a job')
+    await goToSlide(page, 'Polling a job')
     const slide = currentSlide(page)
     // A 4.5 s job polled every 1 s (the default): polls land near 0, 1, 2, 3, 4 and 5 s, so the
     // job's end falls mid-interval and is learned about half an interval late. The polls keep a
@@ -81,7 +81,7 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
 
   it('long polling: one held request per state change, and a notification delay of a few ms', async () => {
     const { page } = deck
-    await goToSlide(page, 'Live: one held request per change')
+    await goToSlide(page, 'One held request per change')
     const slide = currentSlide(page)
     await slide.getByTestId('long-start').click()
     await page.waitForTimeout(1800)
@@ -100,7 +100,7 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
 
   it('SSE: one request, progress events as raw frames, and a resume without gaps after a drop', async () => {
     const { page } = deck
-    await goToSlide(page, 'Live: the raw stream')
+    await goToSlide(page, 'The raw stream')
     const slide = currentSlide(page)
     await slide.getByTestId('sse-start').click()
     await expect.poll(() => slide.getByTestId('sse-frame').first().getAttribute('title')).toMatch(/\nevent: progress\n/)
@@ -135,7 +135,7 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
 
   it('capacity: one click holds 1,000 event streams from a helper process, and the slide shows what they cost', async () => {
     const { page, demos } = deck
-    await goToSlide(page, 'Live: what held connections cost')
+    await goToSlide(page, 'What held connections cost')
     const slide = currentSlide(page)
     // What this browser asks the demo server: one request for the run, never a connection per client.
     const asked: string[] = []
@@ -170,7 +170,7 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
 
   it('capacity: leaving the slide mid-run stops the run, its helper process and its connections', async () => {
     const { page, demos } = deck
-    await goToSlide(page, 'Live: what held connections cost')
+    await goToSlide(page, 'What held connections cost')
     const slide = currentSlide(page)
     await slide.getByTestId('capacity-mode-long-poll').click()
     await slide.getByTestId('capacity-size-10000').click()

@@ -133,7 +133,7 @@ describe('on stage: the presenter view, fresh demos and warm first requests', ()
     const context = await deck.browser.newContext({ deviceScaleFactor: 1 })
     try {
       const presenter = await context.newPage()
-      for (const title of ['Live: polling a job', 'The race: one job, four clients']) {
+      for (const title of ['Polling a job', 'The race: one job, four clients']) {
         const no = await slideNumberOf(deck.page, title)
         await presenter.goto(deckPageUrl(`presenter/${no}`, deck.demos.url))
         await waitForSlide(presenter, { settle: false })
@@ -156,7 +156,7 @@ describe('on stage: the presenter view, fresh demos and warm first requests', ()
 
   it('short polling: leaving the slide and coming back starts from the first step (the slider at 1000 ms, no rows); click 1 is one 1000 ms run', async () => {
     const { page } = deck
-    await goToSlide(page, 'Live: polling a job')
+    await goToSlide(page, 'Polling a job')
     const slide = currentSlide(page)
     await slide.getByTestId('short-interval').fill('300')
     await slide.getByTestId('short-start').click()

@@ -51,7 +51,7 @@ describe('the push and webhooks chapters\' demos', () => {
 
   it('webhooks: the clicker sends a webhook the partner refuses twice (three attempts, one video), then the same id again (acknowledged, ignored); a forged one is refused', async () => {
     const { page } = deck
-    await goToSlide(page, 'Live: a webhook that has to retry')
+    await goToSlide(page, 'A webhook that has to retry')
     const slide = currentSlide(page)
     expect(await slide.getByTestId('demo-predict').textContent()).toContain('how many POSTs')
     for (const stat of ['wh-attempts', 'wh-delivered', 'wh-duplicates', 'wh-refused'])

@@ -21,7 +21,7 @@ describe('RabbitMQ slides with a live broker', () => {
   })
 
   it('pushes a published message through the broker to the browser and shows each hop', async () => {
-    await goToSlide(w.page, 'Push, live: broker to browser')
+    await goToSlide(w.page, 'Push: broker to browser')
     const slide = currentSlide(w.page)
     await expect.poll(() => slide.getByTestId('push-queue').textContent(), { timeout: 10_000 }).toMatch(/^amq\.gen-/)
     await slide.getByTestId('push-publish').click()
@@ -32,7 +32,7 @@ describe('RabbitMQ slides with a live broker', () => {
   })
 
   it('fans a message out to every subscriber panel, with subscribers added and removed live', async () => {
-    await goToSlide(w.page, 'Fanout, live: every subscriber gets every message')
+    await goToSlide(w.page, 'Fanout: every subscriber gets every message')
     const slide = currentSlide(w.page)
     await expect.poll(() => slide.getByTestId('sub-panel').count(), { timeout: 10_000 }).toBe(3)
     await expect.poll(() => slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")').count(), { timeout: 10_000 }).toBe(3)
@@ -50,7 +50,7 @@ describe('RabbitMQ slides with a live broker', () => {
   })
 
   it('never holds more streams than the browser\'s six connections per origin allow: publish and health checks still get through', async () => {
-    await goToSlide(w.page, 'Fanout, live: every subscriber gets every message')
+    await goToSlide(w.page, 'Fanout: every subscriber gets every message')
     const slide = currentSlide(w.page)
     await expect.poll(() => slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3)
     for (let i = 0; i < 3; i++) {
@@ -116,7 +116,7 @@ describe('RabbitMQ slides with a live broker', () => {
 
   it('runs the fanout demo from the clicker: one publish reaches all three, a late joiner gets only what follows', async () => {
     await goToSlide(w.page, 'One publisher, many readers') // entering the demo slide afresh: three subscribers
-    await goToSlide(w.page, 'Fanout, live: every subscriber gets every message')
+    await goToSlide(w.page, 'Fanout: every subscriber gets every message')
     const slide = currentSlide(w.page)
     await expect.poll(() => slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")').count(), { timeout: 10_000 }).toBe(3)
     expect(await slide.getByTestId('demo-predict').textContent()).toContain('how many copies')
@@ -128,7 +128,7 @@ describe('RabbitMQ slides with a live broker', () => {
   })
 
   it('routes by topic: only the panels whose binding key matches receive it', async () => {
-    await goToSlide(w.page, 'Topics, live: subscribe to a pattern')
+    await goToSlide(w.page, 'Topics: subscribe to a pattern')
     const slide = currentSlide(w.page)
     await expect.poll(() => slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")').count(), { timeout: 10_000 }).toBe(3)
     await slide.getByTestId('pubsub-routing-key').selectOption('video.uploaded')
@@ -141,7 +141,7 @@ describe('RabbitMQ slides with a live broker', () => {
   })
 
   it('shows the broker redelivering the job of a worker killed mid-job', async () => {
-    await goToSlide(w.page, 'Work queue, live: kill a worker mid-job')
+    await goToSlide(w.page, 'Work queue: kill a worker mid-job')
     const slide = currentSlide(w.page)
     await expect.poll(() => slide.getByTestId('wq-worker').count(), { timeout: 10_000 }).toBe(2)
     await slide.getByTestId('wq-jobs').click()
@@ -168,7 +168,7 @@ describe('RabbitMQ slides with a live broker', () => {
     const demos = w.demos
     await fetch(`${demos.url}/work-queue/jobs`, { method: 'DELETE' })
     await goToSlide(w.page, 'Competing consumers') // entering the demo slide afresh: two workers again
-    await goToSlide(w.page, 'Work queue, live: kill a worker mid-job')
+    await goToSlide(w.page, 'Work queue: kill a worker mid-job')
     const slide = currentSlide(w.page)
     await expect.poll(() => slide.getByTestId('wq-worker').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2)
     await w.page.keyboard.press('ArrowRight')
@@ -179,7 +179,7 @@ describe('RabbitMQ slides with a live broker', () => {
   })
 
   it('draws the broker from the broker: exchanges, bindings, queue counts', async () => {
-    await goToSlide(w.page, 'The broker, drawn live')
+    await goToSlide(w.page, 'The broker, drawn from what it reports')
     const slide = currentSlide(w.page)
     await slide.getByTestId('broker-view').waitFor({ timeout: 10_000 })
     await expect.poll(() => slide.getByTestId('broker-view').textContent()).toContain('wire.jobs')
@@ -200,7 +200,7 @@ describe('RabbitMQ slides with no broker', () => {
   })
 
   it('says clearly that RabbitMQ is not reachable on every RabbitMQ demo, with no console errors', async () => {
-    const titles = ['Push, live: broker to browser', 'Fanout, live: every subscriber gets every message', 'Topics, live: subscribe to a pattern', 'Work queue, live: kill a worker mid-job', 'The broker, drawn live']
+    const titles = ['Push: broker to browser', 'Fanout: every subscriber gets every message', 'Topics: subscribe to a pattern', 'Work queue: kill a worker mid-job', 'The broker, drawn from what it reports']
     for (const [i, title] of titles.entries()) {
       await goToSlide(w.page, title)
       const slide = currentSlide(w.page)
@@ -233,7 +233,7 @@ describe('the broker stops mid-talk', () => {
 
   it('the fanout slide says so once, with the command; the clicker replays the recording and fires no request; Go live once it is back', async () => {
     await goToSlide(w.page, 'One publisher, many readers') // entering the demo slide afresh: three subscribers
-    await goToSlide(w.page, 'Fanout, live: every subscriber gets every message')
+    await goToSlide(w.page, 'Fanout: every subscriber gets every message')
     const slide = currentSlide(w.page)
     const bound = slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")')
     await expect.poll(() => bound.count(), { timeout: 10_000 }).toBe(3)

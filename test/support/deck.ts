@@ -110,12 +110,17 @@ export function currentSlide(page: Page) {
   return page.locator('.slidev-page:visible').last()
 }
 
+/** The least room, in px of the 992 px canvas (about 15.5 px at 1280x720), between a slide's edge and a demo frame's bottom or any text. */
+const EDGE_GAP_PX = 12
+
 /**
  * Runs in the page (plain JS, so no transform helpers leak in): what of slide `n` does not fit
  * the 16:9 canvas, or ''. Reports the layout scrolling, a Mermaid diagram that failed to parse
  * (Slidev shows it as a red-bordered <pre>), and the first elements, Mermaid's SVGs included
  * (they live in shadow roots), that stick out of the slide's box to the right, bottom or left
- * and are not inside a scroll/clip container of their own (those are the author's choice).
+ * and are not inside a scroll/clip container of their own (those are the author's choice);
+ * then a demo frame that ends less than EDGE_GAP_PX above the slide's bottom edge, and the first
+ * text closer than that to any edge.
  */
 const FIND_CLIPPED = `(n) => {
   const page = document.querySelector('.slidev-page-' + n)
@@ -145,6 +150,24 @@ const FIND_CLIPPED = `(n) => {
     const text = (el.textContent || '').trim().slice(0, 40)
     bad.push('<' + el.tagName.toLowerCase() + '> "' + text + '" by ' + Math.round(r.right - box.right) + 'px x ' + Math.round(r.bottom - box.bottom) + 'px')
     if (bad.length >= 3) break
+  }
+  // Room to breathe, in px of the canvas: a demo frame ends EDGE_GAP_PX above the slide's bottom edge, and no
+  // text (a corner link) sits closer than that to any edge, where a projector's overscan or bezel eats it.
+  const scale = box.width / page.offsetWidth
+  for (const frame of layout.querySelectorAll('[data-testid="demo-frame"]')) {
+    const r = frame.getBoundingClientRect()
+    const gap = (box.bottom - r.bottom) / scale
+    if (r.height && gap < ${EDGE_GAP_PX} - 0.5) bad.push('the demo frame ends ' + gap.toFixed(1) + 'px above the bottom edge of the slide (at least ${EDGE_GAP_PX}px)')
+  }
+  for (const el of layout.querySelectorAll('*')) {
+    const own = [...el.childNodes].filter(c => c.nodeType === 3).map(c => c.textContent.trim()).join('').trim()
+    const r = el.getBoundingClientRect()
+    if (!own || !r.width || !r.height || !inside(r) || getComputedStyle(el).visibility === 'hidden') continue
+    const gap = Math.min(r.left - box.left, box.right - r.right, r.top - box.top, box.bottom - r.bottom) / scale
+    if (gap < ${EDGE_GAP_PX} - 0.5) {
+      bad.push('"' + own.slice(0, 40) + '" ' + Math.max(0, gap).toFixed(1) + 'px from the edge of the slide (at least ${EDGE_GAP_PX}px)')
+      break
+    }
   }
   return bad.join('; ')
 }`
@@ -182,20 +205,27 @@ export async function smallestText(page: Page): Promise<{ px: number, text: stri
   })
 }
 
-/** The smallest diagram label a main-track slide may draw, in px of Slidev's 980 px canvas (14.4 px at 1280x720). */
+/** The smallest timeline lane or axis label, in px of the 992 px canvas (16 px at 1280x720: 12.4). */
+const TIMELINE_LABEL_MIN_PX = 12.4
+/** The thinnest timeline request bar or event tick, in px of the canvas (about 7.7 px at 1280x720). */
+const TIMELINE_MARK_MIN_PX = 6
+
+/** The smallest diagram label a main-track slide may draw, in px of Slidev's 992 px canvas (14.2 px at 1280x720). */
 const DIAGRAM_MIN_PX = 11
 
 /**
  * Runs in the page (plain JS): what on slide `n` a back row cannot read, as a list of problems.
  * - code below Slidev's default code size (`--slidev-code-font-size` of the root, 12px on the
- *   980px-wide canvas), as drawn: an element's own transform (a `transform: scale` wrapper, or
+ *   992px-wide canvas), as drawn: an element's own transform (a `transform: scale` wrapper, or
  *   `{maxHeight}`) counts; checked only when `codeSize` is set (the main track);
  * - a code block whose content is wider or taller than its box (a line cut off, or scrolled away);
  * - text whose colour, blended with the opacity of its ancestors, is below WCAG AA contrast
  *   against the background it sits on (4.5:1, or 3:1 for large text: 24px, or 18.66px bold, on
  *   the canvas). Text over an image or a gradient, inside a disabled control (WCAG exempts
  *   inactive controls) or in a Mermaid diagram (its own theme) is not measured;
- * - on the main track, Mermaid labels below DIAGRAM_MIN_PX, read through its shadow root.
+ * - on the main track, Mermaid labels below DIAGRAM_MIN_PX, read through its shadow root;
+ * - timeline lane and axis labels below TIMELINE_LABEL_MIN_PX, a lane label on two lines, and
+ *   request bars or event ticks thinner or shorter than TIMELINE_MARK_MIN_PX.
  */
 const FIND_ILLEGIBLE = `(n, codeSize) => {
   const page = document.querySelector('.slidev-page-' + n)
@@ -215,7 +245,7 @@ const FIND_ILLEGIBLE = `(n, codeSize) => {
     if (dx > 1 || dy > 1) bad.push('code cut off by ' + dx + 'px x ' + dy + 'px: "' + text + '"')
   }
   // Diagram labels: Mermaid draws in a shadow root, scaled to its box. The smallest label, in slide
-  // px, must reach DIAGRAM_MIN_PX of the 980 px canvas (a little under the code size).
+  // px, must reach DIAGRAM_MIN_PX of the 992 px canvas (a little under the code size).
   if (codeSize) {
     for (const host of page.querySelectorAll('.mermaid')) {
       if (!host.shadowRoot || !visible(host)) continue
@@ -228,6 +258,20 @@ const FIND_ILLEGIBLE = `(n, codeSize) => {
       const least = Math.min(...sizes)
       if (sizes.length && least < ${DIAGRAM_MIN_PX} - 0.05) bad.push('diagram labels at ' + least.toFixed(1) + 'px (at least ${DIAGRAM_MIN_PX}px): "' + (labels[sizes.indexOf(least)].textContent || '').trim().slice(0, 30) + '"')
     }
+  }
+  // The timeline (TrafficTimeline.vue), read from the back row: its lane and axis labels at least
+  // TIMELINE_LABEL_MIN_PX, each request bar and event tick at least TIMELINE_MARK_MIN_PX wide and tall.
+  for (const label of page.querySelectorAll('[data-testid="timeline-axis"] > *, [data-testid="timeline"] [data-lane] > :first-child')) {
+    if (!visible(label)) continue
+    const px = Number.parseFloat(getComputedStyle(label).fontSize) * scaleOf(label) / slideScale
+    if (px < ${TIMELINE_LABEL_MIN_PX} - 0.05) { bad.push('timeline label at ' + px.toFixed(1) + 'px (at least ${TIMELINE_LABEL_MIN_PX}px): "' + (label.textContent || '').trim() + '"'); break }
+    if (label.closest('[data-lane]') && label.clientHeight > 1.5 * Number.parseFloat(getComputedStyle(label).lineHeight)) { bad.push('timeline lane label on two lines: "' + (label.textContent || '').trim() + '"'); break }
+  }
+  for (const mark of page.querySelectorAll('[data-testid="timeline-bar"], [data-testid="timeline-tick"]')) {
+    if (!visible(mark)) continue
+    const r = mark.getBoundingClientRect()
+    const w = r.width / slideScale, h = r.height / slideScale
+    if (Math.min(w, h) < ${TIMELINE_MARK_MIN_PX} - 0.05) { bad.push('timeline mark ' + w.toFixed(1) + ' x ' + h.toFixed(1) + 'px (at least ${TIMELINE_MARK_MIN_PX}px each way): "' + (mark.getAttribute('title') || '').slice(0, 40) + '"'); break }
   }
   const parse = c => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null; const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1] }
   const over = (fg, bg) => [0, 1, 2].map(i => fg[i] * fg[3] + bg[i] * (1 - fg[3]))

@@ -73,9 +73,8 @@ export async function pdfPages(pdf: string): Promise<number> {
 
 /**
  * Rasterizes page `page` (1-based) of `pdf` to the PNG file `outPng` (its name must end in `.png`;
- * it is overwritten) at `dpi` dots per inch, with pdftoppm. A page of the deck is 735.12 x 414 pt
- * (980 x 552 CSS px), so 48 dpi (the default) gives a 491 x 276 pixel PNG, 96 dpi 981 x 552 (pdftoppm
- * rounds the 0.16 px of page past the slide up to a whole pixel).
+ * it is overwritten) at `dpi` dots per inch, with pdftoppm. A page of the deck is 744 x 418.5 pt
+ * (992 x 558 CSS px), so 48 dpi (the default) gives a 496 x 279 pixel PNG, 96 dpi 992 x 558.
  * Resolves with `outPng`. Rejects if pdftoppm is missing (saying `apt-get install poppler-utils`),
  * or on a page the PDF does not have.
  */
