@@ -5,6 +5,7 @@ import { lastEventIdHeader, readEventStream } from '../wire/sse'
 import { byteLength } from '../wire/bytes'
 import { TrafficLog } from './traffic'
 import { openStream } from './traffic-client'
+import { arrivedAtSoon } from './wire-time'
 
 export type { SseFrame } from '../wire/sse'
 
@@ -109,6 +110,10 @@ class FollowedStream {
   private readonly log: TrafficLog
   private readonly slide: AbortSignal
   private readonly listeners = new Set<FrameListener>()
+  /** The final event, held back from the listeners until its time of arrival is known (see `read`). */
+  private final: { frame: SseFrame, receivedAt: number } | undefined
+  /** When the current connection was asked for (epoch ms). */
+  private connectedAt = 0
 
   constructor(demo: StreamHost, private readonly path: string, private readonly options: EventStreamOptions) {
     this.lastId = options.lastEventId
@@ -164,6 +169,7 @@ class FollowedStream {
   /** One connection, read to its end, drawn as one `stream` bar. */
   private async connectOnce(controller: AbortController): Promise<ConnectionEnd> {
     const { path, lastId } = this
+    this.connectedAt = epochMs()
     const label = `GET ${path}${lastId ? ` (Last-Event-ID ${lastId})` : ''}`
     // As EventSource sends it: the id's UTF-8 bytes (fetch would refuse `€7` as it is, and retry forever).
     const header = lastId ? lastEventIdHeader(lastId) : undefined
@@ -194,7 +200,14 @@ class FollowedStream {
     this.open = true
     // A `retry:` counts as soon as its line is read, as EventSource applies it (WHATWG HTML §9.2.6).
     const end = await readEventStream(res.body, frame => this.take(frame, entry), { onRetry: ms => (this.retryMs = boundedRetry(ms)) })
-    return end === 'stopped' ? { final: 'final event' } : { early: true }
+    if (end !== 'stopped')
+      return { early: true }
+    // The server ends the stream with its final event: the network stack's stamp of that end is when
+    // the event arrived, whatever this page was busy with (composables/wire-time.ts).
+    const { frame, receivedAt } = this.final!
+    const arrived = (await arrivedAtSoon(res.url, this.connectedAt)) ?? receivedAt
+    for (const listener of this.listeners) listener(frame, Math.min(receivedAt, arrived))
+    return { final: 'final event' }
   }
 
   /** One frame: its `id` remembered (`retry:` was applied when its line was read), ticked on the bar, handed to the listeners; true when it ends the stream. */
@@ -205,8 +218,12 @@ class FollowedStream {
     this.log.update(entry, { receivedBytes: entry.receivedBytes + frame.bytes })
     if (this.options.logFrame?.(frame) ?? true)
       this.log.tick({ lane: this.lane, kind: 'event', label: frameLabel(frame), receivedBytes: frame.bytes, data: frame.raw })
-    for (const listener of this.listeners) listener(frame, receivedAt)
-    return frame.dispatch && (this.options.isFinal?.(frame) ?? false)
+    const final = frame.dispatch && (this.options.isFinal?.(frame) ?? false)
+    if (final)
+      this.final = { frame, receivedAt } // handed over in `read`, with its time of arrival
+    else
+      for (const listener of this.listeners) listener(frame, receivedAt)
+    return final
   }
 }
 

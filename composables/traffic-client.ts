@@ -3,6 +3,7 @@ import type { TrafficEntry, TrafficLog } from './traffic'
 import { epochMs } from '../wire/clock'
 import { byteLength } from '../wire/bytes'
 import { DEMO_URL } from './demo-url'
+import { arrivedAtSoon } from './wire-time'
 
 export interface DemoRequestInit extends Omit<RequestInit, 'body' | 'signal'> {
   /** Lane of the timeline this request is drawn in. Default `client`. */
@@ -21,11 +22,11 @@ export interface DemoResponse<T> {
   /** Round trip as the page saw it, ms. */
   ms: number
   /**
-   * When the answer arrived (epoch ms): the moment `fetch` resolved with it, before its body was
-   * read, logged or drawn. The browser hands a body over separately, a turn of the page's event
-   * loop later (after whatever rendering is due then), so a time taken after `res.text()` would
-   * add the page's own business to how late the answer was; the demo server's answers are a few
-   * hundred bytes, written at once with their head.
+   * When the answer arrived (epoch ms): when the browser's network stack had all of it (Resource
+   * Timing's `responseEnd`, composables/wire-time.ts), or, where the browser keeps no such entry,
+   * the moment `fetch` resolved with it. Either way before the page read, logged or drew it: a
+   * time the page takes itself would add its own business (rendering the answer before, a busy
+   * laptop) to how late the answer was.
    */
   receivedAt: number
   /** The log entry this request made (finished: status, bytes both ways, times). */
@@ -108,9 +109,12 @@ export function useTrafficClient(log: TrafficLog, host: ClientHost) {
     const signal = host.signal()
     let answer: DemoResponse<T>
     try {
-      const res = await fetch(`${DEMO_URL}${path}`, { ...rest, method, headers, body, signal })
-      const receivedAt = epochMs()
+      const url = `${DEMO_URL}${path}`
+      const res = await fetch(url, { ...rest, method, headers, body, signal })
+      const pageAt = epochMs()
       const text = await res.text()
+      // When the answer reached this machine (the network stack's stamp), not when this busy page got to it.
+      const receivedAt = Math.min(pageAt, (await arrivedAtSoon(url, t0)) ?? pageAt)
       const isJson = res.headers.get('content-type')?.includes('json')
       const data = (isJson && text ? JSON.parse(text) : text) as T
       log.finish(entry, { status: res.status, receivedBytes: byteLength(text), data })
