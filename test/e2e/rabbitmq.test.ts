@@ -178,6 +178,26 @@ describe('RabbitMQ slides with a live broker', () => {
     expect(await slide.getByTestId('wq-killed').count()).toBe(1)
   })
 
+  it('a second click that comes after every job is done still kills a worker holding one (two more are queued first)', async () => {
+    const demos = w.demos
+    await fetch(`${demos.url}/work-queue/jobs`, { method: 'DELETE' })
+    await goToSlide(w.page, 'Competing consumers')
+    await goToSlide(w.page, 'Work queue: kill a worker mid-job')
+    const slide = currentSlide(w.page)
+    await expect.poll(() => slide.getByTestId('wq-worker').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2)
+    await w.page.keyboard.press('ArrowRight')
+    // The presenter talks until every job is done: nothing is held any more.
+    await expect.poll(async () => {
+      const stats = await (await fetch(`${demos.url}/work-queue/stats`)).json()
+      return stats.acked >= 6 && stats.queue.ready === 0
+    }, { timeout: 20_000 }).toBe(true)
+    await expect.poll(() => slide.locator('[data-testid=wq-worker]:has-text("busy")').count()).toBe(0)
+    await w.page.keyboard.press('ArrowRight')
+    await slide.getByTestId('wq-redelivered').first().waitFor({ timeout: 10_000 })
+    expect(await slide.getByTestId('wq-killed').count()).toBe(1)
+    await expect.poll(() => slide.getByTestId('wq-stats').textContent(), { timeout: 10_000 }).toMatch(/published 8 .*redelivered 1/)
+  })
+
   it('draws the broker from the broker: exchanges, bindings, queue counts', async () => {
     await goToSlide(w.page, 'The broker, drawn from what it reports')
     const slide = currentSlide(w.page)
