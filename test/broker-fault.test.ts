@@ -3,7 +3,7 @@ import { connect } from 'amqplib'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { freezeBroker, startBroker, stopBroker } from '../tools/broker.ts'
 import { waitFor } from './support/demo-server.ts'
-import { call, deleteQueue, openSse, publish, startConnectedDemoServer, waitForBrokerUp } from './support/mq.ts'
+import { afterBrokerFaults, call, openSse, publish, startConnectedDemoServer, waitForBrokerUp } from './support/mq.ts'
 
 const broker = inject('broker')
 
@@ -16,10 +16,7 @@ describe('the broker goes down mid-talk and comes back', () => {
     demos = await startConnectedDemoServer({ workQueue: WORK_QUEUE })
   })
   afterAll(async () => {
-    await demos?.close()
-    if (broker.kind !== 'env')
-      await startBroker(broker).catch(() => {}) // never leave the shared broker down
-    await deleteQueue(process.env.AMQP_URL!, WORK_QUEUE)
+    await afterBrokerFaults(broker, demos, WORK_QUEUE)
   })
 
   it('answers 503 while it is down, reconnects within 5 s, and loses no confirmed message', async () => {

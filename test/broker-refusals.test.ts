@@ -3,7 +3,7 @@ import { connect } from 'amqplib'
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
 import { rabbitmqctl, startBroker, stopBroker } from '../tools/broker.ts'
 import { waitFor } from './support/demo-server.ts'
-import { call, deleteQueue, openSse, publish, startConnectedDemoServer, waitForBrokerUp } from './support/mq.ts'
+import { afterBrokerFaults, call, openSse, publish, startConnectedDemoServer, waitForBrokerUp } from './support/mq.ts'
 
 // The broker's quieter refusals (issue 22): a consumer timeout, a memory alarm, a channel-level
 // refusal at reconnect, and the moment right after a crash. Each fault is undone in `finally`.
@@ -30,10 +30,7 @@ describe('the broker refuses quietly, and the demo server notices', () => {
     expect((await call(demos.url, 'DELETE', '/work-queue/jobs')).status).toBe(200)
   })
   afterAll(async () => {
-    await demos?.close()
-    if (broker.kind !== 'env')
-      await startBroker(broker).catch(() => {}) // never leave the shared broker down
-    await deleteQueue(process.env.AMQP_URL!, WORK_QUEUE)
+    await afterBrokerFaults(broker, demos, WORK_QUEUE)
   })
 
   it('a consumer timeout closes a worker\'s channel: the worker and the event stream say so, its consumer comes back, the job is redelivered and acked once', async () => {

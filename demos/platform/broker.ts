@@ -74,6 +74,7 @@ export class BrokerConnection extends EventEmitter {
     if (this.state !== 'idle')
       return
     this.setState('connecting')
+    /** A connection of its own under `name`, recovering by itself; undefined when `close()` came first. */
     const open = (name: string) => connect(withHeartbeat(this.url, this.options.heartbeatS ?? 3), {
       // Small frames (a publish, a confirm) leave at once instead of waiting on Nagle + delayed ACK.
       noDelay: true,
@@ -85,12 +86,15 @@ export class BrokerConnection extends EventEmitter {
         maxDelay: this.options.maxDelayMs ?? 2000,
         maxRetries: Infinity,
       },
+    }).then((model) => {
+      if (this.state !== 'closed')
+        return model
+      void model.close().catch(() => {}) // closed while it was opening: nobody will use it
+      return undefined
     })
     void open('wire-patterns demos').then((model) => {
-      if (this.state === 'closed') {
-        void model.close().catch(() => {})
+      if (!model)
         return
-      }
       this.model = model
       model.on('connect', (m: ChannelModel) => {
         coalesceWrites(m)
@@ -111,10 +115,8 @@ export class BrokerConnection extends EventEmitter {
     // TCP back-pressure slows one down; consumers' acks, declares and queue counts must not wait
     // behind either.
     void open('wire-patterns demos: publisher').then((model) => {
-      if (this.state === 'closed') {
-        void model.close().catch(() => {})
+      if (!model)
         return
-      }
       this.publishing = model
       model.on('connect', (m: ChannelModel) => {
         coalesceWrites(m)

@@ -1,7 +1,9 @@
 // Helpers for the RabbitMQ demo tests: a demo server on the test broker, a real SSE client
 // over fetch, and the publish call.
+import type { BrokerInfo } from '../../tools/broker.ts'
 import type { RunningDemoServer } from './demo-server.ts'
 import { connect } from 'amqplib'
+import { startBroker } from '../../tools/broker.ts'
 import { readEventStream } from '../../wire/sse.ts'
 import { startDemoServer, useDemoServer, waitFor } from './demo-server.ts'
 
@@ -126,4 +128,16 @@ export async function deleteQueue(amqpUrl: string, queue: string): Promise<void>
   finally {
     await conn.close()
   }
+}
+
+/**
+ * The end of a test file that faults the shared broker: its demo server closed, the broker
+ * started again in case a test left it stopped (the next file must find it up; an external
+ * `AMQP_URL` broker is never touched), and the file's own work queue deleted.
+ */
+export async function afterBrokerFaults(broker: BrokerInfo, demos: RunningDemoServer | undefined, workQueue: string): Promise<void> {
+  await demos?.close()
+  if (broker.kind !== 'env')
+    await startBroker(broker).catch(() => {})
+  await deleteQueue(process.env.AMQP_URL!, workQueue)
 }
