@@ -264,16 +264,18 @@ function showEndOutsideAudienceView(slide: SlideLifecycle, rec: Recording | unde
  * `onClicks(steps)`: the presenter's clicker drives the demo: `steps[k]` runs when Slidev's click
  * counter on this slide (`$clicks`) moves forward to k while the demo is active in the main view;
  * in replay mode, or while the live demo is `unavailable()`, the first click plays the recording
- * (`play`) and no step runs: its requests could only fail. Moving back runs nothing; entering the
- * slide from the next one (Slidev lands on its last click) runs nothing either.
+ * (`play`) and no step runs: its requests could only fail. Each step runs at most once per visit
+ * to the slide: moving back runs nothing, and moving forward again to a step that already ran
+ * runs nothing either. That also holds when the main view and the presenter view echo each other's
+ * click counter (Slidev syncs both ways: under load a stale 1 can arrive after 2, and the counter
+ * goes 2 → 1 → 2, which would fire step 2 again). Entering the slide from the next one (Slidev
+ * lands on its last click) runs nothing.
  */
 function clickSteps(slide: SlideLifecycle, mode: Ref<DemoMode>, offer: ReturnType<typeof offerToRecorder>, play: () => void, unavailable: () => boolean) {
   const { $clicks } = useSlideContext()
   return (steps: Record<number, () => unknown>): void => {
     offer.useSteps(steps)
-    watchClicks($clicks, (n) => {
-      if (!slide.active.value)
-        return
+    watchClicks($clicks, slide.active, (n) => {
       if (mode.value === 'live' && !unavailable())
         return steps[n]?.()
       if (n === 1)
@@ -282,11 +284,22 @@ function clickSteps(slide: SlideLifecycle, mode: Ref<DemoMode>, offer: ReturnTyp
   }
 }
 
-/** Calls `step(n)` each time the click counter moves forward to n (never when it moves back). */
-function watchClicks(clicks: Ref<number>, step: (n: number) => unknown): void {
+/**
+ * Calls `step(n)` while `active` each time the click counter moves forward to an n above every
+ * click reached since the slide became active (so never when it moves back, and never twice for
+ * one n in one visit).
+ */
+function watchClicks(clicks: Ref<number>, active: Ref<boolean>, step: (n: number) => unknown): void {
+  let reached = clicks.value
+  watch(active, (on) => {
+    if (on)
+      reached = clicks.value
+  }, { flush: 'sync' })
   watch(clicks, (now, before) => {
-    if (now > before)
-      void step(now)
+    if (!active.value || now <= before || now <= reached)
+      return
+    reached = now
+    void step(now)
   })
 }
 
