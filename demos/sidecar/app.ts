@@ -8,26 +8,20 @@ const stats = { requests: 0, upstreamCalls: 0, failures: 0 }
 
 // #region app
 const UPSTREAM = process.env.UPSTREAM_URL // e.g. http://127.0.0.1:4001, nothing more
-/** Orders placed, by their Idempotency-Key: the same key again gets the same answer, not a second order. */
-const placed = new Map<string, object>()
+const placed = new Map<string, object>() // Idempotency-Key -> that order's answer
 
-/** POST /order — asks the price service once (GET, safe to repeat) and places the order. */
+/** POST /order — asks the price service once (a GET: safe to repeat) and places the order. */
 async function order(key?: string): Promise<{ status: number, body: object }> {
   const earlier = key === undefined ? undefined : placed.get(key)
   if (earlier)
-    return { status: 200, body: earlier }
+    return { status: 200, body: earlier } // the same key again: the same answer, no second order
   stats.upstreamCalls++
-  try {
-    const res = await fetch(`${UPSTREAM}/price`)
-    if (!res.ok) // nothing was ordered: the same key may try again
-      return { status: 502, body: { error: `price service answered ${res.status}` } }
-    const body = { ordered: true, ...await res.json() }
-    remember(placed, key, body)
-    return { status: 200, body }
-  }
-  catch {
-    return { status: 502, body: { error: 'price service unreachable' } }
-  }
+  const res = await fetch(`${UPSTREAM}/price`).catch(() => undefined)
+  if (!res?.ok) // nothing was ordered: the same key may try again
+    return { status: 502, body: { error: res ? `price service answered ${res.status}` : 'price service unreachable' } }
+  const body = { ordered: true, ...await res.json().catch(() => ({})) as object }
+  remember(placed, key, body)
+  return { status: 200, body }
 }
 // #endregion app
 
