@@ -17,7 +17,11 @@ describe('sidecar: the same app, with and without a proxy beside it', () => {
   const mode = async (sidecar: boolean, failures = 1) => (await fetch(`${demos.url}/sidecar/mode`, {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sidecar, failures }),
   })).json() as Promise<Stats>
-  const order = async () => (await fetch(`${demos.url}/sidecar/order`)).json() as Promise<Order>
+  let orders = 0
+  /** Places one order (a POST), with a new Idempotency-Key unless `key` repeats an earlier one. */
+  const order = async (key = `test-${++orders}`) => (await fetch(`${demos.url}/sidecar/order`, {
+    method: 'POST', headers: { 'Idempotency-Key': key },
+  })).json() as Promise<Order>
   const stats = async () => (await fetch(`${demos.url}/sidecar/stats`)).json() as Promise<Stats>
 
   beforeAll(async () => {
@@ -55,6 +59,19 @@ describe('sidecar: the same app, with and without a proxy beside it', () => {
     expect(s.upstream).toMatchObject({ attempts: 9, failed: 6, traced: 9 })
     expect(s.proxy!.log.at(-1)).toMatch(/GET \/price -> 200 \(attempt 3\/3/)
     expect(s.proxy!.pid).not.toBe(s.app.pid)
+  })
+
+  it('an order sent again with the same Idempotency-Key is answered as the first time, without ordering again', async () => {
+    await mode(true)
+    const first = await order('same-order')
+    const again = await order('same-order')
+    expect(first.status).toBe(200)
+    expect(again).toMatchObject({ status: 200, body: first.body, attempts: [] }) // the price service saw nothing new
+    expect((await stats()).app).toMatchObject({ requests: 2, upstreamCalls: 1 })
+    const get = await fetch(`${demos.url}/sidecar/order`)
+    expect(get.status, 'an order is a POST: GET is safe and must not place one').toBe(404)
+    const tooLong = await fetch(`${demos.url}/sidecar/order`, { method: 'POST', headers: { 'Idempotency-Key': 'k'.repeat(256) } })
+    expect(tooLong.status).toBe(400)
   })
 
   it('the sidecar gives up after three attempts and passes the failure on', async () => {

@@ -12,7 +12,7 @@ export interface SidecarStats {
   upstream: { failures: number, attempts: number, failed: number, traced: number }
 }
 
-/** What `/sidecar/order` answers: the app's answer, and the attempts the price service saw meanwhile. */
+/** What `POST /sidecar/order` answers: the app's answer, and the attempts the price service saw meanwhile. */
 export interface OrderAnswer {
   status: number
   body: object

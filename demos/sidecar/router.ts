@@ -28,12 +28,20 @@ export function sidecarRouter(ctx: DemoContext): Router {
     res.json(await deployments.statsOf(await deployments.current()))
   })
 
-  /** GET /sidecar/order — one order through the app; says what the price service saw meanwhile. */
-  router.get('/order', async (_req, res) => {
+  /**
+   * POST /sidecar/order — one order through the app (`POST /order`); says what the price service saw meanwhile.
+   * An `Idempotency-Key` header (draft-ietf-httpapi-idempotency-key-header) is passed on: the app answers a
+   * repeated key with the first order's answer instead of ordering again. 400 for a key over 255 characters.
+   */
+  router.post('/order', async (req, res) => {
+    const key = req.get('Idempotency-Key')
+    if (key !== undefined && (key.length === 0 || key.length > 255))
+      throw new HttpError(400, 'Idempotency-Key must be 1-255 characters')
     const d = await deployments.current()
     const t0 = performance.now()
     const from = upstream.attempts.length
-    const answer = await fetch(`${d.app.url}/order`, { signal: AbortSignal.timeout(5000) }).catch(() => {
+    const headers = key === undefined ? undefined : { 'Idempotency-Key': key }
+    const answer = await fetch(`${d.app.url}/order`, { method: 'POST', headers, signal: AbortSignal.timeout(5000) }).catch(() => {
       throw new HttpError(503, 'the app is not answering (restarting?); try again', { 'Retry-After': '1' })
     })
     const body = await answer.json() as object
