@@ -1,6 +1,9 @@
 import type { AudiencePush, PhoneVoteAnswer, VoteTally } from '../wire/audience.ts'
 import type { RunningDemoServer } from './support/demo-server.ts'
+import type { AudienceRun } from '../tools/audience-devices.ts'
+import { spawn } from 'node:child_process'
 import { get } from 'node:http'
+import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { audienceHub } from '../demos/audience/state.ts'
 import { roomVotes } from '../demos/audience/votes.ts'
@@ -161,6 +164,31 @@ describe('the room\'s votes', () => {
     controller.abort()
     await waitFor(() => roomVotes(hub).following === 0, 'the big screen\'s stream to be released')
   })
+
+  it('200 phones, 50 per transport, vote as they hear the question (some change their mind, some tap twice): the tally is exactly what they voted', async () => {
+    const hub = audienceHub(demos.ctx)!
+    const plan = { question: 'race', options: ['short-poll', 'long-poll', 'sse', 'websocket'], spreadMs: 300 }
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/audience-devices.ts', JSON.stringify({ url: a, token: hub.token, devices: 200, pushes: 1, timeoutMs: 60_000, vote: plan })], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+    const next = async (prefix: string) => {
+      for (let r = await lines.next(); !r.done; r = await lines.next()) {
+        if (r.value.startsWith(prefix))
+          return r.value
+      }
+      throw new Error('the simulated phones exited early')
+    }
+    await next('ready ')
+    await deck('PUT', '/race', { question: 'Which transport hears first?', options: plan.options.map(id => ({ id, label: id })) })
+    const run = JSON.parse(await next('{')) as AudienceRun
+    // The phones leave after their result: close first, so their votes stay counted.
+    const closed = await json(await deck('POST', '/race/close')) as VoteTally
+    expect(run.votes).toMatchObject({ voters: 200, sent: 230, refused: {}, unasked: 0 })
+    expect(closed.counts).toEqual(run.votes!.expected)
+    expect(closed.voters).toBe(200)
+    await new Promise(resolve => child.once('exit', resolve))
+    expect((await tally())!.counts).toEqual(run.votes!.expected) // closed: leaving takes nothing back
+    await deck('DELETE', '/race')
+  }, 60_000)
 
   it('answers 409 on every vote route while audience mode is off', async () => {
     const off = await startDemoServer({ connectBroker: false })
