@@ -38,14 +38,14 @@ export class RoomVotes {
 
   /**
    * Opens question `id` with `body` ({@link VoteOpen}; 400 when malformed) and tells every phone.
-   * Opening the question already current changes nothing (`created: false`); any other question
-   * is released first.
+   * Opening the question already open changes nothing (`created: false`); any other question (or
+   * this one, closed: a new visit of its slide) is released first.
    */
   open(id: string, body: unknown): { created: boolean, tally: VoteTally } {
     if (!VOTE_QUESTION_ID.test(id))
       throw new HttpError(400, `question id: ${VOTE_QUESTION_ID.source} (a demo's id)`)
     const { question, options } = parseOpen(body)
-    if (this.current?.id === id)
+    if (this.current?.id === id && this.current.state === 'open')
       return { created: false, tally: this.tally()! }
     if (this.current)
       this.release(this.current.id)
