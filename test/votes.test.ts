@@ -64,6 +64,9 @@ describe('the room\'s votes', () => {
     expect(JSON.stringify(revealed)).not.toMatch(new RegExp([ada, grace, linus].join('|'))) // nothing about who
     expect(await json(await fetch(`${a}/api/vote?device=${grace}`))).toMatchObject({ vote: { state: 'revealed', answer: 'about-10' }, mine: 'under-1' })
 
+    // The slide visited again: a fresh vote on the same question.
+    expect((await deck('PUT', '/ping', QUESTION)).status).toBe(201)
+    expect(await tally()).toMatchObject({ state: 'open', voters: 0, counts: { 'under-1': 0, 'about-10': 0, 'about-100': 0 } })
     expect((await deck('DELETE', '/ping')).status).toBe(204)
     expect(await tally()).toBeNull()
     expect(await json(await fetch(`${a}/api/vote?device=${ada}`))).toEqual({ vote: null, mine: null })
