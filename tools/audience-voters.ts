@@ -27,8 +27,8 @@ export interface VoteRun {
   refused: Record<string, number>
   /** Each phone's last accepted vote, counted per option: the tally must be exactly this. */
   expected: Record<string, number>
-  /** Each vote that changed the tally: when it was sent (epoch ms, wire/clock.ts) and the tally `seq` it made. */
-  receipts: Array<{ sentAt: number, seq: number }>
+  /** Each vote that changed the tally: when it was sent and when the server counted it (epoch ms, wire/clock.ts), and the tally `seq` it made. */
+  receipts: Array<{ sentAt: number, countedAt: number, seq: number }>
   /** Phones that never heard the question open. */
   unasked: number
 }
@@ -58,7 +58,7 @@ export function simulatedVotes(url: string, devices: number, plan: VotePlan) {
     }
     const receipt = await res.json() as VoteReceipt
     if (receipt.changed)
-      receipts.push({ sentAt, seq: receipt.seq })
+      receipts.push({ sentAt, countedAt: receipt.countedAt, seq: receipt.seq })
     return receipt
   }
 

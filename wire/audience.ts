@@ -74,8 +74,11 @@ export interface VoteTally extends PhoneVote {
   seq: number
 }
 
-/** `POST /api/vote {device, question, option}` answers this (200). `changed`: false when it repeated the phone's vote. */
-export interface VoteReceipt { question: string, option: string, seq: number, changed: boolean }
+/**
+ * `POST /api/vote {device, question, option}` answers this (200). `changed`: false when it repeated
+ * the phone's vote; `countedAt`: the server's epoch ms (wire/clock.ts) when it counted it.
+ */
+export interface VoteReceipt { question: string, option: string, seq: number, changed: boolean, countedAt: number }
 
 /** `PUT /audience/votes/:id`'s body: the question and its 2–4 options (ids `[a-z0-9-]{1,24}`, labels 1–80 characters). */
 export interface VoteOpen { question: string, options: VoteOption[] }

@@ -1,5 +1,6 @@
 import type { AudienceHub, Device } from './hub.ts'
 import type { PhoneVote, PhoneVoteAnswer, VoteOpen, VoteOption, VoteReceipt, VoteState, VoteTally } from '../../wire/audience.ts'
+import { epochMs } from '../../wire/clock.ts'
 import { HttpError } from '../platform/http.ts'
 import { VOTE_OPTION_ID, VOTE_QUESTION_ID } from '../../wire/audience.ts'
 
@@ -99,14 +100,14 @@ export class RoomVotes {
       throw new HttpError(400, `option: one of ${q.options.map(o => o.id).join(', ')}`)
     const before = q.votes.get(device.id)
     if (before === option)
-      return { question: q.id, option, seq: q.seq, changed: false }
+      return { question: q.id, option, seq: q.seq, changed: false, countedAt: epochMs() }
     if (before !== undefined)
       q.counts[before]!--
     q.counts[option]!++
     q.votes.set(device.id, option)
     q.seq++
     this.schedule()
-    return { question: q.id, option, seq: q.seq, changed: true }
+    return { question: q.id, option, seq: q.seq, changed: true, countedAt: epochMs() }
   }
 
   /** A phone left: while the question is open its vote is taken back (it may join again and vote once more). */
