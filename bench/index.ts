@@ -12,6 +12,7 @@ const sections: Array<{ name: string, load: () => Promise<{ default: () => Promi
   { name: 'rabbitmq', load: () => import('./rabbitmq.ts') },
   { name: 'deck', load: () => import('./deck.ts') },
   { name: 'audience', load: () => import('./audience.ts') },
+  { name: 'audience-votes', load: () => import('./audience-votes.ts') },
 ]
 
 function table(s: BenchSection): string {

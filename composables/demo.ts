@@ -1,12 +1,13 @@
 import type { ComputedRef } from 'vue'
 import type { SlideHooks } from './slide-lifecycle'
-import { computed } from 'vue'
+import { computed, shallowRef } from 'vue'
 import { createAction } from './action'
 import { DEMO_URL } from './demo-url'
 import { useReplayMode } from './replay-mode'
 import { useSlideLifecycle } from './slide-lifecycle'
 import { TrafficLog } from './traffic'
 import { useTrafficClient } from './traffic-client'
+import { useVotes } from './votes'
 
 export type { DemoAction } from './action'
 export type { DemoMode, RecordableDemo, RecordableOptions } from './replay-mode'
@@ -17,6 +18,8 @@ export type { Health } from '../wire/health'
 export interface DemoOptions {
   /** The demo needs RabbitMQ (the broker slides): while `/health` says `broker` is anything but `up`, it cannot run. Default false. */
   needsBroker?: boolean
+  /** Show the join badge (QR code) while audience mode is on. Default true; the join slide has its own QR code. */
+  joinBadge?: boolean
 }
 
 /**
@@ -33,7 +36,8 @@ export type Unavailable = false | 'offline' | 'broker'
  * `useTrafficClient`, which hand back the entry they made), click handlers (`action`), and live
  * or replay (`useReplayMode`: `mode`, `recordable`, `onClicks`, `play`, `goLive`, ...), whether it
  * can run at all (`unavailable`: no demo server, or `options.needsBroker` and no broker), and in
- * the presenter view a mirror of the main view's run (`mirrored`, composables/mirror.ts).
+ * the presenter view a mirror of the main view's run (`mirrored`, composables/mirror.ts), and in
+ * audience mode the room's vote on its prediction (`votes`, composables/votes.ts).
  * Work starts only while the slide is active in the main view; everything started in
  * `whileActive` is stopped on leave, or when a replay takes over.
  */
@@ -51,6 +55,9 @@ export function useDemo(options: DemoOptions = {}) {
   })
   const replay = useReplayMode(slide, log, () => unavailable.value !== false)
   const client = useTrafficClient(log, slide)
+  // The room's vote on this demo's prediction (audience mode only): its id and state are what `recordable` names.
+  const recorded = shallowRef<{ id: string, state: Record<string, unknown> }>()
+  const votes = useVotes(slide, { id: () => recorded.value?.id, state: () => recorded.value?.state ?? {} }, { badge: options.joinBadge ?? true })
   const { isAudienceView, active, online, health, whileActive, signal, checkHealth } = slide
   const { mode, recording, playing, replayed, mirrored, recordable, onClicks, play, stopReplay, goLive } = replay
   return {
@@ -84,7 +91,12 @@ export function useDemo(options: DemoOptions = {}) {
     replayed,
     /** In the presenter view: the main view's demo shown here, live or replayed (null: none is; see composables/mirror.ts). */
     mirrored,
-    recordable,
+    recordable: (...args: Parameters<typeof recordable>) => {
+      recorded.value = { id: args[0], state: args[1] }
+      recordable(...args)
+    },
+    /** The room's vote on this demo's prediction, in audience mode (composables/votes.ts): the tally the slide shows. */
+    votes,
     play,
     stopReplay,
     goLive,

@@ -1,11 +1,14 @@
 // Simulated phones for audience mode, in a process of their own (the tests and the bench run it
 // with `node --import tsx tools/audience-devices.ts <json>`): they join the audience
 // listener on loopback, each over the transport it is assigned, and report every push as the
-// phone page does. Input (argv[2], JSON): { url, token, devices, pushes, timeoutMs? }.
+// phone page does. Input (argv[2], JSON): { url, token, devices, pushes, timeoutMs?, vote? }.
+// With `vote` (a VotePlan, tools/audience-voters.ts) each device votes once it hears that question open.
 // Output: one line `ready <n>` once every device is listening, then, once each has `pushes`
-// pushes (or at the deadline), one JSON line: AudienceRun. Then every device leaves and it exits.
-import type { Transport } from '../wire/audience.ts'
+// pushes (and voted, with `vote`; or at the deadline), one JSON line: AudienceRun. Then every device leaves and it exits.
+import type { VotePlan, VoteRun } from './audience-voters.ts'
+import type { PhoneVote, Transport } from '../wire/audience.ts'
 import WebSocket from 'ws'
+import { simulatedVotes } from './audience-voters.ts'
 import { readEventStream } from '../wire/sse.ts'
 
 export interface AudienceRun {
@@ -17,21 +20,24 @@ export interface AudienceRun {
   /** Devices that missed a push or got one twice. */
   missing: number
   duplicates: number
+  /** With a vote plan: what the room voted. */
+  votes?: VoteRun
 }
 
-interface Args { url: string, token: string, devices: number, pushes: number, timeoutMs?: number }
+interface Args { url: string, token: string, devices: number, pushes: number, timeoutMs?: number, vote?: VotePlan }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Args
 const controller = new AbortController()
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
 
-interface Sim { id: string, transport: Transport, seq: number, got: Map<number, number>, listening: boolean }
+interface Sim { i: number, id: string, transport: Transport, seq: number, got: Map<number, number>, listening: boolean }
+const votes = args.vote ? simulatedVotes(args.url, args.devices, args.vote) : undefined
 
 async function post(path: string, body: unknown, signal: AbortSignal | null = controller.signal): Promise<Response> {
   return fetch(`${args.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal })
 }
 
-function arrived(sim: Sim, p: { seq: number, sentAt: number }): void {
+function arrived(sim: Sim, p: { seq: number, sentAt: number, vote?: PhoneVote | null }): void {
   sim.seq = Math.max(sim.seq, p.seq)
   if (sim.got.has(p.seq)) {
     duplicates++
@@ -39,6 +45,8 @@ function arrived(sim: Sim, p: { seq: number, sentAt: number }): void {
   }
   const receivedAt = Date.now() // same machine, same clock: no offset
   sim.got.set(p.seq, receivedAt - p.sentAt)
+  if ('vote' in p) // the room's question: voted on, not reported (as the phone page does)
+    return votes?.heard(sim.i, sim.id, p.vote)
   void post('/api/report', { device: sim.id, seq: p.seq, receivedAt }).catch(() => {})
 }
 let duplicates = 0
@@ -98,7 +106,7 @@ for (let i = 0; i < args.devices; i++) {
   if (res.status !== 201)
     throw new Error(`join ${i + 1}: ${res.status} ${await res.text()}`)
   const j = await res.json() as { device: string, transport: Transport, seq: number }
-  sims.push({ id: j.device, transport: j.transport, seq: j.seq, got: new Map(), listening: false })
+  sims.push({ i, id: j.device, transport: j.transport, seq: j.seq, got: new Map(), listening: false })
 }
 const running = sims.map(s => run(s).catch(() => {}))
 while (!sims.every(s => s.listening)) await sleep(20)
@@ -106,9 +114,9 @@ await sleep(200) // the last requests reach the server
 console.log(`ready ${sims.length}`)
 
 const deadline = Date.now() + (args.timeoutMs ?? 60_000)
-while (Date.now() < deadline && !sims.every(s => s.got.size >= args.pushes)) await sleep(50)
+while (Date.now() < deadline && !(sims.every(s => s.got.size >= args.pushes) && (votes?.done() ?? true))) await sleep(50)
 await sleep(300) // the last reports
-const result: AudienceRun = { devices: sims.length, received: {} as AudienceRun['received'], delays: {} as AudienceRun['delays'], missing: 0, duplicates }
+const result: AudienceRun = { devices: sims.length, received: {} as AudienceRun['received'], delays: {} as AudienceRun['delays'], missing: 0, duplicates, votes: votes?.result() }
 for (const s of sims) {
   const [lo, hi] = result.received[s.transport] ?? [Infinity, 0]
   result.received[s.transport] = [Math.min(lo, s.got.size), Math.max(hi, s.got.size)]

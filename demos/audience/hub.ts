@@ -182,9 +182,9 @@ export class AudienceHub {
     return release
   }
 
-  /** Sends `text` to every phone at once (each over its own transport). */
-  push(text: string, via: AudiencePush['via'] = 'direct'): AudiencePush {
-    const p: AudiencePush = { seq: this.nextSeq++, text, sentAt: epochMs(), via }
+  /** Sends `text` to every phone at once (each over its own transport); `vote`: the room's question now (demos/audience/votes.ts). */
+  push(text: string, via: AudiencePush['via'] = 'direct', vote?: AudiencePush['vote']): AudiencePush {
+    const p: AudiencePush = vote === undefined ? { seq: this.nextSeq++, text, sentAt: epochMs(), via } : { seq: this.nextSeq++, text, sentAt: epochMs(), via, vote }
     this.pushes = [...this.pushes.slice(-49), p]
     for (const answer of [...this.waiting.values()]) answer([p])
     for (const send of [...this.senders.values()]) send(p)
@@ -220,7 +220,7 @@ export class AudienceHub {
     const last = this.buckets.find(b => b.second === now - 1) ?? { requests: zero(), bytes: zero() }
     const devices = zero()
     for (const d of this.devices.values()) devices[d.transport]++
-    const latest = this.pushes.at(-1)
+    const latest = this.pushes.filter(p => p.vote === undefined).at(-1) // a vote's pushes are not news
     const delays: AudienceStats['delays'] = { 'short-poll': [], 'long-poll': [], 'sse': [], 'websocket': [] }
     let slowest: AudienceStats['slowest'] = null
     if (latest) {

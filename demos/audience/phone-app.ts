@@ -6,6 +6,8 @@ import express from 'express'
 import { epochMs } from '../../wire/clock.ts'
 import { errorHandler, HttpError, notFound } from '../platform/http.ts'
 import { frameOf, startSseSession } from '../platform/sse-session.ts'
+import { mountPhoneVotes } from './votes-routes.ts'
+import { roomVotes } from './votes.ts'
 
 const PHONE_PAGE = readFileSync(new URL('./phone.html', import.meta.url), 'utf8')
 /** How long a phone's long poll is held before an empty answer, ms. */
@@ -18,7 +20,8 @@ export const PHONE_HEARTBEAT_MS = 15_000
  * every demo route is a 404 here. `GET /?t=<token>` is the page (403 JSON without the token);
  * `POST /api/join` assigns a transport; then the phone hears of pushes through `GET /api/poll`
  * (short polling), `GET /api/long-poll`, `GET /api/events` (SSE) or the WebSocket `/api/ws`
- * (demos/audience/listen.ts), and tells `POST /api/report` when each arrived.
+ * (demos/audience/listen.ts), and tells `POST /api/report` when each arrived; it votes with
+ * `GET`/`POST /api/vote` (demos/audience/votes-routes.ts).
  * Host must be this listener's address (421 otherwise: DNS rebinding); a POST must come from this
  * origin (403). Bodies are JSON of 1 kB at most.
  */
@@ -84,10 +87,14 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
   /** POST /api/leave {device} → 204 (the page sends it when it is closed). */
   app.post('/api/leave', (req, res) => {
     const body = object(req.body)
-    if (typeof body.device === 'string')
+    if (typeof body.device === 'string') {
+      roomVotes(hub).leave(body.device)
       hub.leave(body.device)
+    }
     res.status(204).end()
   })
+
+  mountPhoneVotes(app, hub) // GET and POST /api/vote: the room's vote on the current demo's question
 
   app.use(notFound)
   app.use(errorHandler)

@@ -6,13 +6,15 @@ import QRCode from 'qrcode'
 import { HttpError } from '../platform/http.ts'
 import { publishToRoom } from './broker-bridge.ts'
 import { audienceHub } from './state.ts'
+import { votesRouter } from './votes-routes.ts'
 import { TRANSPORTS } from '../../wire/audience.ts'
 
 /**
  * The presenter's side of audience mode, on the demo server (127.0.0.1, the deck's origins):
  * `GET /audience/state` (what the big screen draws; `{on: false}` when audience mode is off),
  * `GET /audience/join` (URL and QR code; 409 when off), `POST /audience/push {text}` (202: sent to
- * every phone), `POST /audience/assign {mode}` (`round-robin` or one transport for new phones).
+ * every phone), `POST /audience/assign {mode}` (`round-robin` or one transport for new phones),
+ * and the room's votes under `/audience/votes` (demos/audience/votes-routes.ts).
  */
 export function audienceRouter(ctx: DemoContext): Router {
   const router = express.Router()
@@ -59,5 +61,6 @@ export function audienceRouter(ctx: DemoContext): Router {
     hub().assign = mode as Transport | 'round-robin'
     res.json({ assign: mode })
   })
+  router.use('/votes', votesRouter(ctx, room))
   return router
 }

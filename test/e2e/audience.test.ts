@@ -17,7 +17,7 @@ describe('audience mode: the room\'s phones as clients', () => {
 
   it('two phones join through the QR code, hear a push, and appear on the big screen', async () => {
     const { page, browser } = deck
-    await goToSlide(page, 'Take out your phones')
+    await goToSlide(page, 'Every demo asks you first')
     const slide = currentSlide(page)
     const qr = slide.getByTestId('audience-qr')
     await qr.waitFor({ timeout: 15_000 })
