@@ -81,7 +81,7 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
 
   it('long polling: one held request per state change, and a notification delay of a few ms', async () => {
     const { page } = deck
-    await goToSlide(page, 'One held request per change')
+    await goToSlide(page, 'Long polling a job')
     const slide = currentSlide(page)
     await slide.getByTestId('long-start').click()
     await page.waitForTimeout(1800)
