@@ -115,7 +115,7 @@ describe('RabbitMQ slides with a live broker', () => {
   })
 
   it('runs the fanout demo from the clicker: one publish reaches all three, a late joiner gets only what follows', async () => {
-    await goToSlide(w.page, 'One publisher, many listeners') // entering the demo slide afresh: three subscribers
+    await goToSlide(w.page, 'Listeners the publisher never meets') // entering the demo slide afresh: three subscribers
     await goToSlide(w.page, 'Fanout: one publish, three subscribers, a late joiner')
     const slide = currentSlide(w.page)
     await expect.poll(() => slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")').count(), { timeout: 10_000 }).toBe(3)
@@ -252,7 +252,7 @@ describe('the broker stops mid-talk', () => {
   })
 
   it('the fanout slide says so once, with the command; the clicker replays the recording and fires no request; Go live once it is back', async () => {
-    await goToSlide(w.page, 'One publisher, many listeners') // entering the demo slide afresh: three subscribers
+    await goToSlide(w.page, 'Listeners the publisher never meets') // entering the demo slide afresh: three subscribers
     await goToSlide(w.page, 'Fanout: one publish, three subscribers, a late joiner')
     const slide = currentSlide(w.page)
     const bound = slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")')
