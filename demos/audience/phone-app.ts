@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs'
 import express from 'express'
 import { epochMs } from '../../wire/clock.ts'
 import { errorHandler, HttpError, notFound } from '../platform/http.ts'
-import { frameOf, startSseSession } from '../platform/sse-session.ts'
+import { startSseSession } from '../platform/sse-session.ts'
+import { pollAnswer, sseFrame } from './frames.ts'
 
 const PHONE_PAGE = readFileSync(new URL('./phone.html', import.meta.url), 'utf8')
 /** How long a phone's long poll is held before an empty answer, ms. */
@@ -26,6 +27,7 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
   const app = express()
   const phoneStreams = new Set<Response>() // the phones' event streams: one heartbeat timer for all
   app.disable('x-powered-by')
+  app.set('etag', false) // every answer here is no-store: no hash of each body
   app.set('trust proxy', false)
   app.use(ownHostAndOrigin(ownHost))
   app.use(express.json({ limit: '1kb' }))
@@ -46,16 +48,22 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
     res.status(201).type('json').send(answer)
   })
 
+  /** GET /api/clock?device= → 200 {serverTime}: one sample of the server's clock (the page keeps the one with the shortest round trip). */
+  app.get('/api/clock', (req, res) => {
+    const d = hub.use(req.query.device)
+    send(hub, d, res, Buffer.from(JSON.stringify({ serverTime: epochMs() })))
+  })
+
   /** GET /api/poll?device=&after= → 200 {pushes} at once: short polling. */
   app.get('/api/poll', (req, res) => {
     const d = device(hub, req, 'short-poll')
-    send(hub, d, res, { pushes: hub.since(after(req)) })
+    send(hub, d, res, pollAnswer(hub.since(after(req))))
   })
 
   /** GET /api/long-poll?device=&after= → held until a push newer than `after` (or 25 s: empty). */
   app.get('/api/long-poll', (req, res) => {
     const d = device(hub, req, 'long-poll')
-    const stop = hub.wait(d, after(req), LONG_POLL_MS, pushes => !res.writableEnded && send(hub, d, res, hub.closed ? { pushes, ended: hub.closed } : { pushes }))
+    const stop = hub.wait(d, after(req), LONG_POLL_MS, pushes => !res.writableEnded && send(hub, d, res, hub.closed ? Buffer.from(JSON.stringify({ pushes, ended: hub.closed })) : pollAnswer(pushes)))
     res.on('close', stop)
   })
 
@@ -64,8 +72,9 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
     const d = device(hub, req, 'sse')
     const stream = startSseSession(res, { sessions: phoneStreams, heartbeatMs: PHONE_HEARTBEAT_MS, onClose: () => release() })
     const push = (p: AudiencePush) => {
-      void stream.send('push', p, p.seq)
-      hub.sent(d, Buffer.byteLength(frameOf('push', p, p.seq))) // the frame just sent (built once)
+      const frame = sseFrame(p) // built once per push, for every stream
+      if (stream.sendFrame(frame))
+        hub.sent(d, frame.length)
     }
     const release = hub.subscribe(d, push, () => {
       void stream.send('bye', { reason: hub.closed ?? 'You left' })
@@ -138,9 +147,9 @@ function device(hub: AudienceHub, req: Request, transport: Device['transport']):
   return d
 }
 
-function send(hub: AudienceHub, d: Device, res: Response, body: unknown): void {
-  const text = JSON.stringify(body)
-  hub.sent(d, Buffer.byteLength(text))
-  res.set('Cache-Control', 'no-store').type('json').send(text)
+/** Answers 200 with `body` (JSON bytes, often one buffer shared by every phone a push answers), counted as sent to `d`. */
+function send(hub: AudienceHub, d: Device, res: Response, body: Buffer): void {
+  hub.sent(d, body.length)
+  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': body.length }).end(body)
 }
 
