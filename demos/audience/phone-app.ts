@@ -83,11 +83,11 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
     for (const p of hub.since(Number(req.headers['last-event-id']) || after(req))) push(p)
   })
 
-  /** POST /api/report {device, seq, receivedAt} → 200 {ms}: how late that push reached it. */
+  /** POST /api/report {device, seq, receivedAt} → 200 {ms, serverTime}: how late that push reached it (and a clock sample). */
   app.post('/api/report', (req, res) => {
     const body = object(req.body)
     const d = hub.use(body.device)
-    res.json({ ms: hub.report(d, body.seq, body.receivedAt) })
+    res.json({ ms: hub.report(d, body.seq, body.receivedAt), serverTime: epochMs() })
   })
 
   /** POST /api/leave {device} → 204 (the page sends it when it is closed). */
