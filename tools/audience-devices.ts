@@ -1,7 +1,7 @@
 // Simulated phones for audience mode, in processes of their own (the tests and the bench run it
 // with `node --import tsx tools/audience-devices.ts <json>`): they join the audience listener on
 // loopback, each over the transport it is assigned, and report every push as the phone page does.
-// Input (argv[2], JSON): { url, token, devices, pushes, timeoutMs?, processes?, floor? }.
+// Input (argv[2], JSON): { url, token, devices, pushes, timeoutMs?, processes?, floor?, floorSockets? }.
 // Output: one line `ready <n>` once every device is listening, then, once each has `pushes`
 // pushes (or at the deadline), one JSON line: AudienceRun. Then every device leaves and it exits.
 //
@@ -15,8 +15,9 @@
 // - Its report (POST /api/report, as the phone page sends at once) goes REPORT_AFTER_MS later,
 //   after the fan-out, not on the shared cores in the middle of it.
 // - node:http and ws, not fetch: one request costs a few tens of µs, and no shared AbortSignal.
-// `floor` (a URL of bench/floor-server.ts `write`): as many raw sockets again, in the same
-// processes, each stamping the floor server's pre-built frames the same way (the fan-out floor).
+// `floor` (a URL of bench/floor-server.ts `write`): `floorSockets` raw sockets besides (default as
+// many as phones), in the same processes, each stamping the floor server's pre-built frames the
+// same way (the fan-out floor).
 import type { ClientRequest, IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Transport } from '../wire/audience.ts'
@@ -46,7 +47,7 @@ export interface AudienceRun {
   reportAfterMs: number
 }
 
-interface Args { url: string, token: string, devices: number, pushes: number, timeoutMs?: number, processes?: number, floor?: string, shard?: boolean }
+interface Args { url: string, token: string, devices: number, pushes: number, timeoutMs?: number, processes?: number, floor?: string, floorSockets?: number, shard?: boolean }
 
 /** How long after a push arrived its report goes, ms: after the fan-out it reports on. */
 const REPORT_AFTER_MS = 250
@@ -226,7 +227,7 @@ async function phones(): Promise<void> {
   const mayLeave = new Promise(resolve => (args.shard ? createInterface({ input: process.stdin }).once('line', resolve).once('close', () => process.exit(0)) : resolve(null)))
   const sims: Sim[] = []
   for (let i = 0; i < args.devices; i++) sims.push(await join(i))
-  for (let i = 0; args.floor && i < args.devices; i++) sims.push({ id: `raw ${i + 1}`, transport: 'floor', seq: 0, got: new Map(), listening: false })
+  for (let i = 0; args.floor && i < (args.floorSockets ?? args.devices); i++) sims.push({ id: `raw ${i + 1}`, transport: 'floor', seq: 0, got: new Map(), listening: false })
   const running = sims.map(s => run(s).catch(() => {}))
   while (!sims.every(s => s.listening)) await sleep(20)
   await sleep(200) // the last requests reach the server
@@ -247,8 +248,8 @@ async function phones(): Promise<void> {
 /** `processes` > 1: that many children of this script, each with its share of the phones; their results merged. */
 async function coordinate(n: number): Promise<void> {
   const script = fileURLToPath(import.meta.url)
-  const shares = Array.from({ length: n }, (_, i) => Math.floor(args.devices / n) + (i < args.devices % n ? 1 : 0))
-  const children = shares.map(devices => spawn(process.execPath, [...process.execArgv, script, JSON.stringify({ ...args, devices, processes: 1, shard: true })], { stdio: ['pipe', 'pipe', 'inherit'] }))
+  const share = (total: number, i: number) => Math.floor(total / n) + (i < total % n ? 1 : 0)
+  const children = Array.from({ length: n }, (_, i) => spawn(process.execPath, [...process.execArgv, script, JSON.stringify({ ...args, devices: share(args.devices, i), floorSockets: share(args.floorSockets ?? args.devices, i), processes: 1, shard: true })], { stdio: ['pipe', 'pipe', 'inherit'] }))
   process.once('SIGTERM', () => process.exit(0)) // the children see their stdin end and go too
   const lines = children.map(c => createInterface({ input: c.stdout! })[Symbol.asyncIterator]())
   const next = async (i: number) => {
