@@ -68,20 +68,7 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
   })
 
   /** GET /api/events?device= → an event stream: one `push` event per push, `bye` when the talk ends. */
-  app.get('/api/events', (req, res) => {
-    const d = device(hub, req, 'sse')
-    const stream = startSseSession(res, { sessions: phoneStreams, heartbeatMs: PHONE_HEARTBEAT_MS, onClose: () => release() })
-    const push = (p: AudiencePush) => {
-      const frame = sseFrame(p) // built once per push, for every stream
-      if (stream.sendFrame(frame))
-        hub.sent(d, frame.length)
-    }
-    const release = hub.subscribe(d, push, () => {
-      void stream.send('bye', { reason: hub.closed ?? 'You left' })
-      stream.end()
-    })
-    for (const p of hub.since(Number(req.headers['last-event-id']) || after(req))) push(p)
-  })
+  app.get('/api/events', phoneEvents(hub, phoneStreams))
 
   /** POST /api/report {device, seq, receivedAt} → 200 {ms, serverTime}: how late that push reached it (and a clock sample). */
   app.post('/api/report', (req, res) => {
@@ -101,6 +88,24 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
   app.use(notFound)
   app.use(errorHandler)
   return app
+}
+
+/** The SSE phones' stream: each push's frame (built once for all of them), a `bye` when the device leaves or the talk ends. `streams` share one heartbeat timer. */
+function phoneEvents(hub: AudienceHub, streams: Set<Response>): RequestHandler {
+  return (req, res) => {
+    const d = device(hub, req, 'sse')
+    const stream = startSseSession(res, { sessions: streams, heartbeatMs: PHONE_HEARTBEAT_MS, onClose: () => release() })
+    const push = (p: AudiencePush) => {
+      const frame = sseFrame(p)
+      if (stream.sendFrame(frame))
+        hub.sent(d, frame.length)
+    }
+    const release = hub.subscribe(d, push, () => {
+      void stream.send('bye', { reason: hub.closed ?? 'You left' })
+      stream.end()
+    })
+    for (const p of hub.since(Number(req.headers['last-event-id']) || after(req))) push(p)
+  }
 }
 
 /** 421 unless Host is this listener's address (DNS rebinding); 403 for a state-changing request from another origin. */
