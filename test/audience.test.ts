@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { AudienceHub } from '../demos/audience/hub.ts'
 import { audienceHub } from '../demos/audience/state.ts'
 import { TRANSPORTS } from '../wire/audience.ts'
@@ -13,9 +14,9 @@ import { startDemoServer, waitFor } from './support/demo-server.ts'
 // any other address). The audience listener is bound to 127.0.0.1 here.
 const AUDIENCE = { audience: true, audienceHost: '127.0.0.1', audiencePort: 0, connectBroker: false } as const
 
-/** Runs `devices` simulated phones in a process of their own; resolves once they all listen, with how to wait for their result. */
-function simulate(url: string, token: string, devices: number, pushes: number): Promise<{ result: Promise<AudienceRun> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/audience-devices.ts', JSON.stringify({ url, token, devices, pushes, timeoutMs: 60_000 })], { stdio: ['ignore', 'pipe', 'inherit'] })
+/** Runs `devices` simulated phones in `processes` processes of their own; resolves once they all listen, with how to wait for their result. */
+function simulate(url: string, token: string, devices: number, pushes: number, processes = 1): Promise<{ result: Promise<AudienceRun> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/audience-devices.ts', JSON.stringify({ url, token, devices, pushes, processes, timeoutMs: 60_000 })], { stdio: ['ignore', 'pipe', 'inherit'] })
   const lines = createInterface({ input: child.stdout })
   return new Promise((resolve, reject) => {
     let ready = false
@@ -45,11 +46,11 @@ describe('audience mode', () => {
   })
   afterAll(() => demos?.close())
 
-  it('300 phones (75 per transport) each hear 10 pushes, none missing; once they leave nothing is held', async () => {
+  it('300 phones (75 per transport, in two processes) each hear 10 pushes, none missing; once they leave nothing is held', async () => {
     const hub = audienceHub(demos.ctx)!
     const audienceUrl = demos.audience!.url
     const baseline = resources()
-    const { result } = await simulate(audienceUrl, hub.token, 300, 10)
+    const { result } = await simulate(audienceUrl, hub.token, 300, 10, 2)
     const state = await fetch(`${demos.url}/audience/state`).then(json)
     expect(state.devices).toEqual({ 'short-poll': 75, 'long-poll': 75, 'sse': 75, 'websocket': 75 })
     for (let i = 1; i <= 10; i++) {
@@ -57,6 +58,8 @@ describe('audience mode', () => {
       expect(res.status).toBe(202)
     }
     const run = await result
+    expect(run.processes).toBe(2)
+    expect(run.devices).toBe(300)
     expect(run.missing).toBe(0)
     expect(run.duplicates).toBe(0)
     for (const t of TRANSPORTS) expect(run.received[t]).toEqual([10, 10])
@@ -107,6 +110,31 @@ describe('audience mode', () => {
     expect((await fetch(`${a}/?t=${audienceHub(demos.ctx)!.token}`)).status).toBe(200)
     // The demo server answers the presenter only.
     expect((await fetch(`${demos.url}/audience/push`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Origin': 'https://evil.example' }, body: '{"text":"x"}' })).status).toBe(403)
+  })
+
+  it('hears a push on a WebSocket as one uncompressed text frame (deflate declined even when offered)', async () => {
+    const hub = audienceHub(demos.ctx)!
+    hub.assign = 'websocket'
+    try {
+      const join = async () => (await fetch(`${demos.audience!.url}/api/join`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: hub.token }) }).then(json)).device as string
+      const sockets = await Promise.all([await join(), await join()].map(async (device) => {
+        const ws = new WebSocket(`${demos.audience!.url.replace('http', 'ws')}/api/ws?device=${device}&after=${hub.seq}`, { perMessageDeflate: true })
+        await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+        return { ws, device, message: new Promise<{ data: Buffer, binary: boolean }>(resolve => ws.once('message', (data, binary) => resolve({ data: data as Buffer, binary }))) }
+      }))
+      const p = hub.push('one frame')
+      for (const { ws, message, device } of sockets) {
+        expect(ws.extensions).toBe('') // no permessage-deflate: a 100-byte push needs no zlib pass per socket
+        const { data, binary } = await message
+        expect(binary).toBe(false)
+        expect(JSON.parse(data.toString())).toEqual({ type: 'push', ...p })
+        ws.close()
+        hub.leave(device)
+      }
+    }
+    finally {
+      hub.assign = 'round-robin'
+    }
   })
 
   it('says 429 with Retry-After when the room is full or a phone asks too often, and tells every phone the talk has ended when it stops', async () => {

@@ -182,12 +182,22 @@ export class AudienceHub {
     return release
   }
 
-  /** Sends `text` to every phone at once (each over its own transport); `vote`: the room's question now (demos/audience/votes.ts). */
+  /**
+   * Sends `text` to every phone at once (each over its own transport): first down every held
+   * stream (SSE, WebSocket: one frame each on an open connection), then to every waiting long
+   * poll (each a whole HTTP response, after which the phone must ask again). The cheaper delivery
+   * goes first, as a scheduler runs the shortest job first: that gives the room the lowest mean
+   * delay, and lets the race rank the transports by what a delivery costs. Every stream gets the
+   * same `p` and every long poll the same `[p]`, so each transport builds its bytes once per push
+   * (demos/audience/frames.ts), not once per phone. `sentAt` is stamped before the first write.
+   * `vote`: the room's question now (demos/audience/votes.ts).
+   */
   push(text: string, via: AudiencePush['via'] = 'direct', vote?: AudiencePush['vote']): AudiencePush {
     const p: AudiencePush = vote === undefined ? { seq: this.nextSeq++, text, sentAt: epochMs(), via } : { seq: this.nextSeq++, text, sentAt: epochMs(), via, vote }
     this.pushes = [...this.pushes.slice(-49), p]
-    for (const answer of [...this.waiting.values()]) answer([p])
     for (const send of [...this.senders.values()]) send(p)
+    const pushes = [p]
+    for (const answer of [...this.waiting.values()]) answer(pushes)
     return p
   }
 

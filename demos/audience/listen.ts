@@ -1,7 +1,9 @@
 import type { AddressInfo, Socket } from 'node:net'
 import type { AudienceHub } from './hub.ts'
+import type { AudiencePush } from '../../wire/audience.ts'
 import { createServer, STATUS_CODES } from 'node:http'
 import { WebSocketServer } from 'ws'
+import { wsMessage } from './frames.ts'
 import { createAudienceApp, sameOrigin } from './phone-app.ts'
 
 /** The audience listener, once it listens. */
@@ -24,7 +26,9 @@ export const AUDIENCE_WS_PATH = '/api/ws'
  */
 export async function listenAudience(hub: AudienceHub, host: string, port: number): Promise<AudienceListening> {
   const server = createServer(createAudienceApp(hub, host))
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 })
+  // No permessage-deflate (ws's server default, said here on purpose): a push is ~100 bytes, and
+  // compressing it would cost each socket its own zlib context and time on every send.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false })
   const sockets = new Set<Socket>()
   server.on('connection', (s) => {
     sockets.add(s)
@@ -59,12 +63,13 @@ export async function listenAudience(hub: AudienceHub, host: string, port: numbe
     }
     const d = device
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const send = (text: string) => {
-        ws.send(text)
-        hub.sent(d, Buffer.byteLength(text))
+      const send = (p: AudiencePush) => {
+        const message = wsMessage(p) // built once per push, for every socket
+        ws.send(message, { binary: false }) // a text frame; ws sets TCP_NODELAY on the socket
+        hub.sent(d, message.length)
       }
-      const release = hub.subscribe(d, p => send(JSON.stringify({ type: 'push', ...p })), () => ws.close(1001, (hub.closed ?? 'You left').slice(0, 100)))
-      for (const p of hub.since(Number(url.searchParams.get('after')) || 0)) send(JSON.stringify({ type: 'push', ...p }))
+      const release = hub.subscribe(d, send, () => ws.close(1001, (hub.closed ?? 'You left').slice(0, 100)))
+      for (const p of hub.since(Number(url.searchParams.get('after')) || 0)) send(p)
       ws.on('message', () => ws.close(1003, 'this socket only listens')) // reports go to POST /api/report
       ws.on('close', release)
       ws.on('error', () => ws.terminate())

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs'
 import express from 'express'
 import { epochMs } from '../../wire/clock.ts'
 import { errorHandler, HttpError, notFound } from '../platform/http.ts'
-import { frameOf, startSseSession } from '../platform/sse-session.ts'
+import { startSseSession } from '../platform/sse-session.ts'
+import { pollAnswer, sseFrame } from './frames.ts'
 import { mountPhoneVotes } from './votes-routes.ts'
 import { roomVotes } from './votes.ts'
 
@@ -29,6 +30,7 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
   const app = express()
   const phoneStreams = new Set<Response>() // the phones' event streams: one heartbeat timer for all
   app.disable('x-powered-by')
+  app.set('etag', false) // every answer here is no-store: no hash of each body
   app.set('trust proxy', false)
   app.use(ownHostAndOrigin(ownHost))
   app.use(express.json({ limit: '1kb' }))
@@ -49,39 +51,33 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
     res.status(201).type('json').send(answer)
   })
 
+  /** GET /api/clock?device= → 200 {serverTime}: one sample of the server's clock (the page keeps the one with the shortest round trip). */
+  app.get('/api/clock', (req, res) => {
+    const d = hub.use(req.query.device)
+    send(hub, d, res, Buffer.from(JSON.stringify({ serverTime: epochMs() })))
+  })
+
   /** GET /api/poll?device=&after= → 200 {pushes} at once: short polling. */
   app.get('/api/poll', (req, res) => {
     const d = device(hub, req, 'short-poll')
-    send(hub, d, res, { pushes: hub.since(after(req)) })
+    send(hub, d, res, pollAnswer(hub.since(after(req))))
   })
 
   /** GET /api/long-poll?device=&after= → held until a push newer than `after` (or 25 s: empty). */
   app.get('/api/long-poll', (req, res) => {
     const d = device(hub, req, 'long-poll')
-    const stop = hub.wait(d, after(req), LONG_POLL_MS, pushes => !res.writableEnded && send(hub, d, res, hub.closed ? { pushes, ended: hub.closed } : { pushes }))
+    const stop = hub.wait(d, after(req), LONG_POLL_MS, pushes => !res.writableEnded && send(hub, d, res, hub.closed ? Buffer.from(JSON.stringify({ pushes, ended: hub.closed })) : pollAnswer(pushes)))
     res.on('close', stop)
   })
 
   /** GET /api/events?device= → an event stream: one `push` event per push, `bye` when the talk ends. */
-  app.get('/api/events', (req, res) => {
-    const d = device(hub, req, 'sse')
-    const stream = startSseSession(res, { sessions: phoneStreams, heartbeatMs: PHONE_HEARTBEAT_MS, onClose: () => release() })
-    const push = (p: AudiencePush) => {
-      void stream.send('push', p, p.seq)
-      hub.sent(d, Buffer.byteLength(frameOf('push', p, p.seq))) // the frame just sent (built once)
-    }
-    const release = hub.subscribe(d, push, () => {
-      void stream.send('bye', { reason: hub.closed ?? 'You left' })
-      stream.end()
-    })
-    for (const p of hub.since(Number(req.headers['last-event-id']) || after(req))) push(p)
-  })
+  app.get('/api/events', phoneEvents(hub, phoneStreams))
 
-  /** POST /api/report {device, seq, receivedAt} → 200 {ms}: how late that push reached it. */
+  /** POST /api/report {device, seq, receivedAt} → 200 {ms, serverTime}: how late that push reached it (and a clock sample). */
   app.post('/api/report', (req, res) => {
     const body = object(req.body)
     const d = hub.use(body.device)
-    res.json({ ms: hub.report(d, body.seq, body.receivedAt) })
+    res.json({ ms: hub.report(d, body.seq, body.receivedAt), serverTime: epochMs() })
   })
 
   /** POST /api/leave {device} → 204 (the page sends it when it is closed). */
@@ -99,6 +95,24 @@ export function createAudienceApp(hub: AudienceHub, ownHost: string): Express {
   app.use(notFound)
   app.use(errorHandler)
   return app
+}
+
+/** The SSE phones' stream: each push's frame (built once for all of them), a `bye` when the device leaves or the talk ends. `streams` share one heartbeat timer. */
+function phoneEvents(hub: AudienceHub, streams: Set<Response>): RequestHandler {
+  return (req, res) => {
+    const d = device(hub, req, 'sse')
+    const stream = startSseSession(res, { sessions: streams, heartbeatMs: PHONE_HEARTBEAT_MS, onClose: () => release() })
+    const push = (p: AudiencePush) => {
+      const frame = sseFrame(p)
+      if (stream.sendFrame(frame))
+        hub.sent(d, frame.length)
+    }
+    const release = hub.subscribe(d, push, () => {
+      void stream.send('bye', { reason: hub.closed ?? 'You left' })
+      stream.end()
+    })
+    for (const p of hub.since(Number(req.headers['last-event-id']) || after(req))) push(p)
+  }
 }
 
 /** 421 unless Host is this listener's address (DNS rebinding); 403 for a state-changing request from another origin. */
@@ -145,9 +159,9 @@ function device(hub: AudienceHub, req: Request, transport: Device['transport']):
   return d
 }
 
-function send(hub: AudienceHub, d: Device, res: Response, body: unknown): void {
-  const text = JSON.stringify(body)
-  hub.sent(d, Buffer.byteLength(text))
-  res.set('Cache-Control', 'no-store').type('json').send(text)
+/** Answers 200 with `body` (JSON bytes, often one buffer shared by every phone a push answers), counted as sent to `d`. */
+function send(hub: AudienceHub, d: Device, res: Response, body: Buffer): void {
+  hub.sent(d, body.length)
+  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': body.length }).end(body)
 }
 

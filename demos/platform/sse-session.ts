@@ -17,6 +17,13 @@ export interface SseSession {
    * the event went nowhere (then do not count it as delivered).
    */
   send: (event: string, data: unknown, id?: string | number) => Promise<boolean>
+  /**
+   * Writes one frame built already (`formatEvent`, wire/sse.ts, as a string or its UTF-8 bytes),
+   * with no promise and no callback, handed to the socket at once: the fan-out path, where one
+   * change goes to many streams and its frame is built once. Returns `false` if the stream is closed (nothing written), else `true`
+   * (queued or written; the socket's own buffer takes any back-pressure).
+   */
+  sendFrame: (frame: string | Uint8Array) => boolean
   /** True once the client went away or the stream was ended. */
   readonly closed: boolean
   /** Ends the response (the client's EventSource will reconnect unless told otherwise). */
@@ -84,6 +91,17 @@ export function startSseSession(res: Response, { sessions, heartbeatMs, onClose 
       })
     },
     // #endregion send
+    sendFrame(frame) {
+      if (closed || res.writableEnded)
+        return false
+      // Out now, in one write (the chunk's size line, the frame, its CRLF): a bare res.write()
+      // holds the socket corked to the end of the tick, so in a loop over many streams every frame
+      // would leave after the whole loop, behind the sockets and responses written next to it.
+      res.cork()
+      res.write(frame)
+      res.uncork()
+      return true
+    },
   }
 }
 

@@ -1,10 +1,15 @@
-import type { Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import type { Transport } from '../../wire/audience.ts'
+import type { RunningDemoServer } from '../support/demo-server.ts'
 import jsQR from 'jsqr'
 import { devices } from 'playwright-core'
 import { PNG } from 'pngjs'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { audienceHub } from '../../demos/audience/state.ts'
+import { launchBrowser } from '../../tools/browser.ts'
+import { TRANSPORTS } from '../../wire/audience.ts'
 import { currentSlide, goToSlide } from '../support/deck.ts'
+import { startDemoServer, waitFor } from '../support/demo-server.ts'
 import { screenshots, useDeckSession } from '../support/e2e.ts'
 
 // Audience mode end to end: the Join slide's QR code, read back from its pixels, opens the phone
@@ -78,6 +83,58 @@ describe('audience mode: the room\'s phones as clients', () => {
     await deck.demos.close()
     for (const phone of phones)
       await expect.poll(() => phone.getByTestId('phone-status').textContent(), { timeout: 15_000 }).toMatch(/talk has (probably )?ended/)
+    for (const phone of phones) await phone.context().close()
+  })
+})
+
+// The race ranks transports by the delays the phones report, each against the server's clock. One
+// phone per transport on loopback once showed the WebSocket phone 38-70 ms behind on every push: the
+// transport was as fast as the others (all within a few ms on the same clock), but the page took its
+// clock offset from one round trip, its join, and a first request slow on its way in made the offset,
+// and every delay it reported, that much too large. Each phone now takes the shortest of several
+// round trips (join, GET /api/clock, each report's answer), so it is off by at most half of that.
+describe('audience mode: each phone reads the server\'s clock', () => {
+  let demos: RunningDemoServer
+  let browser: Browser
+  beforeAll(async () => {
+    demos = await startDemoServer({ audience: true, audienceHost: '127.0.0.1', audiencePort: 0, connectBroker: false })
+    browser = await launchBrowser()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await demos?.close()
+  })
+
+  it('four phones, one per transport, the WebSocket phone\'s join slow on its way in: every offset is set by a quicker round trip, and the WebSocket phone is not the last to hear every push', async () => {
+    const HELD_MS = 500
+    const hub = audienceHub(demos.ctx)!
+    const phones: Page[] = []
+    for (const transport of TRANSPORTS) {
+      const context = await browser.newContext({ ...devices['Pixel 7'] })
+      if (transport === 'websocket') // the by-hand case: this phone's first request reached the server late
+        await context.route('**/api/join', async route => setTimeout(() => void route.continue(), HELD_MS))
+      const phone = await context.newPage()
+      await phone.goto(hub.joinUrl!)
+      await phone.click('#go')
+      await expect.poll(() => phone.getByTestId('phone-transport').textContent()).toBe(transport)
+      phones.push(phone)
+    }
+    // Phones and server share this machine's wall clock: the true offset is 0 (to well under 1 ms).
+    for (const [i, phone] of phones.entries()) {
+      const [offset, bestRtt] = await phone.evaluate('[offset, bestRtt]') as [number, number]
+      expect(bestRtt, `${TRANSPORTS[i]}: its offset came from a round trip shorter than the held join`).toBeLessThan(HELD_MS)
+      expect(Math.abs(offset), `${TRANSPORTS[i]}: offset ${offset} ms, best round trip ${bestRtt} ms`).toBeLessThanOrEqual(bestRtt / 2 + 1)
+    }
+    const PUSHES = 6
+    const delay = (t: Transport, seq: number) => [...hub.devices.values()].find(d => d.transport === t)!.delays.get(seq)!
+    for (let seq = 1; seq <= PUSHES; seq++) {
+      expect(hub.push(`push ${seq}`).seq).toBe(seq)
+      await waitFor(() => [...hub.devices.values()].every(d => d.delays.has(seq)), `every phone's report of push ${seq}`, 15_000)
+    }
+    // Within this run, push by push: a WebSocket phone behind SSE and long polling (by more than
+    // 1 ms) on every push would be its clock again, or a transport made slow.
+    const last = Array.from({ length: PUSHES }, (_, i) => i + 1).filter(seq => delay('websocket', seq) > Math.max(delay('sse', seq), delay('long-poll', seq)) + 1)
+    expect(last.length, `the WebSocket phone was last by > 1 ms on pushes ${last.join(', ')}`).toBeLessThan(PUSHES)
     for (const phone of phones) await phone.context().close()
   })
 })
