@@ -39,7 +39,7 @@ export const push = definePrediction<PushState>({
   reason: (s) => {
     const { heard } = tabs(s)
     const when = s.latestMs === null ? '' : `, ${ms(s.latestMs)} after the server sent it`
-    return `${count(s.tabRequests, 'request')} from the tabs: the news came down ${heard.length} open WebSockets as frames${when}.`
+    return `${s.tabRequests === 0 ? 'No request' : count(s.tabRequests, 'request')} from the tabs: the news came down ${heard.length} open WebSockets as frames${when}.`
   },
 })
 
