@@ -10,12 +10,12 @@ export interface LongPollingState {
 
 export const longPolling = definePrediction<LongPollingState>({
   demo: 'long-polling',
-  question: 'The same kind of transcode, 4 s, five progress steps, and each GET now waits for news: how many requests, POST included?',
+  question: 'A 4 s transcode, five progress steps, each GET held until there is news: how many requests, POST included?',
   options: [
     { id: '1-2', label: '1–2' },
     { id: '3-8', label: '3–8' },
     { id: '9-14', label: '9–14' },
-    { id: '15-up', label: '15 or more' },
+    { id: '15-up', label: '≥ 15' },
   ],
   expected: '3-8',
   answer: s => s.stats?.finished ? inRange(s.stats.requests, [['1-2', 3], ['3-8', 9], ['9-14', 15]], '15-up') : null,

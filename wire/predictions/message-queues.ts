@@ -14,10 +14,10 @@ export const brokerPush = definePrediction<BrokerPushState>({
   demo: 'broker-push',
   question: 'From the click, through RabbitMQ and back to this screen: how long?',
   options: [
-    { id: 'lt2', label: 'under 2 ms' },
+    { id: 'lt2', label: '< 2 ms' },
     { id: '2-20', label: '2–20 ms' },
     { id: '20-200', label: '20–200 ms' },
-    { id: '200-up', label: '200 ms or more' },
+    { id: '200-up', label: '≥ 200 ms' },
   ],
   expected: '2-20',
   answer: (s) => {
@@ -26,7 +26,7 @@ export const brokerPush = definePrediction<BrokerPushState>({
   },
   reason: (s) => {
     const m = first(s)!
-    return `${ms(m.total)} click to screen: RabbitMQ confirmed in ${ms(m.confirm)}, pushed it to the consumer in ${ms(m.broker)}, and the last hop into this page took ${ms(m.sse)}.`
+    return `${ms(m.total)} click to screen: confirmed in ${ms(m.confirm)}, broker to consumer ${ms(m.broker)}, into this page ${ms(m.sse)}.`
   },
 })
 

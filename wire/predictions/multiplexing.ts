@@ -19,11 +19,11 @@ function both(s: Http2State) {
 
 export const http2 = definePrediction<Http2State>({
   demo: 'http2',
-  question: '10 requests, each answered after 1 s: HTTP/1.1 on six connections, or HTTP/2 on one. Which has all its answers first?',
+  question: 'Which has all 10 answers first?',
   options: [
-    { id: 'h1', label: 'HTTP/1.1, six connections' },
-    { id: 'same', label: 'about the same (within 10 %)' },
-    { id: 'h2', label: 'HTTP/2, one connection' },
+    { id: 'h1', label: 'HTTP/1.1 (6 connections)' },
+    { id: 'same', label: 'a tie (±10 %)' },
+    { id: 'h2', label: 'HTTP/2 (1 connection)' },
   ],
   expected: 'h2',
   answer: (s) => {

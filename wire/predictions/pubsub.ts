@@ -14,10 +14,10 @@ const lateJoiner = (s: PubSubState) => s.panels?.find(p => p.name.startsWith('la
 
 export const pubsubFanout = definePrediction<PubSubState>({
   demo: 'pubsub-fanout',
-  question: 'Three subscribers, one publish. Then a fourth subscribes, and we publish again: what does the late joiner get?',
+  question: 'A fourth subscriber joins after the first publish: what does it get?',
   options: [
-    { id: 'new-only', label: 'only what is published after it joined' },
-    { id: 'history', label: 'the earlier message too' },
+    { id: 'new-only', label: 'only later messages' },
+    { id: 'history', label: 'the earlier one too' },
   ],
   expected: 'new-only',
   // Once the late joiner has a message: the one published after it joined came in. Had the broker

@@ -22,12 +22,12 @@ function tabs(s: PushState) {
 
 export const push = definePrediction<PushState>({
   demo: 'websocket-push',
-  question: 'When the transcode finishes, how many requests do the three open tabs send to hear of it?',
+  question: 'The video is out: how many requests do the three tabs send to hear of it?',
   options: [
     { id: '0', label: 'none' },
     { id: '1-3', label: '1–3' },
     { id: '4-9', label: '4–9' },
-    { id: '10-up', label: '10 or more' },
+    { id: '10-up', label: '≥ 10' },
   ],
   expected: '0',
   answer: (s) => {
@@ -39,7 +39,7 @@ export const push = definePrediction<PushState>({
   reason: (s) => {
     const { heard } = tabs(s)
     const when = s.latestMs === null ? '' : `, ${ms(s.latestMs)} after the server sent it`
-    return `${s.tabRequests === 0 ? 'No request' : count(s.tabRequests, 'request')} from the tabs: the news came down ${heard.length} open WebSockets as frames${when}.`
+    return `${s.tabRequests === 0 ? 'No request' : count(s.tabRequests, 'request')} from the tabs: ${heard.length} open WebSockets got it as a frame${when}.`
   },
 })
 

@@ -28,12 +28,12 @@ function first(s: RaceState): Client[] | null {
 
 export const race = definePrediction<RaceState>({
   demo: 'race',
-  question: 'One 4 s transcode, four clients: who hears first that it is done? (Within 20 ms of each other is a tie.)',
+  question: 'Who hears first that the job is done?',
   options: [
-    { id: 'sse', label: 'SSE, alone' },
-    { id: 'long', label: 'long polling, alone' },
-    { id: 'other', label: 'short polling or request/response, alone' },
-    { id: 'tie', label: 'a tie' },
+    { id: 'sse', label: 'SSE' },
+    { id: 'long', label: 'long polling' },
+    { id: 'other', label: 'short polling or req./resp.' },
+    { id: 'tie', label: 'a tie (≤ 20 ms apart)' },
   ],
   expected: 'tie',
   answer: (s) => {
@@ -46,7 +46,7 @@ export const race = definePrediction<RaceState>({
   },
   reason: (s) => {
     const heard = CLIENTS.map(c => ({ c, d: s.rows[c].delayMs })).sort((a, b) => (a.d ?? Infinity) - (b.d ?? Infinity))
-    return `Heard of the end: ${heard.map(({ c, d }) => `${NAMES[c]} ${d === null ? 'never' : `${ms(d)} late`}`).join(', ')}.`
+    return `Late by: ${heard.map(({ c, d }) => `${NAMES[c]} ${d === null ? 'never' : ms(d)}`).join(', ')}.`
   },
 })
 

@@ -13,12 +13,12 @@ const headerLines = (head: string) => head.split('\r\n').filter(Boolean).length 
 
 export const requestResponse = definePrediction<RequestResponseState>({
   demo: 'request-response',
-  question: 'We send a 16-byte body. How many bytes of head (request line and headers) does the browser put in front of it?',
+  question: 'A 16-byte body: how many bytes of head go in front of it?',
   options: [
-    { id: 'lt100', label: 'under 100 B' },
+    { id: 'lt100', label: '< 100 B' },
     { id: '100-300', label: '100–300 B' },
     { id: '300-1000', label: '300–1,000 B' },
-    { id: '1000-up', label: '1,000 B or more' },
+    { id: '1000-up', label: '≥ 1,000 B' },
   ],
   expected: '300-1000',
   answer: s => s.sent ? inRange(s.sent.headBytes, [['lt100', 100], ['100-300', 300], ['300-1000', 1000]], '1000-up') : null,

@@ -17,10 +17,10 @@ export const shortPolling = definePrediction<ShortPollingState>({
   demo: 'short-polling',
   question: 'A 4.5 s transcode, polled every second: how many requests does the page send, POST included?',
   options: [
-    { id: 'up-to-4', label: '4 or fewer' },
+    { id: 'up-to-4', label: '≤ 4' },
     { id: '5-9', label: '5–9' },
     { id: '10-14', label: '10–14' },
-    { id: '15-up', label: '15 or more' },
+    { id: '15-up', label: '≥ 15' },
   ],
   expected: '5-9',
   answer: (s) => {

@@ -14,12 +14,13 @@ const over = (s: SidecarState) => !!s.stats?.sidecar && s.stats.app.requests > 0
 
 export const sidecar = definePrediction<SidecarState>({
   demo: 'sidecar',
-  question: 'The price service fails every other call. With a sidecar in front of it, how many of the 6 orders succeed?',
+  question: 'Every other price call fails. With a sidecar, how many of 6 orders succeed?',
+  // Labels for the slide's 6 orders; the answer compares successes with failures, so it holds for any count.
   options: [
     { id: 'none', label: 'none' },
-    { id: 'half-or-fewer', label: 'half or fewer' },
-    { id: 'most', label: 'more than half, not all' },
-    { id: 'all', label: 'all of them' },
+    { id: 'half-or-fewer', label: '1–3' },
+    { id: 'most', label: '4–5' },
+    { id: 'all', label: 'all 6' },
   ],
   expected: 'all',
   answer: (s) => {
@@ -32,8 +33,8 @@ export const sidecar = definePrediction<SidecarState>({
     return s.ok > s.failed ? 'most' : 'half-or-fewer'
   },
   reason: (s) => {
-    const { app, proxy, upstream } = s.stats!
-    return `${s.ok} of ${s.ok + s.failed} orders succeeded: the app made ${app.upstreamCalls} price calls, the sidecar ${proxy?.attempts ?? 0} attempts (${proxy?.retries ?? 0} retries), and the price service saw ${upstream.attempts}.`
+    const { app, proxy } = s.stats!
+    return `${s.ok} of ${s.ok + s.failed} orders ok: the app made ${app.upstreamCalls} price calls, the sidecar ${proxy?.attempts ?? 0} attempts (${proxy?.retries ?? 0} retries).`
   },
 })
 

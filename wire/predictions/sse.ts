@@ -26,10 +26,10 @@ function events(s: SseState) {
 
 export const sse = definePrediction<SseState>({
   demo: 'sse',
-  question: 'One transcode, five progress steps, and we cut the connection halfway: which events reach the page?',
+  question: 'Five progress steps, and the connection is cut halfway: which events reach the page?',
   options: [
-    { id: 'all-once', label: 'every one, exactly once' },
-    { id: 'missing', label: 'some go missing' },
+    { id: 'all-once', label: 'all, exactly once' },
+    { id: 'missing', label: 'some missing' },
     { id: 'twice', label: 'none missing, some twice' },
   ],
   expected: 'all-once',
@@ -41,10 +41,9 @@ export const sse = definePrediction<SseState>({
   },
   reason: (s) => {
     const e = events(s)
-    const cuts = s.connections.length - 1
-    const resumed = cuts ? `; ${count(cuts, 'cut')}, ${e.replayed} replayed on the reconnect (Last-Event-ID: ${s.connections.at(-1)!.lastEventId})` : '; the connection was not cut'
-    const gaps = `${e.missing.length ? `missing ${e.missing.join(', ')}` : 'none missing'}, ${e.twice.length ? `twice: ${e.twice.join(', ')}` : 'none twice'}`
-    return `${count(e.got.length, 'event')} with ids ${e.got.join(' ')}: ${gaps}${resumed}; ${count(s.stats.requests, 'request')}.`
+    const resumed = s.connections.length > 1 ? `${e.replayed} replayed after the cut (Last-Event-ID ${s.connections.at(-1)!.lastEventId})` : 'the connection was not cut'
+    const gaps = `${e.missing.length ? `missing ${e.missing.join(' ')}` : 'none missing'}, ${e.twice.length ? `twice ${e.twice.join(' ')}` : 'none twice'}`
+    return `Ids ${e.got.join(' ')}: ${gaps}; ${resumed}; ${count(s.stats.requests, 'request')}.`
   },
 })
 
@@ -58,12 +57,12 @@ const streams = (s: CapacityState) => s.runs?.find(r => r.mode === 'sse')
 
 export const capacity = definePrediction<CapacityState>({
   demo: 'capacity',
-  question: '1,000 viewers each hold an open event stream to one server: how much of the server\'s memory does one of them cost?',
+  question: '1,000 viewers each hold an event stream open to one server: how much memory does one cost it?',
   options: [
-    { id: 'lt2', label: 'under 2 KB' },
+    { id: 'lt2', label: '< 2 KB' },
     { id: '2-32', label: '2–32 KB' },
     { id: '32-512', label: '32–512 KB' },
-    { id: '512-up', label: '512 KB or more' },
+    { id: '512-up', label: '≥ 512 KB' },
   ],
   expected: '2-32',
   answer: (s) => {

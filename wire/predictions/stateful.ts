@@ -29,10 +29,10 @@ const answers = (steps: Step[]) => afterRestart(steps).map(x => `${x.instance} $
 
 export const stateful = definePrediction<StatefulState>({
   demo: 'stateful',
-  question: 'Log in once, ask "who am I?" twice, then restart both instances and ask again: which login survives?',
+  question: 'Log in, ask “who am I?”, restart both instances, ask again: which login survives?',
   options: [
-    { id: 'session', label: 'the in-memory session' },
-    { id: 'token', label: 'the signed token' },
+    { id: 'session', label: 'the session' },
+    { id: 'token', label: 'the token' },
     { id: 'both', label: 'both' },
     { id: 'neither', label: 'neither' },
   ],
@@ -43,7 +43,7 @@ export const stateful = definePrediction<StatefulState>({
       return null
     return r.session ? (r.token ? 'both' : 'session') : (r.token ? 'token' : 'neither')
   },
-  reason: s => `After the restart, "who am I?" answered: session ${answers(s.steps.session)}; token ${answers(s.steps.token)} (401: logged out).`,
+  reason: s => `After the restart, “who am I?” got: session ${answers(s.steps.session)}; token ${answers(s.steps.token)} (401: logged out).`,
 })
 
 export default [stateful]

@@ -12,12 +12,12 @@ export interface SyncAsyncState {
 
 export const syncAsync = definePrediction<SyncAsyncState>({
   demo: 'sync-async',
-  question: 'The server counts primes for most of a second, first on its event loop, then on a worker thread. Does it answer the heartbeats (one every 100 ms) meanwhile?',
+  question: 'Primes on the loop, then on a thread: are heartbeats answered meanwhile?',
   options: [
-    { id: 'thread-only', label: 'only with the worker thread' },
-    { id: 'both', label: 'yes, both times' },
-    { id: 'loop-only', label: 'only on the event loop' },
-    { id: 'neither', label: 'neither time' },
+    { id: 'thread-only', label: 'thread only' },
+    { id: 'both', label: 'both' },
+    { id: 'loop-only', label: 'loop only' },
+    { id: 'neither', label: 'neither' },
   ],
   expected: 'thread-only',
   answer: (s) => {
@@ -30,7 +30,7 @@ export const syncAsync = definePrediction<SyncAsyncState>({
   },
   reason: (s) => {
     const { blocking, worker } = s.results as Required<SyncAsyncState['results']>
-    return `Heartbeats the server answered while it counted: ${blocking.heartbeatsServed} with the work on its loop (its own 10 ms timer fired ${blocking.timerTicks} times), ${worker.heartbeatsServed} with it on a worker thread.`
+    return `Heartbeats answered meanwhile: ${blocking.heartbeatsServed} with its loop busy (its 10 ms timer fired ${blocking.timerTicks} times), ${worker.heartbeatsServed} with a thread.`
   },
 })
 

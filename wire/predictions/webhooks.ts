@@ -1,6 +1,6 @@
 // Chapter 11, webhooks: a delivery that has to retry, then is sent again (components/WebhooksDemo.vue).
 import { definePrediction } from './types.ts'
-import { count, ms } from './format.ts'
+import { count } from './format.ts'
 
 /** One attempt the partner answered (or a forged request from the page). */
 interface Row { n: number, waitedMs: number, resend: boolean, status?: number, duplicate?: boolean, forged?: boolean }
@@ -19,7 +19,7 @@ const published = (s: WebhooksState) => sent(s).filter(r => r.status === 200 && 
 
 export const webhooks = definePrediction<WebhooksState>({
   demo: 'webhooks',
-  question: 'The partner is down for its first 2 tries; then we send the same webhook once more. How many times is the video published?',
+  question: 'Partner down for 2 tries, then one more send: how often is the video published?',
   options: [
     { id: '0', label: 'never' },
     { id: '1', label: 'once' },
@@ -36,10 +36,9 @@ export const webhooks = definePrediction<WebhooksState>({
   reason: (s) => {
     const first = sent(s).filter(r => !r.resend)
     const again = sent(s).filter(r => r.resend)
-    const tries = first.map(r => r.n > 1 ? `${r.status ?? '…'} after ${ms(r.waitedMs)}` : String(r.status ?? '…')).join(', ')
-    const dup = again.some(r => r.duplicate) ? '"duplicate, ignored"' : 'processed again'
+    const dup = again.some(r => r.duplicate) ? '“duplicate, ignored”' : 'processed again'
     const n = published(s)
-    return `Published ${n === 0 ? 'never' : n === 1 ? 'once' : count(n, 'time')}: ${count(first.length, 'POST')} (${tries}); sent again, ${again.map(r => r.status).join(', ')} ${dup}.`
+    return `Published ${n === 0 ? 'never' : n === 1 ? 'once' : count(n, 'time')}: ${count(first.length, 'POST')} (${first.map(r => r.status ?? '…').join(', ')}), then the resend: ${again.map(r => r.status).join(', ')} ${dup}.`
   },
 })
 

@@ -12,12 +12,12 @@ const first = (s: PingState) => s.pings?.at(-1)
 
 export const ping = definePrediction<PingState>({
   demo: 'ping',
-  question: 'How long does one request to a server on this same laptop take, there and back?',
+  question: 'One request to a server on this same laptop: how long, there and back?',
   options: [
-    { id: 'lt1', label: 'under 1 ms' },
+    { id: 'lt1', label: '< 1 ms' },
     { id: '1-10', label: '1–10 ms' },
     { id: '10-100', label: '10–100 ms' },
-    { id: '100-up', label: '100 ms or more' },
+    { id: '100-up', label: '≥ 100 ms' },
   ],
   expected: '1-10',
   answer: (s) => {

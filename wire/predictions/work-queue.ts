@@ -20,11 +20,11 @@ function killed(s: WorkQueueState) {
 
 export const workQueue = definePrediction<WorkQueueState>({
   demo: 'work-queue',
-  question: 'We kill a worker in the middle of a job: what happens to that video?',
+  question: 'We kill a worker mid-job: what happens to that video?',
   options: [
-    { id: 'lost', label: 'it is lost' },
-    { id: 'once', label: 'another worker does it, once' },
-    { id: 'twice', label: 'it is transcoded twice' },
+    { id: 'lost', label: 'lost' },
+    { id: 'once', label: 'done once, by the other worker' },
+    { id: 'twice', label: 'done twice' },
   ],
   expected: 'once',
   answer: (s) => {
@@ -40,8 +40,8 @@ export const workQueue = definePrediction<WorkQueueState>({
   reason: (s) => {
     const k = killed(s)!
     const redone = s.done.find(d => d.job === k.job)
-    const how = k.times ? `${redone?.redelivered ? 'redelivered and ' : ''}done ${k.times === 1 ? 'once' : `${k.times} times`}` : 'never done'
-    return `Worker ${k.worker} was killed holding ${k.job}, unacked: ${how}; ${s.stats.acked} of ${s.stats.published} jobs acked, ${s.stats.redelivered} redelivered.`
+    const how = k.times ? `${redone?.redelivered ? 'redelivered, ' : ''}done ${k.times === 1 ? 'once' : `${k.times} times`}` : 'never done'
+    return `${k.job}, unacked when worker ${k.worker} was killed: ${how}; ${s.stats.acked} of ${s.stats.published} jobs acked.`
   },
 })
 
