@@ -18,8 +18,9 @@ export interface PredictionView {
 
 /**
  * A demo's prediction, answered from its state (`demo.state()`, what `recordable` named), live:
- * the answer follows the run as it goes, null until it has measured enough. An answer function
- * that throws (a state it was not written for) counts as not answered yet, and says why in the console.
+ * the answer follows the run as it goes, null until it has measured enough. An answer (or reason)
+ * function that throws (a state it was not written for) counts as not answered (no reason) yet, and
+ * says why in the console.
  */
 export function usePrediction(demo: Demo): PredictionView {
   const prediction = computed(() => demo.id.value === undefined ? undefined : predictionFor(demo.id.value))
@@ -35,7 +36,17 @@ export function usePrediction(demo: Demo): PredictionView {
       return null
     }
   })
-  const reason = computed(() => answer.value === null ? '' : prediction.value!.reason(demo.state()))
+  const reason = computed(() => {
+    if (answer.value === null)
+      return ''
+    try {
+      return prediction.value!.reason(demo.state())
+    }
+    catch (err) {
+      console.warn(`[prediction] ${prediction.value!.demo}: reason failed: ${(err as Error).message}`)
+      return ''
+    }
+  })
   const unusual = computed(() => answer.value !== null && !!prediction.value?.expected && answer.value !== prediction.value.expected)
   return { prediction, answer, reason, unusual }
 }

@@ -30,7 +30,7 @@ export const syncAsync = definePrediction<SyncAsyncState>({
   },
   reason: (s) => {
     const { blocking, worker } = s.results as Required<SyncAsyncState['results']>
-    return `Heartbeats answered meanwhile: ${blocking.heartbeatsServed} with its loop busy (its 10 ms timer fired ${blocking.timerTicks} times), ${worker.heartbeatsServed} with a thread.`
+    return `Heartbeats answered: ${blocking.heartbeatsServed} with the loop busy (its 10 ms timer fired ${blocking.timerTicks} times), ${worker.heartbeatsServed} with a thread.`
   },
 })
 
