@@ -153,7 +153,7 @@ describe('the deck built for a static host under a sub-path, with no demo server
       expect(await reveal.getByTestId('prediction-reason').textContent()).toBe(p.reason(rec.final))
       expect(await slide.locator('[data-testid=prediction-option][data-proved]').getAttribute('data-option')).toBe(proved)
       expect(await slide.locator('[data-testid=prediction-option][data-picked]').getAttribute('data-option')).toBe(option)
-      expect(await reveal.getByTestId('prediction-yours').textContent()).toBe(right ? ' Your pick: right.' : ' Your pick: wrong.')
+      expect(await reveal.getByTestId('prediction-yours').textContent()).toBe(right ? 'Your pick: right.' : 'Your pick: wrong.')
       // One pick per question: the options are no longer buttons.
       expect(await slide.locator('button[data-testid=prediction-option]').count()).toBe(0)
       await shot(page, `predict-${id}`)
@@ -168,7 +168,7 @@ describe('the deck built for a static host under a sub-path, with no demo server
         await page.reload()
       await goToSlide(page, 'Which pattern, when')
       const tally = page.locator('.slidev-page:visible').last().getByTestId('prediction-tally')
-      await expect.poll(() => tally.innerText()).toMatch(new RegExp(`^You predicted 1 of ${total}\\n2 answered · start over$`))
+      await expect.poll(() => tally.innerText()).toMatch(new RegExp(`^You predicted 1 of ${total} right\\n2 tried · start over$`))
     }
     await shot(page, 'predict-recap')
     // Kept in this browser only: the pick and what the run proved, by demo.
