@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser } from '../../tools/browser.ts'
 import { PREDICTIONS } from '../../wire/predictions.ts'
-import { goToSlide, waitForSlide } from '../support/deck.ts'
+import { findClipped, goToSlide, waitForSlide } from '../support/deck.ts'
 import { screenshots } from '../support/e2e.ts'
 import { buildDeck, serveUnder } from '../support/static-site.ts'
 
@@ -15,6 +15,7 @@ import { buildDeck, serveUnder } from '../support/static-site.ts'
 // server under /talk/, and no demo server anywhere. Every demo must replay its recording.
 const BASE = '/talk/'
 const shot = screenshots('static-site')
+const recording = (id: string) => JSON.parse(readFileSync(new URL(`../../recordings/${id}.json`, import.meta.url), 'utf8')) as Recording
 
 describe('the deck built for a static host under a sub-path, with no demo server', () => {
   let dir: string
@@ -84,6 +85,12 @@ describe('the deck built for a static host under a sub-path, with no demo server
       // It plays to its end in real time, then offers to play again.
       const frame = slide.getByTestId('demo-frame')
       await expect.poll(() => frame.getAttribute('data-replay'), { message: `${id}: replay over`, timeout: 30_000 }).toBe('played')
+      // A main-track demo's prediction: the option the recorded run proved, marked below it, and the slide still fits.
+      const p = PREDICTIONS[id]
+      if (p) {
+        await expect.poll(() => slide.getByTestId('prediction-reveal').getAttribute('data-answer'), { message: `${id}: the answer` }).toBe(p.answer(recording(id).final))
+        expect(await findClipped(page, no), `${id}: the slide with its answer`).toBe('')
+      }
       await shot(page, `${String(no).padStart(3, '0')}-${id}`)
     }
   }, 300_000) // every demo replays in real time, one after the other
@@ -131,7 +138,7 @@ describe('the deck built for a static host under a sub-path, with no demo server
     /** A pick on demo `id`: the option its recording proves, or another one. */
     async function predict(id: string, right: boolean): Promise<void> {
       const p = PREDICTIONS[id]!
-      const rec = JSON.parse(readFileSync(new URL(`../../recordings/${id}.json`, import.meta.url), 'utf8')) as Recording
+      const rec = recording(id)
       const proved = p.answer(rec.final)!
       const option = right ? proved : p.options.find(o => o.id !== proved)!.id
       const no = demoSlides[id]!

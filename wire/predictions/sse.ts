@@ -57,7 +57,7 @@ const streams = (s: CapacityState) => s.runs?.find(r => r.mode === 'sse')
 
 export const capacity = definePrediction<CapacityState>({
   demo: 'capacity',
-  question: '1,000 viewers each hold an event stream open to one server: how much memory does one cost it?',
+  question: '1,000 held event streams: how much server memory does each one cost?',
   options: [
     { id: 'lt2', label: '< 2 KB' },
     { id: '2-32', label: '2–32 KB' },
