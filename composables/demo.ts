@@ -59,7 +59,7 @@ export function useDemo(options: DemoOptions = {}) {
   const recorded = shallowRef<{ id: string, state: Record<string, unknown> }>()
   const votes = useVotes(slide, { id: () => recorded.value?.id, state: () => recorded.value?.state ?? {} }, { badge: options.joinBadge ?? true })
   const { isAudienceView, active, online, health, whileActive, signal, checkHealth } = slide
-  const { mode, recording, playing, replayed, mirrored, recordable, onClicks, play, stopReplay, goLive } = replay
+  const { id, state, mode, recording, playing, replayed, mirrored, recordable, onClicks, play, stopReplay, goLive } = replay
   return {
     url: DEMO_URL,
     isAudienceView,
@@ -85,6 +85,13 @@ export function useDemo(options: DemoOptions = {}) {
     /** A click handler with `running`, `error` and `idle()`: see `createAction`. */
     action: <A extends unknown[]>(fn: (...args: A) => unknown, onError?: (message: string) => void) => createAction(signal, fn, onError),
     onClicks,
+    /** The id `recordable` named the demo by (its recording's and its prediction's, wire/predictions.ts); undefined before. */
+    id,
+    /**
+     * The state `recordable` named, as it is now (live, mirrored or replayed): values unwrapped, not
+     * copied, so a `computed` reading it (the prediction's answer, components/PredictionPanel.vue) follows every change.
+     */
+    state,
     mode,
     recording,
     playing,

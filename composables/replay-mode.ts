@@ -57,6 +57,13 @@ export function stateSnapshots() {
     sources(): WatchSource[] {
       return Object.values(refs).filter((v): v is WatchSource => isRef(v) || isReactive(v))
     },
+    /**
+     * The state as it is now, values unwrapped but not copied: read inside a `computed`, Vue tracks
+     * every key it touches (a prediction's answer, wire/predictions.ts, is computed from it live).
+     */
+    live(): StateSnapshot {
+      return Object.fromEntries(Object.entries(refs).map(([k, v]) => [k, isRef(v) ? v.value : v]))
+    },
     snapshot(): StateSnapshot {
       return Object.fromEntries(Object.entries(refs).map(([k, v]) => [k, JSON.parse(JSON.stringify(toRaw(isRef(v) ? v.value : v)) ?? 'null')]))
     },
@@ -112,6 +119,8 @@ export async function recordRun(id: string, log: TrafficLog, snapshot: () => Sta
 export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailable: () => boolean = () => slide.online.value === false) {
   const { $page } = useSlideContext()
   const mode = ref<DemoMode>('live')
+  /** The id `recordable` gave this demo (its recording's, and its prediction's): undefined until then. */
+  const id = ref<string>()
   /** This demo's recording, once `recordable` named it. */
   const recording = shallowRef<Recording>()
   /** A replay played (or is playing) since replay mode began: its numbers are on screen. */
@@ -197,17 +206,18 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailabl
    * refs and reactive objects its view draws from (JSON-able values; what can be worked out from
    * the log need not be there). Call once in the component's setup, after the state exists.
    */
-  function recordable(id: string, refs: Record<string, unknown>, options: RecordableOptions = {}): void {
+  function recordable(demoId: string, refs: Record<string, unknown>, options: RecordableOptions = {}): void {
+    id.value = demoId
     state.use(refs)
-    offer.use(id, options)
+    offer.use(demoId, options)
     initial = state.snapshot()
-    recording.value = RECORDINGS[id]
+    recording.value = RECORDINGS[demoId]
     showEndOutsideAudienceView(slide, recording.value, log, state.apply)
-    mirror.name(`${id}@${$page.value}`)
+    mirror.name(`${demoId}@${$page.value}`)
   }
 
   const onClicks = clickSteps(slide, mode, offer, play, unavailable)
-  return { mode, recording, playing: player.playing, replayed, mirrored: mirror.mirrored, enter, leave, checked, recordable, onClicks, play, stopReplay: player.stop, goLive }
+  return { id, state: state.live, mode, recording, playing: player.playing, replayed, mirrored: mirror.mirrored, enter, leave, checked, recordable, onClicks, play, stopReplay: player.stop, goLive }
 }
 
 /**

@@ -43,13 +43,17 @@ describe('backend patterns in the browser: multiplexing, state, sidecar', () => 
     await goToSlide(page, 'Ten streams on one connection')
     const slide = currentSlide(page)
     // Before the first click: the prediction, the lanes and an empty table.
-    expect(await slide.getByTestId('demo-predict').textContent()).toContain('how long over HTTP/1.1')
+    expect(await slide.getByTestId('demo-predict').textContent()).toContain('Which has all 10 answers first?')
+    expect(await slide.getByTestId('prediction-reveal').count()).toBe(0)
     expect(await slide.getByTestId('h2-table-empty').isVisible()).toBe(true)
     await page.keyboard.press('ArrowRight') // the presenter's click 1 runs both
     await slide.getByTestId('h2-table').waitFor({ timeout: 15_000 })
     expect(await slide.getByTestId('h2-row-h2').getByTestId('h2-conns').textContent()).toBe('1')
     expect(await slide.getByTestId('h2-row-h1').getByTestId('h2-conns').textContent()).toBe('6')
     expect(await slide.getByTestId('h2-row-h2').textContent()).toContain('1 3 5 7 9 11 13 15 17 19')
+    // The prediction, answered by the run: HTTP/2 had all ten answers first, and the line says in how long.
+    await expect.poll(() => slide.getByTestId('prediction-reveal').getAttribute('data-answer')).toBe('h2')
+    expect(await slide.getByTestId('prediction-reason').textContent()).toMatch(/^HTTP\/1\.1: \d\.\d\d s on 6 TCP connections; HTTP\/2: \d\.\d\d s on 1, 10 streams at once\.$/)
     await shot(page, 'multiplexing-h2')
     await page.keyboard.press('ArrowRight') // click 2 clears it
     await slide.getByTestId('h2-table-empty').waitFor({ timeout: 5_000 })

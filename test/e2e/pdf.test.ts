@@ -3,7 +3,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Recording } from '../../composables/replay.ts'
 import { launchBrowser } from '../../tools/browser.ts'
+import { PREDICTIONS } from '../../wire/predictions.ts'
 import { deckUrl, waitForSlide } from '../support/deck.ts'
 import { exportPdf, pdfText, renderPage } from '../support/pdf.ts'
 
@@ -71,6 +73,23 @@ describe('the PDF handout', () => {
       // Its numbers: the recording's final state has digits on the page (a placeholder has none).
       expect(text.replace(/\d{4}-\d\d-\d\d/, ''), `${id} (page ${no})`).toMatch(/\d/)
       await renderPage(pdf, no, join(SHOTS, `${String(no).padStart(3, '0')}-${id}.png`), 96)
+    }
+  })
+
+  it('prints each main-track demo\'s prediction: the question and its options, and the measured answer below the recording\'s end', async () => {
+    /** Text as a reader sees it, whatever line breaks pdftotext puts in. */
+    const squash = (s: string) => s.replace(/\s+/g, ' ').trim()
+    for (const [id, p] of Object.entries(PREDICTIONS)) {
+      const text = squash(await pdfText(pdf, demoSlides[id]!))
+      const rec = JSON.parse(readFileSync(new URL(`../../recordings/${id}.json`, import.meta.url), 'utf8')) as Recording
+      const question = text.indexOf(squash(p.question))
+      expect(question, `${id}: the question`).toBeGreaterThanOrEqual(0)
+      // pdftotext may drop the thin space after ≤ or ≥: an option's words are compared without spaces.
+      for (const o of p.options)
+        expect(text.replace(/\s/g, ''), `${id}: option ${o.id}`).toContain(o.label.replace(/\s/g, ''))
+      const answer = text.indexOf(`Measured: ${squash(p.reason(rec.final))}`)
+      expect(answer, `${id}: the measured answer, below the question and the recording`).toBeGreaterThan(question)
+      expect(text.indexOf('recorded'), `${id}: the recording's label above the answer`).toBeLessThan(answer)
     }
   })
 

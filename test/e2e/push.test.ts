@@ -28,6 +28,10 @@ describe('the push and webhooks chapters\' demos', () => {
       await expect.poll(() => slide.getByTestId(`ws-notes-${v}`).textContent()).toContain('is out')
     await expect.poll(() => slide.getByTestId('ws-frames-in').textContent()).toBe('3')
     expect(await slide.getByTestId('ws-tab-requests').textContent()).toBe('0')
+    // The prediction's reveal, measured live: no request from the tabs, the option marked.
+    await expect.poll(() => slide.getByTestId('prediction-reveal').getAttribute('data-answer')).toBe('0')
+    expect(await slide.locator('[data-testid=prediction-option][data-proved]').textContent()).toContain('none')
+    expect(await slide.getByTestId('prediction-reason').textContent()).toMatch(/^No request from the tabs: 3 open WebSockets/)
     expect(await slide.getByTestId('ws-latency').textContent()).toMatch(/^\d+ ms$/)
     expect(await slide.locator('[data-lane="tab B"] [data-testid="timeline-tick"]').count()).toBeGreaterThan(0)
     expect(await slide.locator('[data-lane="transcoder"] [data-testid="timeline-bar"]').count()).toBe(1)
@@ -53,7 +57,7 @@ describe('the push and webhooks chapters\' demos', () => {
     const { page } = deck
     await goToSlide(page, 'A webhook that has to retry')
     const slide = currentSlide(page)
-    expect(await slide.getByTestId('demo-predict').textContent()).toContain('how many POSTs')
+    expect(await slide.getByTestId('demo-predict').textContent()).toContain('how often is the video published')
     for (const stat of ['wh-attempts', 'wh-delivered', 'wh-duplicates', 'wh-refused'])
       expect(await slide.getByTestId(stat).textContent(), stat).toBe('0')
     await shot(page, 'demo-webhooks-0')
@@ -74,6 +78,9 @@ describe('the push and webhooks chapters\' demos', () => {
     const partner = await (await fetch(`${deck.demos.url}/webhooks/partner`)).json() as { processed: unknown[], duplicates: number }
     expect(partner).toMatchObject({ duplicates: 1 })
     expect(partner.processed).toHaveLength(1)
+    // Sent again, published once: the prediction's answer, from the run.
+    await expect.poll(() => slide.getByTestId('prediction-reveal').getAttribute('data-answer')).toBe('1')
+    expect(await slide.getByTestId('prediction-reason').textContent()).toContain('Published once: 3 POSTs (503, 503, 200)')
 
     await slide.getByTestId('wh-forge').click()
     await expect.poll(() => slide.getByTestId('wh-refused').textContent()).toBe('1')

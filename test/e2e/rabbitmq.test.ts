@@ -119,12 +119,14 @@ describe('RabbitMQ slides with a live broker', () => {
     await goToSlide(w.page, 'Fanout: one publish, three subscribers, a late joiner')
     const slide = currentSlide(w.page)
     await expect.poll(() => slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")').count(), { timeout: 10_000 }).toBe(3)
-    expect(await slide.getByTestId('demo-predict').textContent()).toContain('how many copies')
+    expect(await slide.getByTestId('demo-predict').textContent()).toContain('A fourth subscriber joins after the first publish')
     await w.page.keyboard.press('ArrowRight')
     await expect.poll(() => counts(slide)).toEqual(['1', '1', '1'])
+    expect(await slide.getByTestId('prediction-reveal').count(), 'no answer before the late joiner has a message').toBe(0)
     await w.page.keyboard.press('ArrowRight')
     await expect.poll(() => counts(slide), { timeout: 10_000 }).toEqual(['2', '2', '2', '1'])
     expect(await slide.getByTestId('sub-panel').last().textContent()).toContain('late joiner')
+    await expect.poll(() => slide.getByTestId('prediction-reveal').getAttribute('data-answer')).toBe('new-only')
   })
 
   it('routes by topic: only the panels whose binding key matches receive it', async () => {

@@ -1,11 +1,13 @@
 import type { Browser, Page } from 'playwright-core'
+import type { Recording } from '../../composables/replay.ts'
 import type { StaticSite } from '../support/static-site.ts'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser } from '../../tools/browser.ts'
-import { waitForSlide } from '../support/deck.ts'
+import { PREDICTIONS } from '../../wire/predictions.ts'
+import { findClipped, goToSlide, waitForSlide } from '../support/deck.ts'
 import { screenshots } from '../support/e2e.ts'
 import { buildDeck, serveUnder } from '../support/static-site.ts'
 
@@ -13,6 +15,7 @@ import { buildDeck, serveUnder } from '../support/static-site.ts'
 // server under /talk/, and no demo server anywhere. Every demo must replay its recording.
 const BASE = '/talk/'
 const shot = screenshots('static-site')
+const recording = (id: string) => JSON.parse(readFileSync(new URL(`../../recordings/${id}.json`, import.meta.url), 'utf8')) as Recording
 
 describe('the deck built for a static host under a sub-path, with no demo server', () => {
   let dir: string
@@ -82,6 +85,12 @@ describe('the deck built for a static host under a sub-path, with no demo server
       // It plays to its end in real time, then offers to play again.
       const frame = slide.getByTestId('demo-frame')
       await expect.poll(() => frame.getAttribute('data-replay'), { message: `${id}: replay over`, timeout: 30_000 }).toBe('played')
+      // A main-track demo's prediction: the option the recorded run proved, marked below it, and the slide still fits.
+      const p = PREDICTIONS[id]
+      if (p) {
+        await expect.poll(() => slide.getByTestId('prediction-reveal').getAttribute('data-answer'), { message: `${id}: the answer` }).toBe(p.answer(recording(id).final))
+        expect(await findClipped(page, no), `${id}: the slide with its answer`).toBe('')
+      }
       await shot(page, `${String(no).padStart(3, '0')}-${id}`)
     }
   }, 300_000) // every demo replays in real time, one after the other
@@ -123,6 +132,57 @@ describe('the deck built for a static host under a sub-path, with no demo server
     await expect.poll(() => notes.textContent()).toContain(`slide ${no + 1}`)
     await page.getByTestId('notes-close').click()
     expect(await notes.count()).toBe(0)
+  })
+
+  it('lets a learner predict: a pick plays the recording, the run marks its answer and judges the pick, and the recap counts it', async () => {
+    /** A pick on demo `id`: the option its recording proves, or another one. */
+    async function predict(id: string, right: boolean): Promise<void> {
+      const p = PREDICTIONS[id]!
+      const rec = recording(id)
+      const proved = p.answer(rec.final)!
+      const option = right ? proved : p.options.find(o => o.id !== proved)!.id
+      const no = demoSlides[id]!
+      await page.evaluate(n => (window as any).__slidev__.nav.go(n), no)
+      await waitForSlide(page)
+      const slide = page.locator(`.slidev-page-${no}`)
+      const frame = slide.getByTestId('demo-frame')
+      // Before the pick: the question, its options as buttons, no answer, nothing played.
+      expect(await slide.getByTestId('prediction-question').textContent()).toBe(p.question)
+      const options = slide.locator('button[data-testid=prediction-option]')
+      expect(await options.allTextContents()).toEqual(p.options.map(o => o.label))
+      expect(await slide.getByTestId('prediction-reveal').count()).toBe(0)
+      expect(await frame.getAttribute('data-replay')).toBe('ready')
+      await options.and(slide.locator(`[data-option="${option}"]`)).click()
+      // The pick plays the recorded run; at its end the proved option is marked, with its reason.
+      await expect.poll(() => frame.getAttribute('data-replay'), { message: `${id}: replay over`, timeout: 30_000 }).toBe('played')
+      const reveal = slide.getByTestId('prediction-reveal')
+      await expect.poll(() => reveal.getAttribute('data-answer'), { message: `${id}: the answer` }).toBe(proved)
+      expect(await reveal.getByTestId('prediction-reason').textContent()).toBe(p.reason(rec.final))
+      expect(await slide.locator('[data-testid=prediction-option][data-proved]').getAttribute('data-option')).toBe(proved)
+      expect(await slide.locator('[data-testid=prediction-option][data-picked]').getAttribute('data-option')).toBe(option)
+      expect(await reveal.getByTestId('prediction-yours').textContent()).toBe(right ? 'Your pick: right.' : 'Your pick: wrong.')
+      // One pick per question: the options are no longer buttons.
+      expect(await slide.locator('button[data-testid=prediction-option]').count()).toBe(0)
+      await shot(page, `predict-${id}`)
+    }
+    await predict('short-polling', true)
+    await predict('webhooks', false)
+
+    // The recap counts it, from this browser's storage: after a reload too.
+    const total = Object.keys(PREDICTIONS).length
+    for (const reload of [false, true]) {
+      if (reload)
+        await page.reload()
+      await goToSlide(page, 'Which pattern, when')
+      const tally = page.locator('.slidev-page:visible').last().getByTestId('prediction-tally')
+      await expect.poll(() => tally.innerText()).toMatch(new RegExp(`^You predicted 1 of ${total} right\\n2 tried · start over$`))
+    }
+    await shot(page, 'predict-recap')
+    // Kept in this browser only: the pick and what the run proved, by demo.
+    const kept = await page.evaluate(() => JSON.parse(localStorage.getItem('wire-patterns:predictions') ?? '{}')) as Record<string, { pick: string, proved: string }>
+    expect(Object.keys(kept).sort()).toEqual(['short-polling', 'webhooks'])
+    expect(kept['short-polling']!.pick).toBe(kept['short-polling']!.proved)
+    expect(kept.webhooks!.pick).not.toBe(kept.webhooks!.proved)
   })
 
   it('asked no host but its own, found every file under the sub-path, and logged no error', () => {
