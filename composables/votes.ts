@@ -23,11 +23,9 @@ export interface DemoVotes {
 
 /** The join badge every demo slide shows while audience mode is on (global-top.vue draws it): the join URL and its QR code, or null. */
 export const joinBadge: ShallowRef<JoinInfo | null> = shallowRef(null)
-/** The tally of the room's vote on the slide on screen (global-top.vue draws it above the title), or null. */
-export const roomTally: ShallowRef<VoteTally | null> = shallowRef(null)
 /** The join URL and QR code, asked once per page (they hold for the demo server's whole run). */
 let joinInfo: Promise<JoinInfo | null> | undefined
-/** Which slide's visit shows the badge and its tally now: a slide left after the next one was entered does not take them away. */
+/** Which slide's visit shows the badge now: a slide left after the next one was entered does not take them away. */
 let screenOwner: object | undefined
 
 /** What the room's phones vote on for this demo, and the run's state its answer is computed from. */
@@ -54,10 +52,6 @@ export function useVotes(slide: SlideLifecycle, source: VoteSource, { badge = tr
   const error = ref<string | null>(null)
   const audienceOn = computed(() => slide.health.value?.audience?.on === true)
   let visit: Visit | undefined
-  watch(tally, (t) => {
-    if (visit && screenOwner === visit)
-      roomTally.value = t
-  })
 
   watch([slide.active, audienceOn], ([active, on]) => {
     if (active && on && !visit)
@@ -144,13 +138,12 @@ interface Visit {
   events?: EventSource
 }
 
-/** Hides the join badge and the tally, unless a later visit (the next slide's) shows them. */
+/** Hides the join badge, unless a later visit (the next slide's) shows them. */
 function leaveScreen(v: object): void {
   if (screenOwner !== v)
     return
   screenOwner = undefined
   joinBadge.value = null
-  roomTally.value = null
 }
 
 /** The big screen's stream of tallies (`GET /audience/votes/events`): `onTally` gets each one (null: no question). */

@@ -4,6 +4,7 @@ import { devices } from 'playwright-core'
 import { PNG } from 'pngjs'
 import { describe, expect, it } from 'vitest'
 import { audienceHub } from '../../demos/audience/state.ts'
+import { PREDICTIONS } from '../../wire/predictions.ts'
 import { currentSlide, goToSlide } from '../support/deck.ts'
 import { screenshots, useDeckSession } from '../support/e2e.ts'
 
@@ -19,23 +20,12 @@ import { screenshots, useDeckSession } from '../support/e2e.ts'
 const shot = screenshots('votes')
 
 /** Plain JS for the page (a string: no transform helpers leak in), run before the slides are visited. */
-const REGISTER_PREDICTIONS = `(async () => {
-  const { PREDICTIONS } = await import('/wire/predictions.ts')
-  PREDICTIONS['ping'] = {
-    demo: 'ping',
-    question: 'How long does one request to this laptop take?',
-    options: [{ id: 'under-1', label: 'under 1 ms' }, { id: 'about-10', label: '1 to 30 ms' }, { id: 'about-100', label: '30 ms or more' }],
-    answer: s => s.pings.length ? (s.pings[0].ms < 1 ? 'under-1' : s.pings[0].ms < 30 ? 'about-10' : 'about-100') : null,
-    reason: s => s.pings[0].ms.toFixed(1) + ' ms',
-  }
-  PREDICTIONS['request-response'] = {
-    demo: 'request-response',
-    question: 'How many bytes of head in front of a 16-byte body?',
-    options: [{ id: 'under-200', label: 'under 200' }, { id: 'up-to-500', label: '200 to 499' }, { id: 'over-500', label: '500 or more' }],
-    answer: s => s.sent ? (s.sent.headBytes < 200 ? 'under-200' : s.sent.headBytes < 500 ? 'up-to-500' : 'over-500') : null,
-    reason: s => s.sent.headBytes + ' bytes',
-  }
-})()`
+const PING_QUESTION = PREDICTIONS.ping!.question
+
+/** The big screen's prediction panel on the slide on screen (components/PredictionPanel.vue). */
+const panel = (page: Page) => currentSlide(page).getByTestId('demo-predict')
+/** Votes per option on the big screen, in the options' order. */
+const counts = (page: Page) => panel(page).getByTestId('prediction-option').evaluateAll(els => els.map(e => e.getAttribute('data-count')))
 
 /** A 390 x 844 phone (an iPhone's screen, in Chromium). */
 const SMALL_PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true }
@@ -68,34 +58,32 @@ describe('audience mode: the room votes on each demo\'s question', () => {
     const png = PNG.sync.read(await qr.screenshot())
     const joinUrl = jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data
     expect(joinUrl).toBe(audienceHub(deck.demos.ctx)!.joinUrl)
-    await page.evaluate(REGISTER_PREDICTIONS)
     const phones = [await joinedPhone(deck, joinUrl!, 'ada'), await joinedPhone(deck, joinUrl!, 'grace'), await joinedPhone(deck, joinUrl!, 'linus')]
     for (const phone of phones) expect(await phone.getByTestId('phone-no-vote').isVisible()).toBe(true)
 
     // The first demo slide: the question on every phone, the join badge and the room's tally on the big screen.
     await goToSlide(page, 'The smallest conversation')
-    const tally = page.getByTestId('vote-tally')
-    await expect.poll(() => tally.getAttribute('data-state'), { timeout: 15_000 }).toBe('open')
+    await expect.poll(() => panel(page).getByTestId('prediction-voters').count(), { timeout: 15_000 }).toBe(1)
     expect(await page.getByTestId('join-badge-url').textContent()).toBe(joinUrl!.replace('http://', ''))
     for (const phone of phones)
-      await expect.poll(() => question(phone), { timeout: 15_000 }).toBe('How long does one request to this laptop take?')
-    await vote(phones[0]!, 'under-1')
-    await vote(phones[1]!, 'under-1')
-    await vote(phones[1]!, 'about-10') // grace changes her mind: still one vote
-    await vote(phones[2]!, 'about-100')
-    await expect.poll(() => page.getByTestId('vote-count').allTextContents()).toEqual(['1', '1', '1'])
-    expect(await phones[1]!.locator('[aria-pressed=true]').textContent()).toBe('1 to 30 ms')
-    expect(await status(phones[1]!)).toMatch(/^Your guess: 1 to 30 ms\. You may change it until the demo starts\./)
+      await expect.poll(() => question(phone), { timeout: 15_000 }).toBe(PING_QUESTION)
+    await vote(phones[0]!, 'lt1')
+    await vote(phones[1]!, 'lt1')
+    await vote(phones[1]!, '1-10') // grace changes her mind: still one vote
+    await vote(phones[2]!, '10-100')
+    await expect.poll(() => counts(page)).toEqual(['1', '1', '1', '0'])
+    expect(await phones[1]!.locator('[aria-pressed=true]').textContent()).toBe('1–10 ms')
+    expect(await status(phones[1]!)).toMatch(/^Your guess: 1–10 ms\. You may change it until the demo starts\./)
 
     // A latecomer joins mid-vote: the question is there at once, and its vote counts.
     const late = await joinedPhone(deck, joinUrl!, 'edsger', SMALL_PHONE)
-    await expect.poll(() => question(late)).toBe('How long does one request to this laptop take?')
-    await vote(late, 'about-10')
-    await expect.poll(() => page.getByTestId('vote-status').textContent()).toMatch(/4 phones/)
+    await expect.poll(() => question(late)).toBe(PING_QUESTION)
+    await vote(late, '1-10')
+    await expect.poll(() => panel(page).getByTestId('prediction-voters').getAttribute('data-voters')).toBe('4')
     await shot(page, 'demo-slide-voting')
     await late.screenshot({ path: 'test-results/votes/phone-voting.png' })
     phones.push(late)
-    const mine = ['under-1', 'about-10', 'about-100', 'about-10']
+    const mine = ['lt1', '1-10', '10-100', '1-10']
     await expectRunDecides(page, phones, mine)
     await shot(page, 'demo-slide-revealed')
     await late.screenshot({ path: 'test-results/votes/phone-revealed.png' })
@@ -109,10 +97,10 @@ describe('audience mode: the room votes on each demo\'s question', () => {
     // The second demo slide: a new question, everyone votes the same, the run decides.
     await goToSlide(page, 'The anatomy of a round trip')
     for (const phone of phones)
-      await expect.poll(() => question(phone), { timeout: 15_000 }).toBe('How many bytes of head in front of a 16-byte body?')
-    for (const phone of phones) await vote(phone, 'up-to-500')
-    await expect.poll(() => page.getByTestId('vote-count').allTextContents()).toEqual(['0', '4', '0'])
-    await expectRunDecides(page, phones, mine.map(() => 'up-to-500'))
+      await expect.poll(() => question(phone), { timeout: 15_000 }).toBe(PREDICTIONS['request-response']!.question)
+    for (const phone of phones) await vote(phone, '300-1000')
+    await expect.poll(() => counts(page)).toEqual(['0', '0', '4', '0'])
+    await expectRunDecides(page, phones, mine.map(() => '300-1000'))
     expect(deck.errors).toEqual([])
     expect(deck.remoteRequests).toEqual([])
     for (const phone of phones) await phone.context().close()
@@ -122,12 +110,14 @@ describe('audience mode: the room votes on each demo\'s question', () => {
 /** The clicker starts the demo: the vote closes (a phone's button no longer counts), the run proves an option, the big screen marks it and each phone says right or wrong for `mine[i]`. */
 async function expectRunDecides(page: Page, phones: Page[], mine: string[]): Promise<void> {
   await page.keyboard.press('ArrowRight')
-  const tally = page.getByTestId('vote-tally')
-  await expect.poll(() => tally.getAttribute('data-state'), { timeout: 15_000 }).toBe('revealed')
-  const proved = await tally.locator('[data-proved]').getAttribute('data-option')
+  const room = currentSlide(page).getByTestId('prediction-room')
+  await room.waitFor({ timeout: 15_000 })
+  expect(await panel(page).getByTestId('prediction-voters').textContent()).toBe(`${phones.length} voted:`)
+  const proved = await panel(page).getAttribute('data-answer')
   expect(proved).toBeTruthy()
+  expect(await panel(page).locator('[data-proved]').getAttribute('data-option')).toBe(proved)
   const right = mine.filter(m => m === proved).length
-  expect(await page.getByTestId('vote-status').textContent()).toBe(`The room: ${right} of ${phones.length} right`)
+  expect(await room.textContent()).toBe(`${right} of ${phones.length} said so.`)
   for (const [i, phone] of phones.entries()) {
     await expect.poll(() => status(phone), { timeout: 15_000 }).toMatch(mine[i] === proved ? /^You were right: it was / : /^You were wrong: it was /)
     expect(await phone.locator(`[data-option="${proved}"]`).getAttribute('class')).toContain('proved')
@@ -142,14 +132,14 @@ describe('audience mode off: the deck asks no vote', () => {
     const { page } = deck
     const asked: string[] = []
     page.on('request', r => /\/audience\//.test(r.url()) && asked.push(`${r.method()} ${new URL(r.url()).pathname}`))
-    await page.evaluate(REGISTER_PREDICTIONS)
     await goToSlide(page, 'Every demo asks you first')
     await expect.poll(() => currentSlide(page).getByTestId('audience-off').textContent(), { timeout: 15_000 }).toMatch(/guess \(a show of hands\), then watch the wire decide/)
     await goToSlide(page, 'The smallest conversation')
     await page.keyboard.press('ArrowRight') // the demo runs as it always does
     await expect.poll(() => currentSlide(page).getByTestId('ping-table').locator('tbody tr').count(), { timeout: 15_000 }).toBe(1)
     expect(await page.getByTestId('join-badge').count()).toBe(0)
-    expect(await page.getByTestId('vote-tally').count()).toBe(0)
+    expect(await currentSlide(page).getByTestId('prediction-voters').count()).toBe(0)
+    expect(await currentSlide(page).getByTestId('prediction-option').count()).toBe(PREDICTIONS.ping!.options.length) // the options, for a show of hands
     expect(asked.filter(a => !a.endsWith('/audience/state'))).toEqual([]) // the join slide's own "is audience mode on?" only
     expect(deck.errors).toEqual([])
   })
