@@ -32,7 +32,7 @@ describe('RabbitMQ slides with a live broker', () => {
   })
 
   it('fans a message out to every subscriber panel, with subscribers added and removed live', async () => {
-    await goToSlide(w.page, 'Fanout: one publish, three subscribers, a late joiner')
+    await goToSlide(w.page, 'Fanout, and a late subscriber')
     const slide = currentSlide(w.page)
     await expect.poll(() => slide.getByTestId('sub-panel').count(), { timeout: 10_000 }).toBe(3)
     await expect.poll(() => slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")').count(), { timeout: 10_000 }).toBe(3)
@@ -50,7 +50,7 @@ describe('RabbitMQ slides with a live broker', () => {
   })
 
   it('never holds more streams than the browser\'s six connections per origin allow: publish and health checks still get through', async () => {
-    await goToSlide(w.page, 'Fanout: one publish, three subscribers, a late joiner')
+    await goToSlide(w.page, 'Fanout, and a late subscriber')
     const slide = currentSlide(w.page)
     await expect.poll(() => slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3)
     for (let i = 0; i < 3; i++) {
@@ -116,7 +116,7 @@ describe('RabbitMQ slides with a live broker', () => {
 
   it('runs the fanout demo from the clicker: one publish reaches all three, a late joiner gets only what follows', async () => {
     await goToSlide(w.page, 'Listeners the publisher never meets') // entering the demo slide afresh: three subscribers
-    await goToSlide(w.page, 'Fanout: one publish, three subscribers, a late joiner')
+    await goToSlide(w.page, 'Fanout, and a late subscriber')
     const slide = currentSlide(w.page)
     await expect.poll(() => slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")').count(), { timeout: 10_000 }).toBe(3)
     expect(await slide.getByTestId('demo-predict').textContent()).toContain('A fourth subscriber joins after the first publish')
@@ -222,7 +222,7 @@ describe('RabbitMQ slides with no broker', () => {
   })
 
   it('says clearly that RabbitMQ is not reachable on every RabbitMQ demo, with no console errors', async () => {
-    const titles = ['Push: broker to browser', 'Fanout: one publish, three subscribers, a late joiner', 'Topics: subscribe to a pattern', 'Work queue: kill a worker mid-job', 'The broker, drawn from what it reports']
+    const titles = ['Push: broker to browser', 'Fanout, and a late subscriber', 'Topics: subscribe to a pattern', 'Work queue: kill a worker mid-job', 'The broker, drawn from what it reports']
     for (const [i, title] of titles.entries()) {
       await goToSlide(w.page, title)
       const slide = currentSlide(w.page)
@@ -255,7 +255,7 @@ describe('the broker stops mid-talk', () => {
 
   it('the fanout slide says so once, with the command; the clicker replays the recording and fires no request; Go live once it is back', async () => {
     await goToSlide(w.page, 'Listeners the publisher never meets') // entering the demo slide afresh: three subscribers
-    await goToSlide(w.page, 'Fanout: one publish, three subscribers, a late joiner')
+    await goToSlide(w.page, 'Fanout, and a late subscriber')
     const slide = currentSlide(w.page)
     const bound = slide.locator('[data-testid=sub-panel]:has-text("amq.gen-")')
     await expect.poll(() => bound.count(), { timeout: 10_000 }).toBe(3)
