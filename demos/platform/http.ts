@@ -83,11 +83,26 @@ export function isOwnHost(host: string | undefined, boundHost: string): boolean 
   return name === 'localhost' || name === '127.0.0.1' || name === '::1' || name === boundHost.replace(/^\[|\]$/g, '')
 }
 
-/** 421 Misdirected Request (RFC 9110 §15.5.20) for a `Host` that is not this server's: see {@link isOwnHost}. */
+/** Host headers remembered by {@link refuseForeignHosts}: a client sends the same one every time. */
+const HOSTS_REMEMBERED = 64
+
+/**
+ * 421 Misdirected Request (RFC 9110 §15.5.20) for a `Host` that is not this server's: see {@link isOwnHost}.
+ * The verdicts on the last {@link HOSTS_REMEMBERED} distinct headers are kept, so a request does not pay
+ * for a URL parse (a tenth of a trivial route's CPU).
+ */
 export function refuseForeignHosts(boundHost: string): RequestHandler {
+  const verdicts = new Map<string, boolean>()
   return (req, _res, next) => {
-    if (!isOwnHost(req.headers.host, boundHost))
-      return next(new HttpError(421, `this is the demo server on ${boundHost}; it does not answer for host ${JSON.stringify(req.headers.host ?? '')}`))
+    const host = req.headers.host ?? ''
+    let own = verdicts.get(host)
+    if (own === undefined) {
+      if (verdicts.size >= HOSTS_REMEMBERED)
+        verdicts.clear()
+      verdicts.set(host, own = isOwnHost(host, boundHost))
+    }
+    if (!own)
+      return next(new HttpError(421, `this is the demo server on ${boundHost}; it does not answer for host ${JSON.stringify(host)}`))
     next()
   }
 }
