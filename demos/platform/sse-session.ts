@@ -126,21 +126,31 @@ function stopKeepAlive(streams: Set<Response>): void {
   heartbeats.delete(streams)
 }
 
-/** Frames already built, by the object they carry: one change told to 10,000 streams is serialized once. */
-const built = new WeakMap<object, { event: string, id?: string | number, frame: string }>()
+interface Built { data: object, event: string, id?: string | number, frame: string, shared: boolean }
+
+/** The frame built last: a change told to 10,000 streams in a row is serialized once, with no lookup. */
+let last: Built | undefined
+/** Frames of objects sent more than once, kept (weakly) once another frame was built after theirs. */
+const built = new WeakMap<object, Built>()
 
 /**
- * One SSE frame (`formatEvent`, wire/sse.ts). When `data` is an object, the frame is remembered for it (weakly): fanning one change out to
- * every stream costs one JSON.stringify, not one per stream.
+ * One SSE frame (`formatEvent`, wire/sse.ts). When `data` is an object, the frame is remembered for
+ * it: fanning one change out to every stream costs one JSON.stringify, not one per stream. The last
+ * one is kept as is; an older one only if it was sent twice (in a WeakMap), so objects sent once
+ * (each pub/sub subscriber's own message) cost no WeakMap entry.
  */
 export function frameOf(event: string, data: unknown, id?: string | number): string {
-  const hit = typeof data === 'object' && data !== null ? built.get(data) : undefined
-  if (hit && hit.event === event && hit.id === id)
+  if (typeof data !== 'object' || data === null)
+    return formatEvent(event, data, id)
+  const hit = last?.data === data ? last : built.get(data)
+  if (hit && hit.event === event && hit.id === id) {
+    hit.shared = true
     return hit.frame
-  const frame = formatEvent(event, data, id)
-  if (typeof data === 'object' && data !== null)
-    built.set(data, { event, id, frame })
-  return frame
+  }
+  if (last?.shared)
+    built.set(last.data, last)
+  last = { data, event, id, frame: formatEvent(event, data, id), shared: false }
+  return last.frame
 }
 
 /**
