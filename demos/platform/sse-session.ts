@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express'
 import type { DemoContext } from './context.ts'
 import { formatEvent } from '../../wire/sse.ts'
-import { HttpError } from './http.ts'
+import { forgetRouting, HttpError } from './http.ts'
 
 /** `retry:` sent on connect, ms: how long an EventSource waits before it reconnects. */
 export const SSE_RETRY_MS = 2000
@@ -53,11 +53,12 @@ export function startSseSession(res: Response, { sessions, heartbeatMs, onClose 
   res.flushHeaders()
   res.write(`retry: ${SSE_RETRY_MS}\n\n`)
   // #endregion open
-  let closed = false
+  forgetRouting(res)
+  const stream = new EventStream(res)
   sessions.add(res)
   keepAlive(sessions, heartbeatMs)
   res.on('close', () => { // 'close' comes once: no once() wrapper to keep per stream
-    closed = true
+    stream.closed = true
     sessions.delete(res)
     if (sessions.size === 0)
       stopKeepAlive(sessions)
@@ -65,26 +66,35 @@ export function startSseSession(res: Response, { sessions, heartbeatMs, onClose 
   })
   if (res.req.method === 'HEAD') // the headers are the whole answer: nothing to hold open
     res.end()
-  return {
-    get closed() {
-      return closed
-    },
-    end: () => {
-      if (!closed && !res.writableEnded)
-        res.end()
-    },
-    // #region send
-    send(event, data, id) {
-      if (closed || res.writableEnded)
-        return Promise.resolve(false)
-      // One string per change, however many streams get it.
-      const frame = frameOf(event, data, id)
-      return new Promise((resolve) => {
-        res.write(frame, err => resolve(!err))
-      })
-    },
-    // #endregion send
+  return stream
+}
+
+/**
+ * The server's side of one open stream, as {@link startSseSession} returns it. A class: its methods
+ * are shared by every stream, so an open one holds one small object (an object literal of
+ * closures cost each of 10,000 held streams about 0.7 KB more in a heap snapshot).
+ */
+class EventStream implements SseSession {
+  closed = false
+
+  constructor(private readonly res: Response) {}
+
+  end(): void {
+    if (!this.closed && !this.res.writableEnded)
+      this.res.end()
   }
+
+  // #region send
+  send(event: string, data: unknown, id?: string | number): Promise<boolean> {
+    if (this.closed || this.res.writableEnded)
+      return Promise.resolve(false)
+    // One string per change, however many streams get it.
+    const frame = frameOf(event, data, id)
+    return new Promise((resolve) => {
+      this.res.write(frame, err => resolve(!err))
+    })
+  }
+  // #endregion send
 }
 
 /**
@@ -98,8 +108,13 @@ export function openSseSession(ctx: DemoContext, res: Response, onClose?: () => 
   if (ctx.eventStreams.size >= sseMaxClients)
     throw new HttpError(429, `too many event streams open (limit ${sseMaxClients}); retry later`, { 'Retry-After': '5' })
   const session = startSseSession(res, { sessions: ctx.eventStreams, heartbeatMs: sseHeartbeatMs, onClose })
-  ctx.lifecycle.hold(res, () => res.end(': server shutting down\n\n'))
+  ctx.lifecycle.hold(res, endOnShutdown)
   return session
+}
+
+/** How a held stream ends on shutdown: with a comment (the client reconnects later). One function for all of them. */
+function endOnShutdown(res: Response): void {
+  res.end(': server shutting down\n\n')
 }
 
 /** The heartbeat timer of each server's set of streams: one timer, not one per stream. */
