@@ -18,7 +18,7 @@ import { frameSplitter } from '../wire/sse.ts'
 import { CAPACITY_SIZES } from '../wire/capacity.ts'
 import { epochMs } from '../wire/clock.ts'
 import { DEMO_NODE_ARGS } from '../demos/platform/config.ts'
-import { f2, oneWayFloor, percentile, ratio, RowFailed, rssKb, spawnUntilReady, stopChild } from './lib.ts'
+import { f2, nextJson, oneWayFloor, percentile, ratio, RowFailed, rssKb, spawnUntilReady, stopChild } from './lib.ts'
 
 /** Jobs per pattern for the delay measurement. */
 const JOBS = Number(process.env.BENCH_JOBS ?? 240)
@@ -218,25 +218,6 @@ async function writeFloor(): Promise<Told> {
     server.stdin!.end()
     await stopChild(server)
   }
-}
-
-/** Raises `RowFailed` unless the child says `type` (a JSON line) within `timeoutMs`. */
-async function nextJson(it: AsyncIterator<string>, type: string, timeoutMs: number): Promise<any> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    let timer: NodeJS.Timeout | undefined
-    const r = await Promise.race([it.next(), new Promise<{ done: true, value: undefined }>((res) => { timer = setTimeout(() => res({ done: true, value: undefined }), deadline - Date.now()) })])
-    clearTimeout(timer)
-    if (r.done)
-      break
-    try {
-      const v = JSON.parse(r.value)
-      if (v.type === type)
-        return v
-    }
-    catch {}
-  }
-  throw new RowFailed(`no "${type}" from the child within ${timeoutMs} ms`)
 }
 
 /**
