@@ -27,6 +27,7 @@ import { createInterface } from 'node:readline'
 import { connect } from 'amqplib'
 import express from 'express'
 import { epochMs } from '../wire/clock.ts'
+import { coalesceWrites } from '../demos/platform/broker.ts'
 import { percentile } from './lib.ts'
 
 const mode = process.argv[2]
@@ -56,9 +57,10 @@ async function tellOnGo(held: Set<{ write: (frame: Buffer) => unknown }>): Promi
 /** The exchange both broker floors publish to: the demo server's topic exchange, declared as it declares it. */
 const EXCHANGE = 'wire.topic'
 
-/** A confirm channel on its own connection to $AMQP_URL (Nagle off, as the demo server's), the exchange declared. */
+/** A confirm channel on its own connection to $AMQP_URL (Nagle off, frames corked per pass: as the demo server's), the exchange declared. */
 async function confirmChannel(): Promise<ConfirmChannel> {
   const conn = await connect(process.env.AMQP_URL ?? 'amqp://localhost', { noDelay: true })
+  coalesceWrites(conn)
   const ch = await conn.createConfirmChannel()
   await ch.assertExchange(EXCHANGE, 'topic', { durable: true })
   process.once('SIGTERM', () => void conn.close().finally(() => process.exit(0)))

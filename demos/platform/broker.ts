@@ -461,9 +461,10 @@ function drained(ch: ConfirmChannel): Promise<void> {
  * with its own write(): one syscall and, with noDelay, one TCP segment each, the largest item in
  * the demo server's CPU profile under publish load. Corking the socket around the pass sends them
  * all with one writev. Uses amqplib internals (connection.muxer, connection.stream, checked on
- * amqplib 2.3); if they are not there, nothing is changed.
+ * amqplib 2.3); if they are not there, nothing is changed. Exported for the bench's broker floors
+ * (bench/floor-server.ts), so they write as the demo server does.
  */
-function coalesceWrites(model: ChannelModel): void {
+export function coalesceWrites(model: ChannelModel): void {
   const conn = (model as unknown as { connection?: { muxer?: { _readIncoming?: () => void }, stream?: NodeJS.WritableStream & { cork?: () => void, uncork?: () => void } } }).connection
   const mux = conn?.muxer
   const stream = conn?.stream
