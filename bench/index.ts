@@ -5,14 +5,19 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cpus } from 'node:os'
 
-/** Each module exports `default async function (): Promise<BenchSection[]>`. */
-const sections: Array<{ name: string, load: () => Promise<{ default: () => Promise<BenchSection[]> }> }> = [
+/**
+ * Each module exports `default async function (): Promise<BenchSection[]>`. An `optIn` section runs
+ * only when named (`npx tsx bench/index.ts held-100k`), never in a plain `npm run bench`.
+ */
+const sections: Array<{ name: string, optIn?: true, load: () => Promise<{ default: () => Promise<BenchSection[]> }> }> = [
   // Sections register here, one line each: { name: 'http-patterns', load: () => import('./http-patterns.ts') },
   { name: 'http-patterns', load: () => import('./http-patterns.ts') },
   { name: 'rabbitmq', load: () => import('./rabbitmq.ts') },
   { name: 'deck', load: () => import('./deck.ts') },
   { name: 'audience', load: () => import('./audience.ts') },
   { name: 'audience-votes', load: () => import('./audience-votes.ts') },
+  // 100,000 held event streams (BENCH_HELD): needs ~4 GB and a high `ulimit -Hn`, so only on request.
+  { name: 'held-100k', optIn: true, load: () => import('./held.ts') },
 ]
 
 function table(s: BenchSection): string {
@@ -22,7 +27,7 @@ function table(s: BenchSection): string {
 }
 
 const only = process.argv.slice(2)
-const USAGE = `Usage: npm run bench [-- section ...]; sections: ${sections.map(s => s.name).join(', ')} (default: all)`
+const USAGE = `Usage: npm run bench [-- section ...]; sections: ${sections.map(s => s.name + (s.optIn ? ' (only when named)' : '')).join(', ')} (default: all the others)`
 if (only.includes('--help') || only.includes('-h')) {
   console.log(USAGE)
   process.exit(0)
@@ -37,7 +42,7 @@ const failures: string[] = []
 const started = performance.now()
 console.log(`# wire-patterns benchmark\n\nNode ${process.version}, ${cpus().length} cores, ${new Date().toISOString()}\n`)
 for (const s of sections) {
-  if (only.length && !only.includes(s.name))
+  if (only.length ? !only.includes(s.name) : s.optIn)
     continue
   const mod = await s.load()
   let out: BenchSection[]

@@ -49,15 +49,15 @@ export class RowFailed extends Error {}
 /**
  * Spawns `node --import tsx <script> ...args` (or `node ...args` when they name their own
  * `--import`, as DEMO_NODE_ARGS does) from the repository root with the fd limit raised
- * (`ulimit -n` FD_LIMIT, bounded by the hard limit; `--cpu-prof` into $BENCH_PROF when set) and
+ * (`ulimit -n` `fdLimit`, default FD_LIMIT, bounded by the hard limit; `--cpu-prof` into $BENCH_PROF when set) and
  * resolves once a stdout line matches `ready` (the match, its capture groups included), within
  * `timeoutMs` (default 30 s). `lines` reads the stdout lines after it. Rejects with a RowFailed
  * carrying its last lines of output when it exits, closes its output or times out first.
  */
-export async function spawnUntilReady(args: string[], ready: RegExp, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<{ child: ChildProcess, match: RegExpExecArray, lines: AsyncIterator<string> }> {
+export async function spawnUntilReady(args: string[], ready: RegExp, env: Record<string, string> = {}, timeoutMs = 30_000, fdLimit = FD_LIMIT): Promise<{ child: ChildProcess, match: RegExpExecArray, lines: AsyncIterator<string> }> {
   const node = args.includes('--import') ? args : ['--import', 'tsx', ...args]
   const name = args.find(a => a.endsWith('.ts')) ?? args[0]
-  const cmd = `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "${process.execPath}" ${process.env.BENCH_PROF ? `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROF}` : ''} ${node.map(a => `'${a}'`).join(' ')}`
+  const cmd = `ulimit -n ${fdLimit} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "${process.execPath}" ${process.env.BENCH_PROF ? `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROF}` : ''} ${node.map(a => `'${a}'`).join(' ')}`
   const child = spawn('bash', ['-c', cmd], { cwd: `${import.meta.dirname}/..`, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] })
   child.stdin!.on('error', () => {}) // it may be gone when told to stop
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
@@ -76,6 +76,25 @@ export async function spawnUntilReady(args: string[], ready: RegExp, env: Record
   })()
   const match = await Promise.race([found, exited, timeout])
   return { child, match, lines }
+}
+
+/** Raises `RowFailed` unless the child says `type` (a JSON line) within `timeoutMs`. */
+export async function nextJson(it: AsyncIterator<string>, type: string, timeoutMs: number): Promise<any> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    let timer: NodeJS.Timeout | undefined
+    const r = await Promise.race([it.next(), new Promise<{ done: true, value: undefined }>((res) => { timer = setTimeout(() => res({ done: true, value: undefined }), deadline - Date.now()) })])
+    clearTimeout(timer)
+    if (r.done)
+      break
+    try {
+      const v = JSON.parse(r.value)
+      if (v.type === type)
+        return v
+    }
+    catch {}
+  }
+  throw new RowFailed(`no "${type}" from the child within ${timeoutMs} ms`)
 }
 
 /** Samples of the one-way floor (one every 10 ms). */

@@ -42,6 +42,9 @@ export function createApp(ctx: DemoContext): Express {
   const app = express()
   app.disable('x-powered-by')
   app.set('trust proxy', false)
+  // No ETag: no demo asks for a conditional GET, and Express would hash every body for one (a tenth
+  // of POST /pubsub/publish's CPU in its profile: bench/rabbitmq.ts).
+  app.set('etag', false)
   app.use(refuseForeignHosts(ctx.config.host)) // 421 before anything else: no DNS rebinding
   app.use(cors(ctx.config.allowedOrigins))
   app.use(refuseForeignOrigins(ctx.config.allowedOrigins)) // 403 before any state-changing handler
@@ -69,12 +72,8 @@ export function createApp(ctx: DemoContext): Express {
 
   // Demo routers, one per pattern (each folder is readable on a slide).
   app.use('/ping', pingRouter())
-  // -- routers: request/response, polling, SSE --
-  // At the root: /jobs (the job API: GET /jobs/:id is short polling, with ?wait= long polling), /echo, /work.
-  app.use(jobsRouter(ctx))
-  app.use(requestResponseRouter(ctx))
-  app.use(sseRouter(ctx))
-  app.use('/capacity', capacityRouter(ctx)) // holds 1,000 or 10,000 of the above from a helper process it starts
+  // -- routers: request/response, polling, SSE (their root routers are mounted last, below) --
+  app.use('/capacity', capacityRouter(ctx)) // holds 1,000 or 10,000 event streams or long polls from a helper process it starts
   // -- routers: RabbitMQ --
   app.use('/pubsub', pubsubRouter(ctx))
   app.use('/work-queue', workQueueRouter(ctx))
@@ -87,6 +86,13 @@ export function createApp(ctx: DemoContext): Express {
   app.use('/push', pushRouter(ctx)) // its WebSocket endpoint is attached to the server by listen() below
   app.use('/webhooks', webhooksRouter(ctx)) // sender and receiver on this server, over real loopback HTTP
   app.use('/audience', audienceRouter(ctx)) // the presenter's side; the phones talk to demos/audience/listen.ts
+  // At the root, after every router under a prefix (a request passes through each root router it
+  // meets, and skips a prefix that is not its own at once): /jobs (the job API: GET /jobs/:id is short
+  // polling, with ?wait= long polling), /jobs/:id/events (SSE), /echo, /work. No path of theirs
+  // starts with another router's prefix.
+  app.use(jobsRouter(ctx))
+  app.use(requestResponseRouter(ctx))
+  app.use(sseRouter(ctx))
 
   app.use(notFound)
   app.use(errorHandler)

@@ -45,7 +45,7 @@ function exit(code: number): never {
  * event stream, its `"version":` in a long poll's answer. A stream counts as open when its `200`
  * arrives; a long poll when its request is sent (its answer comes only with the change).
  */
-function openOne(cmd: HelperCommand): Promise<void> {
+function openOne(cmd: HelperCommand, localPort?: number): Promise<void> {
   return new Promise((resolve) => {
     let state: 'connecting' | 'waiting' | 'told' | 'failed' = 'connecting'
     let tail = ''
@@ -59,7 +59,7 @@ function openOne(cmd: HelperCommand): Promise<void> {
       resolve()
       check()
     }
-    const s = connect(cmd.port, cmd.host, () => {
+    const s = connect({ port: cmd.port, host: cmd.host, localAddress: cmd.localAddress, localPort }, () => {
       const head = Object.entries(cmd.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
       s.write(`GET ${cmd.path} HTTP/1.1\r\nHost: ${cmd.host.includes(':') ? `[${cmd.host}]` : cmd.host}:${cmd.port}\r\n${head}\r\n`)
       if (cmd.mode === 'long-poll') {
@@ -89,7 +89,12 @@ function openOne(cmd: HelperCommand): Promise<void> {
       }
       tail = seen.slice(-cmd.marker.length)
     })
-    s.on('error', fail)
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE' || localPort === undefined || state !== 'connecting')
+        return fail()
+      state = 'failed' // this attempt only, not counted: that port is taken, the kernel picks one
+      void openOne(cmd).then(resolve)
+    })
     s.on('close', fail)
     sockets.push(s)
   })
@@ -107,8 +112,9 @@ function check(): void {
 
 async function open(cmd: HelperCommand): Promise<void> {
   asked = cmd.count
-  for (let i = 0; i < cmd.count && !done; i += BATCH) {
-    await Promise.all(Array.from({ length: Math.min(BATCH, cmd.count - i) }, () => openOne(cmd)))
+  const batch = cmd.batch ?? BATCH
+  for (let i = 0; i < cmd.count && !done; i += batch) {
+    await Promise.all(Array.from({ length: Math.min(batch, cmd.count - i) }, (_, j) => openOne(cmd, cmd.localPort === undefined ? undefined : cmd.localPort + i + j)))
     await send({ type: 'progress', opened, failed })
     await new Promise(r => setTimeout(r, BATCH_PAUSE_MS))
   }

@@ -26,6 +26,20 @@ export type HelperCommand = {
   count: number
   /** Text in the bytes a client receives that means "told of the change". */
   marker: string
+  /**
+   * Loopback address the clients connect from (default: the system's choice). Each source address
+   * has its own ephemeral port range: the bench's 100,000-connection row spreads its load generators
+   * over 127.0.0.2, 127.0.0.3, ... so none runs out of ports (about 28,000 per address).
+   */
+  localAddress?: string
+  /**
+   * With `localAddress`: the client ports, `localPort`, `localPort + 1`, ... in order. Binding to a
+   * given port is one lookup; leaving the choice to the kernel makes it search the address's whole
+   * range for every client (opening 19,000 took a minute, most of it in the kernel).
+   */
+  localPort?: number
+  /** Clients opened at once before a short pause (default 250: under the server's listen backlog of 511). */
+  batch?: number
 }
 
 /**

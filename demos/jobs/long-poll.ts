@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express'
 import type { DemoContext } from '../platform/context.ts'
 import type { JobView } from '../../wire/jobs.ts'
-import { HttpError } from '../platform/http.ts'
+import { forgetRouting, HttpError } from '../platform/http.ts'
 import { jsonOf } from './index.ts'
 
 /**
@@ -61,6 +61,7 @@ export type Answer = (view: JobView, why: WakeReason) => void
  * hash an ETag for each of them).
  */
 export function holdResponse(ctx: DemoContext, res: Response, current: () => JobView, release: () => void): Answer {
+  forgetRouting(res) // held: Express's router state for the next handler is not needed
   // #region answer
   let answered = false
   const onShutdown = () => answer(current(), 'shutdown')

@@ -115,10 +115,12 @@ export class JobStore {
 
   // #region notify
   /**
-   * Applies a change, keeps it for replay, and wakes every watcher of this job. The journal writes
-   * it; if it cannot right now, the change stands in memory (readers and watchers see it) and the
-   * journal writes the job's newest state when it can (`JobJournal.saveLater`). With `mustSave` (a
-   * new job, see `create`) the journal's JournalError is thrown instead and the caller drops the job.
+   * Applies a change, keeps it for replay, and wakes every watcher of this job; then the journal
+   * writes it (after the watchers: a disk write, and now and then a WAL checkpoint, is not between
+   * a change and the clients told of it). If it cannot right now, the change stands in memory
+   * (readers and watchers see it) and the journal writes the job's newest state when it can
+   * (`JobJournal.saveLater`). With `mustSave` (a new job, see `create`: nobody watches it yet) it
+   * is written first, and the journal's JournalError is thrown instead: the caller drops the job.
    */
   private change(job: Job, patch: Partial<Job>, mustSave = false): void {
     Object.assign(job, patch)
@@ -132,10 +134,10 @@ export class JobStore {
     const { timer: _timer, ...entry } = job
     if (mustSave)
       this.journal?.save(entry)
-    else
-      this.journal?.saveLater(entry)
     for (const watcher of [...this.watchers.get(job.id) ?? []])
       watcher(event)
+    if (!mustSave)
+      this.journal?.saveLater(entry)
   }
   // #endregion notify
 

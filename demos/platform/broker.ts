@@ -50,12 +50,16 @@ export class BrokerConnection extends EventEmitter {
   /** The connection publishes go out on (its own: see `start`). */
   private publishing?: RecoveringChannelModel
   private publisher?: Promise<ConfirmChannel>
+  /** One headers object per header layout, reused by every publish (see reusedHeaders). */
+  private readonly headerObjects = new Map<string, Record<string, unknown>>()
+  /** The publisher channel once it is open, until it closes: publishes use it without waiting. */
+  private openPublisher?: ConfirmChannel
   private readonly returned = new Set<string>()
   private publishCount = 0
   /** Set while the publisher's socket buffer is full: publishes wait for it. */
   private draining?: Promise<void>
   /** Publishes waiting for their confirm: a connection.blocked fails them at once. */
-  private readonly unconfirmed = new Set<(err: Error) => void>()
+  private readonly unconfirmed = new Set<PendingConfirm>()
   lastError?: string
   /**
    * Set while the broker blocks the publishing connection (AMQP connection.blocked, RabbitMQ's
@@ -130,7 +134,7 @@ export class BrokerConnection extends EventEmitter {
         console.warn(`[demos] RabbitMQ blocked the publishing connection (${BLOCKED_CAUSE}: ${this.blockedReason}); publishes get a 503 until it is unblocked`)
         // Sent but not confirmed: "unknown", as after a timeout (the broker may take it once unblocked).
         const err = this.blockedError('before confirming this message (it may still arrive once the alarm clears)')
-        for (const fail of [...this.unconfirmed]) fail(err)
+        for (const pending of [...this.unconfirmed]) pending.settle(err)
         this.emit('blocked', this.blockedReason)
       })
       model.on('unblocked', () => this.unblock())
@@ -262,51 +266,71 @@ export class BrokerConnection extends EventEmitter {
    * the message (it is then in every queue it was routed to: on disk if persistent and the
    * queue durable). Rejects with 503 (Retry-After: 2) while the broker is down, at once while it
    * blocks this connection (a memory or disk alarm), and when it does not confirm.
+   * With the channel open and its socket taking more (the usual case) the message leaves at
+   * once: no await before it, one deadline timer and one promise per publish.
    */
   async publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish = {}): Promise<Confirmed> {
     this.requirePublishing() // a 503 at once: down, or blocked
+    const open = this.draining ? undefined : this.openPublisher
     // One deadline for the whole publish: the channel, a full socket buffer, the confirm.
-    const gaveUp = new AbortController()
-    return this.within(this.publishNow(exchange, routingKey, content, options, gaveUp.signal), 'publishing a message')
+    if (open)
+      return this.within(this.publishOn(open, exchange, routingKey, content, options), 'publishing a message')
+    const attempt = { gaveUp: false }
+    return this.within(this.publishWhenReady(exchange, routingKey, content, options, attempt), 'publishing a message')
       .catch((err: unknown) => {
-        gaveUp.abort() // a channel that opens after the 503 must not publish what the client was told failed
+        attempt.gaveUp = true // a channel that opens after the 503 must not publish what the client was told failed
         throw err
       })
   }
 
-  private async publishNow(exchange: string, routingKey: string, content: Buffer, options: Options.Publish, gaveUp: AbortSignal): Promise<Confirmed> {
+  /** Waits for the publisher channel (opening, or its socket buffer full), then publishes, unless the publish was given up meanwhile. */
+  private async publishWhenReady(exchange: string, routingKey: string, content: Buffer, options: Options.Publish, attempt: { gaveUp: boolean }): Promise<Confirmed> {
     const ch = await this.publisherChannel()
-    if (gaveUp.aborted)
+    if (attempt.gaveUp)
       throw new HttpError(503, 'gave up waiting for RabbitMQ', { 'Retry-After': '2' })
     this.requirePublishing() // blocked while the channel opened
+    return this.publishOn(ch, exchange, routingKey, content, options)
+  }
+
+  private publishOn(ch: ConfirmChannel, exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<Confirmed> {
     const messageId = options.messageId ?? `m${++this.publishCount}`
-    const started = performance.now()
+    const headers = options.headers && this.reusedHeaders(options.headers)
     return new Promise<Confirmed>((resolve, reject) => {
-      let settled = false
-      const done = (err: unknown) => {
-        if (settled) // failed by connection.blocked first; the confirm may come much later
-          return
-        settled = true
-        this.unconfirmed.delete(done)
-        const routed = !this.returned.delete(messageId)
-        if (err)
-          reject(err instanceof HttpError ? err : new HttpError(503, `RabbitMQ did not take the message: ${(err as Error).message}`, { 'Retry-After': '2' }))
-        else resolve({ messageId, routed, confirmMs: performance.now() - started })
-      }
-      this.unconfirmed.add(done)
+      const pending = new PendingConfirm(this.unconfirmed, this.returned, messageId, resolve, reject)
+      this.unconfirmed.add(pending)
       // #region confirm
       try {
         // mandatory: the broker hands back (basic.return) a message no queue is bound for.
-        const ok = ch.publish(exchange, routingKey, content, { ...options, messageId, mandatory: true }, done)
+        const ok = ch.publish(exchange, routingKey, content, { ...options, headers, messageId, mandatory: true }, err => pending.settle(err))
         // false: the socket buffer is full. Later publishes wait for 'drain' (publisherChannel).
         if (!ok && !this.draining)
           this.draining = drained(ch)
       }
       catch (err) { // the channel closed under us
-        done(err)
+        pending.settle(err)
       }
       // #endregion confirm
     })
+  }
+
+  /**
+   * `headers`' values in an object reused for every publish with the same header names. amqplib
+   * copies a publish's headers as `Object.create(headers)`, and V8 reshapes an object the first time
+   * it becomes a prototype: with a new headers object per publish that cost 10-25 µs of CPU each
+   * (A/B on POST /pubsub/publish). The message is encoded before `publish` returns, so the next
+   * publish may overwrite the values. At most 16 layouts are kept; others pass through.
+   */
+  private reusedHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+    const layout = Object.keys(headers).join('\n')
+    let reused = this.headerObjects.get(layout)
+    if (!reused) {
+      if (this.headerObjects.size >= 16)
+        return headers
+      this.headerObjects.set(layout, reused = {})
+    }
+    for (const key in headers)
+      reused[key] = headers[key]
+    return reused
   }
 
   private async publisherChannel(): Promise<ConfirmChannel> {
@@ -325,8 +349,12 @@ export class BrokerConnection extends EventEmitter {
         ch.once('close', () => {
           if (this.publisher === created)
             this.publisher = undefined
+          if (this.openPublisher === ch)
+            this.openPublisher = undefined
           this.draining = undefined
         })
+        if (this.publisher === created)
+          this.openPublisher = ch
         return ch
       })
       this.publisher = created
@@ -371,9 +399,42 @@ export class BrokerConnection extends EventEmitter {
     this.publishing = undefined
     this.current = undefined
     this.publisher = undefined
+    this.openPublisher = undefined
     // Channels first, then the connections.
     await publisher?.then(ch => ch.close()).catch(() => {})
     await Promise.all([publishing?.close(), model?.close()].map(p => p?.catch(() => {})))
+  }
+}
+
+/**
+ * One publish waiting for the broker's confirm, or for a connection.blocked that fails it first
+ * (whichever comes first settles it; the other does nothing). A class, not a closure per publish:
+ * tsx (esbuild keepNames) gives every named closure its name with Object.defineProperty, a cost
+ * the profile of the publish route showed.
+ */
+class PendingConfirm {
+  private settled = false
+  private readonly started = performance.now()
+
+  constructor(
+    private readonly unconfirmed: Set<PendingConfirm>,
+    /** Message ids the broker returned (basic.return: no queue was bound for them). */
+    private readonly returned: Set<string>,
+    private readonly messageId: string,
+    private readonly resolve: (c: Confirmed) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  /** The confirm (`err` null), a nack or a closed channel (`err` set), or connection.blocked. */
+  settle(err: unknown): void {
+    if (this.settled) // failed by connection.blocked first; the confirm may come much later
+      return
+    this.settled = true
+    this.unconfirmed.delete(this)
+    const routed = !this.returned.delete(this.messageId)
+    if (err)
+      this.reject(err instanceof HttpError ? err : new HttpError(503, `RabbitMQ did not take the message: ${(err as Error).message}`, { 'Retry-After': '2' }))
+    else this.resolve({ messageId: this.messageId, routed, confirmMs: performance.now() - this.started })
   }
 }
 
@@ -400,9 +461,10 @@ function drained(ch: ConfirmChannel): Promise<void> {
  * with its own write(): one syscall and, with noDelay, one TCP segment each, the largest item in
  * the demo server's CPU profile under publish load. Corking the socket around the pass sends them
  * all with one writev. Uses amqplib internals (connection.muxer, connection.stream, checked on
- * amqplib 2.3); if they are not there, nothing is changed.
+ * amqplib 2.3); if they are not there, nothing is changed. Exported for the bench's broker floors
+ * (bench/floor-server.ts), so they write as the demo server does.
  */
-function coalesceWrites(model: ChannelModel): void {
+export function coalesceWrites(model: ChannelModel): void {
   const conn = (model as unknown as { connection?: { muxer?: { _readIncoming?: () => void }, stream?: NodeJS.WritableStream & { cork?: () => void, uncork?: () => void } } }).connection
   const mux = conn?.muxer
   const stream = conn?.stream

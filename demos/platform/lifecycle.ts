@@ -5,23 +5,30 @@ import type { Response } from 'express'
  * feature) so that shutdown can end it and /health can count it.
  */
 export class Lifecycle {
-  private readonly held = new Set<() => void>()
+  /** Held responses, each with how it ends on shutdown. */
+  private readonly held = new Map<Response, (res: Response) => void>()
   private readonly closers: Array<() => Promise<void> | void> = []
   closing = false
+  /** The one 'close' listener of every held response (an emitter calls it with `this` = the response): no closure per response. */
+  private readonly onClose: (this: Response) => void
+
+  constructor() {
+    const held = this.held
+    this.onClose = function (this: Response) {
+      held.delete(this)
+    }
+  }
 
   /**
-   * Keeps `res` open until it closes or the server shuts down; `end` is called on shutdown
-   * (write a last event, then end the response). Returns the function that forgets it,
-   * also called automatically when the response closes.
+   * Keeps `res` open until it closes or the server shuts down; `end(res)` is called on shutdown
+   * (write a last event, then end the response; default: end it). Returns the function that
+   * forgets it, which the response's `close` does by itself. Holding 10,000 responses costs a
+   * map entry each, and a closure only for those whose caller keeps the returned function.
    */
-  hold(res: Response, end: () => void = () => res.end()): () => void {
-    const entry = () => end()
-    this.held.add(entry)
-    const release = () => {
-      this.held.delete(entry)
-    }
-    res.on('close', release) // 'close' comes once; on() keeps no once() wrapper per response
-    return release
+  hold(res: Response, end: (res: Response) => void = endResponse): () => void {
+    this.held.set(res, end)
+    res.on('close', this.onClose) // 'close' comes once; on() keeps no once() wrapper per response
+    return () => void this.held.delete(res)
   }
 
   /** Number of responses currently held open. */
@@ -39,9 +46,9 @@ export class Lifecycle {
     if (this.closing)
       return
     this.closing = true
-    for (const end of [...this.held]) {
+    for (const [res, end] of [...this.held]) {
       try {
-        end()
+        end(res)
       }
       catch {}
     }
@@ -55,4 +62,8 @@ export class Lifecycle {
       }
     }
   }
+}
+
+function endResponse(res: Response): void {
+  res.end()
 }

@@ -39,9 +39,13 @@ export async function listenHttp(ctx: DemoContext, app: RequestListener, attach:
     server.once('error', reject)
     server.listen(ctx.config.port, ctx.config.host)
   })
+  // One 'close' listener for every socket (`this` is the socket): no closure and once() wrapper each.
+  const forget = function (this: Socket) {
+    sockets.delete(this)
+  }
   server.on('connection', (socket) => {
     sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
+    socket.on('close', forget)
   })
   const detach = await attach(server).catch(async (err: Error) => {
     await new Promise(resolve => server.close(resolve))

@@ -50,15 +50,22 @@ export class ParkedQueues {
 /**
  * Declares the exchanges after every (re)connect, then re-attaches every subscriber (each gets a
  * new queue); on 'down' tells them and forgets the parked queues. One listener for all of them.
- * Returns what the publish route awaits: `(type)` resolves once that exchange is declared; an exchange
- * the broker refused at the last (re)connect is declared again (503 naming the conflict if it still is).
+ * Returns what the publish route awaits: `(type)` resolves once that exchange is declared (undefined
+ * when it is already); an exchange the broker refused at the last (re)connect is declared again (503
+ * naming the conflict if it still is).
  */
-export function declareOnEveryUp(ctx: DemoContext, subscribers: Set<Subscriber>, parked: ParkedQueues): (type: ExchangeType) => Promise<void> {
+export function declareOnEveryUp(ctx: DemoContext, subscribers: Set<Subscriber>, parked: ParkedQueues): (type: ExchangeType) => Promise<void> | undefined {
   /** The exchanges declared after the last (re)connect; resolves with those the broker refused. */
   let declared: Promise<Map<ExchangeType, string>> | undefined
+  /** What `declared` resolved with, once it has: then a publish to an exchange it declared waits for nothing. */
+  let refusals: Map<ExchangeType, string> | undefined
   ctx.broker.onUp(async (model) => {
-    declared = declareExchanges(model)
-    for (const [type, reason] of await declared)
+    const current = declared = declareExchanges(model)
+    refusals = undefined
+    const refused = await current
+    if (declared === current)
+      refusals = refused
+    for (const [type, reason] of refused)
       console.warn(`[demos] ${exchangeRefused(type, reason).message}`)
     // Subscribers to a refused exchange fail to re-attach on their own; the others carry on.
     await Promise.all([...subscribers].map(s => s.reattach(model)))
@@ -67,12 +74,16 @@ export function declareOnEveryUp(ctx: DemoContext, subscribers: Set<Subscriber>,
     subscribers.forEach(s => s.brokerDown())
     parked.clear()
   })
-  return async (type) => {
-    const refused = declared && await ctx.broker.within(declared, 'declaring the exchanges')
-    if (refused?.has(type)) { // refused at (re)connect: declared again, in case it was fixed meanwhile
-      await redeclareExchange(ctx.broker, type)
-      refused.delete(type)
-    }
+  return (type) => {
+    if (refusals && !refusals.has(type))
+      return undefined // declared at the last (re)connect: no promise, no timer per publish
+    return (async () => {
+      const refused = declared && await ctx.broker.within(declared, 'declaring the exchanges')
+      if (refused?.has(type)) { // refused at (re)connect: declared again, in case it was fixed meanwhile
+        await redeclareExchange(ctx.broker, type)
+        refused.delete(type)
+      }
+    })()
   }
 }
 
