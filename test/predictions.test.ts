@@ -16,8 +16,11 @@ const ROOT = new URL('../', import.meta.url)
 const read = (path: string) => readFileSync(new URL(path, ROOT), 'utf8')
 const recording = (id: string) => JSON.parse(read(`recordings/${id}.json`)) as Recording
 
-/** A demo component on a slide: `<PubSubDemo mode="fanout" />`, its name and attributes. */
-const DEMO_TAG = /<([A-Z][A-Za-z0-9]*Demo|BrokerView|Audience[A-Z][A-Za-z]*)\b([^>]*)>/g
+/**
+ * A demo component on a slide: `<PubSubDemo mode="fanout" />`, its name and attributes. Not
+ * AudienceJoin: the join slide (in the main track, after the agenda) measures nothing to predict.
+ */
+const DEMO_TAG = /<([A-Z][A-Za-z0-9]*Demo|BrokerView|Audience(?!Join\b)[A-Z][A-Za-z]*)\b([^>]*)>/g
 
 /**
  * The recording id a demo component on a slide records under: the first string its source hands
