@@ -52,7 +52,7 @@ export function useDemo(options: DemoOptions = {}) {
   const replay = useReplayMode(slide, log, () => unavailable.value !== false)
   const client = useTrafficClient(log, slide)
   const { isAudienceView, active, online, health, whileActive, signal, checkHealth } = slide
-  const { mode, recording, playing, replayed, mirrored, recordable, onClicks, play, stopReplay, goLive } = replay
+  const { mode, recording, playing, paused, replayed, mirrored, recordable, onClicks, play, nextStep, stopReplay, goLive } = replay
   return {
     url: DEMO_URL,
     isAudienceView,
@@ -81,11 +81,15 @@ export function useDemo(options: DemoOptions = {}) {
     mode,
     recording,
     playing,
+    /** A replay waiting between two clicker steps: the step the next click plays, of how many (null: not paused). */
+    paused,
     replayed,
     /** In the presenter view: the main view's demo shown here, live or replayed (null: none is; see composables/mirror.ts). */
     mirrored,
     recordable,
     play,
+    /** Plays the paused replay's next step (the next click does too). */
+    nextStep,
     stopReplay,
     goLive,
   }
