@@ -185,8 +185,8 @@ export interface PlaybackEvents {
   ended: () => void
 }
 
-/** One thing a replay does at `t` ms into the run. */
-interface ReplayStep { t: number, run: () => void }
+/** One thing a replay does at `t` ms into the run; `state`: a change of the component's state (not traffic). */
+interface ReplayStep { t: number, run: () => void, state?: boolean }
 
 /**
  * Plays `rec` in real time into `log` and through `apply` (which sets state keys), up to `until`
@@ -208,9 +208,11 @@ export function playRecording(rec: Recording, log: TrafficLog, apply: (set: Stat
   let pausedAt: number | undefined
   let i = 0
   let timer: ReturnType<typeof setTimeout> | undefined
+  // A pause at a clicker step's mark comes after the state sampled as it began, before its traffic.
+  const due = (s: ReplayStep, now: number) => s.t <= now && (s.t < limit || (s.t === limit && !!s.state))
   function next(): void {
     const now = Math.min(epochMs() - t0, limit)
-    while (i < steps.length && steps[i]!.t <= now) steps[i++]!.run()
+    while (i < steps.length && due(steps[i]!, now)) steps[i++]!.run()
     if (i >= steps.length)
       return
     if (now >= limit) {
@@ -239,8 +241,8 @@ export function playRecording(rec: Recording, log: TrafficLog, apply: (set: Stat
 
 /**
  * What replaying `rec` does, in time order: each take's clear (it calls `onTake`), each entry's
- * begin and end, each state change. At one time, a take's clear comes before its entries, an
- * entry's begin before its end.
+ * begin and end, each state change. At one time, state changes come first, then a take's clear
+ * before its entries, an entry's begin before its end.
  */
 function replaySteps(rec: Recording, log: TrafficLog, apply: (set: StateSnapshot) => void, onTake: (take: Take) => void): ReplayStep[] {
   const steps: ReplayStep[] = []
@@ -269,12 +271,13 @@ function replaySteps(rec: Recording, log: TrafficLog, apply: (set: StateSnapshot
   }
   const mirror: StateSnapshot = {}
   for (const s of rec.states) {
-    steps.push({ t: s.t, run: () => {
+    steps.push({ t: s.t, state: true, run: () => {
       const keys = applyChanges(mirror, s.set)
       apply(Object.fromEntries(keys.map(k => [k, mirror[k]])))
     } })
   }
-  return steps.sort((a, b) => a.t - b.t) // stable: the order above holds at equal times
+  // Stable: the order above holds at equal times, except that state changes come first.
+  return steps.sort((a, b) => a.t - b.t || Number(!!b.state) - Number(!!a.state))
 }
 
 /**

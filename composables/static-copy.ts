@@ -1,28 +1,37 @@
+import type { ComputedRef, Ref } from 'vue'
 import { useSlideContext } from '@slidev/client'
-import { onBeforeUnmount, reactive } from 'vue'
+import { computed, ref, watch } from 'vue'
 import { DEMO_URL } from './demo-url'
 
-/** The slides (by number) showing a demo frame, in a copy of the deck with no demo server; a slide's count of frames. */
-const framed = reactive(new Map<number, number>())
+/** The slide the note was shown on, for this tab (sessionStorage): it says its piece there, and only there. */
+const KEY = 'wire-patterns:static-note'
+const storage = () => typeof window === 'undefined' ? undefined : window.sessionStorage
+/** The slide the note belongs to (null: not shown yet), or 0 once the reader closed it. */
+const shownOn = ref<number | null>(Number(storage()?.getItem(KEY) ?? Number.NaN) >= 0 ? Number(storage()!.getItem(KEY)) : null)
 
 /**
- * For a demo frame: on a copy of the deck with no demo server configured (a static site, its
- * PDF), `here()` is true on the deck's first demo slide only, where the frame says once, in plain
- * words, that every demo plays a recording and how to run them live. Slidev mounts every slide
- * soon after the deck opens, so the first demo slide is known by then. Call in setup.
+ * For a demo frame, on a copy of the deck with no demo server configured (a static site): a small
+ * note fixed at the top of the window says once, in plain words, that the demos play recorded
+ * runs and how to run them live. "Once": on the first demo slide the reader opens in this tab (and
+ * again when they come back to that slide), until they close it. `active` is the demo's slide being
+ * on screen in the audience view. Call in setup.
  */
-export function useStaticCopyNote(): { here: () => boolean } {
+export function useStaticCopyNote(active: Ref<boolean>): { show: ComputedRef<boolean>, close: () => void } {
   const { $page } = useSlideContext()
   const page = $page.value
   if (DEMO_URL)
-    return { here: () => false }
-  framed.set(page, (framed.get(page) ?? 0) + 1)
-  onBeforeUnmount(() => {
-    const n = (framed.get(page) ?? 1) - 1
-    if (n > 0)
-      framed.set(page, n)
-    else
-      framed.delete(page)
-  })
-  return { here: () => page === Math.min(...framed.keys()) }
+    return { show: computed(() => false), close: () => {} }
+  watch(active, (on) => {
+    if (on && shownOn.value === null) {
+      shownOn.value = page
+      storage()?.setItem(KEY, String(page))
+    }
+  }, { immediate: true })
+  return {
+    show: computed(() => active.value && shownOn.value === page),
+    close: () => {
+      shownOn.value = 0
+      storage()?.setItem(KEY, '0')
+    },
+  }
 }

@@ -16,8 +16,9 @@ function twoStepRun(): Recording {
     recordedWith: {},
     durationMs: 1500,
     steps: [{ click: 1, t: 0 }, { click: 2, t: 1000 }],
-    takes: [{ at: 0, entries: [e(1, 100, 200), e(2, 1100, 1200)] }],
-    states: [{ t: 0, set: [[['runs'], 0]] }, { t: 250, set: [[['runs'], 1]] }, { t: 1250, set: [[['runs'], 2]] }],
+    takes: [{ at: 0, entries: [e(1, 100, 200), e(2, 1000, 1200)] }],
+    // The state sampled as step 2 began, at its mark: it belongs to step 1.
+    states: [{ t: 0, set: [[['runs'], 0]] }, { t: 1000, set: [[['runs'], 1]] }, { t: 1250, set: [[['runs'], 2]] }],
     final: { runs: 2 },
   }
 }
@@ -42,6 +43,7 @@ describe('a replay of a run with two clicker steps', () => {
 
     vi.advanceTimersByTime(1000)
     expect(events.paused).toHaveBeenCalledWith(1000)
+    // Step 2's request, sent the moment step 2 began, waits for the click.
     expect(log.entries.value.map(e => e.label)).toEqual(['GET /1'])
     expect(state.runs).toBe(1)
     // The room talks for a minute: nothing moves, the clock included.
@@ -52,7 +54,7 @@ describe('a replay of a run with two clicker steps', () => {
     playback.playTo(stepEnd(rec, 2))
     vi.advanceTimersByTime(150)
     expect(log.entries.value.map(e => e.label)).toEqual(['GET /1', 'GET /2'])
-    expect(log.entries.value[1]!.start).toBe(1100) // where it was in the run, not a minute later
+    expect(log.entries.value[1]!.start).toBe(1000) // where it was in the run, not a minute later
     vi.advanceTimersByTime(400)
     expect(events.ended).toHaveBeenCalledOnce()
     expect(state.runs).toBe(2)
