@@ -26,6 +26,9 @@ export interface RecordableOptions {
   tailMs?: number
 }
 
+/** The default recorded run's pause between two clicker steps, ms: the last step's late effects land before the next one's mark. */
+const STEP_PAUSE_MS = 500
+
 /** One recorded run, as the page hands it to `npm run record`. */
 export type RecordedRun = Pick<Recording, 'demo' | 'durationMs' | 'takes' | 'states' | 'final' | 'steps'>
 
@@ -77,7 +80,7 @@ export function stateSnapshots() {
 
 /**
  * One recorded run of the live demo, as `npm run record` asks for it: the script (default every
- * clicker step in order, or `options.steps`), then `tailMs` (default 1000 ms) more, with the
+ * clicker step in order, or `options.steps`, 500 ms apart), then `tailMs` (default 1000 ms) more, with the
  * log's takes and the state sampled by a {@link Recorder}, and when each step began (a replay
  * plays them one click at a time).
  */
@@ -93,7 +96,11 @@ export async function recordRun(id: string, log: TrafficLog, snapshot: () => Sta
   }
   else {
     const keys = options.steps ?? Object.keys(clickSteps).map(Number).sort((a, b) => a - b)
-    for (const k of keys) await step(k)
+    for (const [i, k] of keys.entries()) {
+      if (i) // as a presenter does between two clicks: what the last step set going (a message, an event) lands in its step
+        await new Promise(resolve => setTimeout(resolve, STEP_PAUSE_MS))
+      await step(k)
+    }
   }
   await new Promise(resolve => setTimeout(resolve, options.tailMs ?? 1000))
   return { demo: id, ...recorder.stop() }
