@@ -59,7 +59,7 @@ export function useDemo(options: DemoOptions = {}) {
   const recorded = shallowRef<{ id: string, state: Record<string, unknown> }>()
   const votes = useVotes(slide, { id: () => recorded.value?.id, state: () => recorded.value?.state ?? {} }, { badge: options.joinBadge ?? true })
   const { isAudienceView, active, online, health, whileActive, signal, checkHealth } = slide
-  const { id, state, mode, recording, playing, replayed, mirrored, recordable, onClicks, play, stopReplay, goLive } = replay
+  const { id, state, mode, recording, playing, paused, replayed, mirrored, recordable, onClicks, play, nextStep, stopReplay, goLive } = replay
   return {
     url: DEMO_URL,
     isAudienceView,
@@ -95,6 +95,8 @@ export function useDemo(options: DemoOptions = {}) {
     mode,
     recording,
     playing,
+    /** A replay waiting between two clicker steps: the step the next click plays, of how many (null: not paused). */
+    paused,
     replayed,
     /** In the presenter view: the main view's demo shown here, live or replayed (null: none is; see composables/mirror.ts). */
     mirrored,
@@ -105,6 +107,8 @@ export function useDemo(options: DemoOptions = {}) {
     /** The room's vote on this demo's prediction, in audience mode (composables/votes.ts): the tally the slide shows. */
     votes,
     play,
+    /** Plays the paused replay's next step (the next click does too). */
+    nextStep,
     stopReplay,
     goLive,
   }

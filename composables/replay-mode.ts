@@ -1,4 +1,4 @@
-import type { Recording, StateSnapshot } from './replay'
+import type { Playback, Recording, StateSnapshot } from './replay'
 import type { SlideLifecycle } from './slide-lifecycle'
 import type { TrafficLog } from './traffic'
 import { onSlideEnter, onSlideLeave, useSlideContext } from '@slidev/client'
@@ -6,7 +6,7 @@ import type { Ref, WatchSource } from 'vue'
 import { isReactive, isRef, onBeforeUnmount, ref, shallowRef, toRaw, watch } from 'vue'
 import { DEMO_URL, replayForced } from './demo-url'
 import { useMirror } from './mirror'
-import { playRecording, Recorder, RECORDINGS, showRecordingEnd } from './replay'
+import { playRecording, Recorder, RECORDINGS, showRecordingEnd, stepCount, stepEnd } from './replay'
 
 /** What a demo shows: its live run, or a recorded one (playing or played, or waiting for Play). */
 export type DemoMode = 'live' | 'replay'
@@ -26,8 +26,11 @@ export interface RecordableOptions {
   tailMs?: number
 }
 
+/** The default recorded run's pause between two clicker steps, ms: the last step's late effects land before the next one's mark. */
+const STEP_PAUSE_MS = 500
+
 /** One recorded run, as the page hands it to `npm run record`. */
-export type RecordedRun = Pick<Recording, 'demo' | 'durationMs' | 'takes' | 'states' | 'final'>
+export type RecordedRun = Pick<Recording, 'demo' | 'durationMs' | 'takes' | 'states' | 'final' | 'steps'>
 
 /** What the page offers `npm run record` (window.__wireDemos__, only while a demo is live in the main view). */
 export interface RecordableDemo {
@@ -84,13 +87,15 @@ export function stateSnapshots() {
 
 /**
  * One recorded run of the live demo, as `npm run record` asks for it: the script (default every
- * clicker step in order, or `options.steps`), then `tailMs` (default 1000 ms) more, with the
- * log's takes and the state sampled by a {@link Recorder}.
+ * clicker step in order, or `options.steps`, 500 ms apart), then `tailMs` (default 1000 ms) more, with the
+ * log's takes and the state sampled by a {@link Recorder}, and when each step began (a replay
+ * plays them one click at a time).
  */
 export async function recordRun(id: string, log: TrafficLog, snapshot: () => StateSnapshot, clickSteps: Record<number, () => unknown>, options: RecordableOptions): Promise<RecordedRun> {
   const recorder = new Recorder(log, snapshot)
   recorder.start()
   const step = async (k: number) => {
+    recorder.mark(k)
     await clickSteps[k]?.()
   }
   if (options.script) {
@@ -98,7 +103,11 @@ export async function recordRun(id: string, log: TrafficLog, snapshot: () => Sta
   }
   else {
     const keys = options.steps ?? Object.keys(clickSteps).map(Number).sort((a, b) => a - b)
-    for (const k of keys) await step(k)
+    for (const [i, k] of keys.entries()) {
+      if (i) // as a presenter does between two clicks: what the last step set going (a message, an event) lands in its step
+        await new Promise(resolve => setTimeout(resolve, STEP_PAUSE_MS))
+      await step(k)
+    }
   }
   await new Promise(resolve => setTimeout(resolve, options.tailMs ?? 1000))
   return { demo: id, ...recorder.stop() }
@@ -216,8 +225,9 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailabl
     mirror.name(`${demoId}@${$page.value}`)
   }
 
-  const onClicks = clickSteps(slide, mode, offer, play, unavailable)
-  return { id, state: state.live, mode, recording, playing: player.playing, replayed, mirrored: mirror.mirrored, enter, leave, checked, recordable, onClicks, play, stopReplay: player.stop, goLive }
+  // The clicker's later steps in replay mode play on through step n of the replay on screen.
+  const onClicks = clickSteps(slide, mode, offer, play, n => mode.value === 'replay' && slide.active.value && player.playStep(n), unavailable)
+  return { id, state: state.live, mode, recording, playing: player.playing, paused: player.paused, replayed, mirrored: mirror.mirrored, enter, leave, checked, recordable, onClicks, play, nextStep: player.nextStep, stopReplay: player.stop, goLive }
 }
 
 /**
@@ -273,15 +283,16 @@ function showEndOutsideAudienceView(slide: SlideLifecycle, rec: Recording | unde
 /**
  * `onClicks(steps)`: the presenter's clicker drives the demo: `steps[k]` runs when Slidev's click
  * counter on this slide (`$clicks`) moves forward to k while the demo is active in the main view;
- * in replay mode, or while the live demo is `unavailable()`, the first click plays the recording
- * (`play`) and no step runs: its requests could only fail. Each step runs at most once per visit
+ * in replay mode, or while the live demo is `unavailable()`, the first click plays the recording's
+ * first step (`play`), each later click its next one (`playStep`; a recording without step marks
+ * plays whole on the first), and no live step runs: its requests could only fail. Each step runs at most once per visit
  * to the slide: moving back runs nothing, and moving forward again to a step that already ran
  * runs nothing either. That also holds when the main view and the presenter view echo each other's
  * click counter (Slidev syncs both ways: under load a stale 1 can arrive after 2, and the counter
  * goes 2 → 1 → 2, which would fire step 2 again). Entering the slide from the next one (Slidev
  * lands on its last click) runs nothing.
  */
-function clickSteps(slide: SlideLifecycle, mode: Ref<DemoMode>, offer: ReturnType<typeof offerToRecorder>, play: () => void, unavailable: () => boolean) {
+function clickSteps(slide: SlideLifecycle, mode: Ref<DemoMode>, offer: ReturnType<typeof offerToRecorder>, play: () => void, playStep: (n: number) => void, unavailable: () => boolean) {
   const { $clicks } = useSlideContext()
   return (steps: Record<number, () => unknown>): void => {
     offer.useSteps(steps)
@@ -290,6 +301,8 @@ function clickSteps(slide: SlideLifecycle, mode: Ref<DemoMode>, offer: ReturnTyp
         return steps[n]?.()
       if (n === 1)
         play()
+      else
+        playStep(n)
     })
   }
 }
@@ -313,24 +326,52 @@ function watchClicks(clicks: Ref<number>, active: Ref<boolean>, step: (n: number
   })
 }
 
-/** Plays recordings into `log` and through `apply`, one at a time: `playing` while one plays, `stop()` stops it where it is. */
+/**
+ * Plays recordings into `log` and through `apply`, one at a time, one clicker step at a time:
+ * `play(rec)` plays its first step (all of it, for a recording without step marks), `playStep(n)`
+ * plays on to the end of step n. `playing` while one plays; `paused` while it waits between steps
+ * (`next`: the step the next click plays, `of`: how many there are); `stop()` stops it where it is.
+ */
 function usePlayer(log: TrafficLog, apply: (set: StateSnapshot) => void) {
   const playing = ref(false)
-  let stopPlaying: (() => void) | undefined
+  const paused = ref<{ next: number, of: number } | null>(null)
+  let playback: Playback | undefined
+  let rec: Recording | undefined
+  /** The step playing, or last played. */
+  let step = 0
   function stop(): void {
-    stopPlaying?.()
-    stopPlaying = undefined
+    playback?.stop()
+    playback = undefined
     playing.value = false
+    paused.value = null
   }
-  function play(rec: Recording): void {
+  function play(recording: Recording): void {
     stop()
+    rec = recording
+    step = 1
     playing.value = true
-    stopPlaying = playRecording(rec, log, apply, () => {
-      playing.value = false
-      stopPlaying = undefined
-    })
+    playback = playRecording(recording, log, apply, {
+      paused: () => {
+        playing.value = false
+        paused.value = { next: step + 1, of: stepCount(recording) }
+      },
+      ended: () => {
+        playing.value = false
+        paused.value = null
+        playback = undefined
+      },
+    }, stepEnd(recording, 1))
   }
-  return { playing, play, stop }
+  /** Plays on to the end of step `n` (a later step than the one playing or played; else nothing). */
+  function playStep(n: number): void {
+    if (!playback || !rec || n <= step)
+      return
+    step = n
+    paused.value = null
+    playing.value = true
+    playback.playTo(stepEnd(rec, n))
+  }
+  return { playing, paused, play, playStep, nextStep: () => playStep(step + 1), stop }
 }
 
 /** What `npm run record` sees of a live demo: `window.__wireDemos__[id]`, offered while it is live in the main view. */

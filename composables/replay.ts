@@ -24,6 +24,18 @@ export interface Recording {
   states: StateStep[]
   /** The component's state at the end (what the PDF shows). */
   final: Record<string, unknown>
+  /**
+   * When each clicker step of the run began, ms into it, in click order: a replay plays one step
+   * per click and waits between them, as the presenter does. Absent in recordings made before
+   * steps were marked: those play whole on the first click.
+   */
+  steps?: StepMark[]
+}
+
+/** Clicker step `click` began `t` ms into the run. */
+export interface StepMark {
+  click: number
+  t: number
 }
 
 /** One log between two clears: its clock started `at` ms after the run did (negative: before it). */
@@ -71,6 +83,7 @@ export class Recorder {
   private started = 0
   private takes: Take[] = []
   private states: StateStep[] = []
+  private marks: StepMark[] = []
   private last: StateSnapshot | undefined
   private timer: ReturnType<typeof setInterval> | undefined
   private offClear: (() => void) | undefined
@@ -84,12 +97,18 @@ export class Recorder {
     this.timer = setInterval(() => this.sample(), SAMPLE_MS)
   }
 
-  stop(): Pick<Recording, 'durationMs' | 'takes' | 'states' | 'final'> {
+  /** Clicker step `click` begins now (its state sampled first, so the step starts from it). */
+  mark(click: number): void {
+    this.sample()
+    this.marks.push({ click, t: Math.round(epochMs() - this.started) })
+  }
+
+  stop(): Pick<Recording, 'durationMs' | 'takes' | 'states' | 'final' | 'steps'> {
     clearInterval(this.timer)
     this.offClear?.()
     this.sample()
     const takes = [...this.takes, this.take(this.log.entries.value, this.log.t0)]
-    return { durationMs: Math.round(epochMs() - this.started), takes, states: this.states, final: this.last ?? {} }
+    return { durationMs: Math.round(epochMs() - this.started), takes, states: this.states, final: this.last ?? {}, steps: this.marks }
   }
 
   private take(entries: TrafficEntry[], t0: number): Take {
@@ -152,19 +171,85 @@ export function applyChanges(state: StateSnapshot, changes: StateChange[]): stri
   return [...touched]
 }
 
+/** A recording being played: see {@link playRecording}. */
+export interface Playback {
+  /** Stops it where it is, for good. */
+  stop: () => void
+  /** Plays on until `t` ms into the run (`Infinity`: to its end); resumes it if it paused. */
+  playTo: (t: number) => void
+}
+
+/** What {@link playRecording} calls back: `paused` when it reached the time it was to stop at, `ended` at the run's end. */
+export interface PlaybackEvents {
+  paused?: (at: number) => void
+  ended: () => void
+}
+
+/** One thing a replay does at `t` ms into the run; `state`: a change of the component's state (not traffic). */
+interface ReplayStep { t: number, run: () => void, state?: boolean }
+
 /**
- * Plays `rec` in real time into `log` and through `apply` (which sets state keys), then calls
- * `onEnd`. Returns the function that stops it early. The log's clock runs as it did in the run,
- * so open bars grow and ticks land where they did; at the end the clock stops at the run's end.
+ * Plays `rec` in real time into `log` and through `apply` (which sets state keys), up to `until`
+ * ms into the run (default: all of it), then calls `events.paused` (the log's clock stopped there
+ * until `playTo` goes on; the time paused does not count) or, at its end, `events.ended`. The log's
+ * clock runs as it did in the run, so open bars grow and ticks land where they did; at the end the
+ * clock stops at the run's end. Never faster or slower than it was recorded.
  */
-export function playRecording(rec: Recording, log: TrafficLog, apply: (set: StateSnapshot) => void, onEnd: () => void): () => void {
-  type Step = { t: number, run: () => void }
-  const steps: Step[] = []
+export function playRecording(rec: Recording, log: TrafficLog, apply: (set: StateSnapshot) => void, events: PlaybackEvents, until = Number.POSITIVE_INFINITY): Playback {
   let take: Take | undefined
+  const steps = replaySteps(rec, log, apply, tk => (take = tk))
+  steps.push({ t: rec.durationMs, run: () => {
+    log.freeze(rec.durationMs - (take?.at ?? 0))
+    apply(rec.final)
+    events.ended()
+  } })
+  let t0 = epochMs()
+  let limit = until
+  let pausedAt: number | undefined
+  let i = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
+  // A pause at a clicker step's mark comes after the state sampled as it began, before its traffic.
+  const due = (s: ReplayStep, now: number) => s.t <= now && (s.t < limit || (s.t === limit && !!s.state))
+  function next(): void {
+    const now = Math.min(epochMs() - t0, limit)
+    while (i < steps.length && due(steps[i]!, now)) steps[i++]!.run()
+    if (i >= steps.length)
+      return
+    if (now >= limit) {
+      pausedAt = limit
+      log.freeze(limit - (take?.at ?? 0))
+      events.paused?.(limit)
+      return
+    }
+    timer = setTimeout(next, Math.min(steps[i]!.t, limit) - now)
+  }
+  next()
+  return {
+    stop: () => clearTimeout(timer),
+    playTo(t: number): void {
+      clearTimeout(timer)
+      limit = t
+      if (pausedAt !== undefined) { // the clocks go on from where they stopped
+        t0 = epochMs() - pausedAt
+        log.load([...log.entries.value], pausedAt - (take?.at ?? 0))
+        pausedAt = undefined
+      }
+      next()
+    },
+  }
+}
+
+/**
+ * What replaying `rec` does, in time order: each take's clear (it calls `onTake`), each entry's
+ * begin and end, each state change. At one time, state changes come first, then a take's clear
+ * before its entries, an entry's begin before its end.
+ */
+function replaySteps(rec: Recording, log: TrafficLog, apply: (set: StateSnapshot) => void, onTake: (take: Take) => void): ReplayStep[] {
+  const steps: ReplayStep[] = []
   const copies = new Map<number, TrafficEntry>()
   for (const tk of rec.takes) {
     steps.push({ t: Math.max(0, tk.at), run: () => {
-      take = tk
+      onTake(tk)
       copies.clear()
       log.load([], Math.max(0, -tk.at))
     } })
@@ -186,32 +271,27 @@ export function playRecording(rec: Recording, log: TrafficLog, apply: (set: Stat
   }
   const mirror: StateSnapshot = {}
   for (const s of rec.states) {
-    steps.push({ t: s.t, run: () => {
+    steps.push({ t: s.t, state: true, run: () => {
       const keys = applyChanges(mirror, s.set)
       apply(Object.fromEntries(keys.map(k => [k, mirror[k]])))
     } })
   }
-  // Stable: at one time, a take's clear comes before its entries, an entry's begin before its end.
-  steps.sort((a, b) => a.t - b.t)
+  // Stable: the order above holds at equal times, except that state changes come first.
+  return steps.sort((a, b) => a.t - b.t || Number(!!b.state) - Number(!!a.state))
+}
 
-  const t0 = epochMs()
-  let i = 0
-  let timer: ReturnType<typeof setTimeout> | undefined
-  function next(): void {
-    const now = epochMs() - t0
-    while (i < steps.length && steps[i]!.t <= now) steps[i++]!.run()
-    if (i < steps.length) {
-      timer = setTimeout(next, steps[i]!.t - now)
-      return
-    }
-    timer = setTimeout(() => {
-      log.freeze(rec.durationMs - (take?.at ?? 0))
-      apply(rec.final)
-      onEnd()
-    }, Math.max(0, rec.durationMs - now))
-  }
-  next()
-  return () => clearTimeout(timer)
+/**
+ * When clicker step `click` of `rec` ends in a replay: when the next marked step began, or the
+ * run's end (`Infinity`) after the last one, or for a recording with no marks.
+ */
+export function stepEnd(rec: Recording, click: number): number {
+  const later = (rec.steps ?? []).filter(m => m.click > click).map(m => m.t)
+  return later.length ? Math.min(...later) : Number.POSITIVE_INFINITY
+}
+
+/** How many clicker steps a replay of `rec` plays one by one (1: it plays whole). */
+export function stepCount(rec: Recording): number {
+  return Math.max(1, new Set((rec.steps ?? []).map(m => m.click)).size)
 }
 
 /** Shows how `rec` ended, at once: its last take with the clock stopped, and its final state. */

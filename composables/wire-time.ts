@@ -20,6 +20,17 @@ if (typeof window !== 'undefined' && typeof performance.setResourceTimingBufferS
  * (outside a browser, or a fetch that was aborted).
  */
 export function arrivedAt(url: string, since: number): number | undefined {
+  const e = resourceTiming(url, since)
+  return e && Math.round((performance.timeOrigin + e.responseEnd) * 100) / 100
+}
+
+/**
+ * The browser's Resource Timing entry (W3C Resource Timing) for the newest fetch of `url` started
+ * at or after `since` (epoch ms) whose answer has fully arrived, or `undefined` (none yet, none at
+ * all, or outside a browser). Its phases (`requestStart`, `responseStart`, `transferSize`...) are 0
+ * across origins unless the server sent `Timing-Allow-Origin`.
+ */
+export function resourceTiming(url: string, since: number): PerformanceResourceTiming | undefined {
   if (typeof window === 'undefined' || typeof performance.getEntriesByName !== 'function')
     return undefined
   const name = new URL(url, window.location.href).href
@@ -28,7 +39,7 @@ export function arrivedAt(url: string, since: number): number | undefined {
   for (let i = entries.length - 1; i >= 0; i--) {
     const e = entries[i]!
     if (e.startTime >= from && e.responseEnd > 0)
-      return Math.round((performance.timeOrigin + e.responseEnd) * 100) / 100
+      return e
   }
   return undefined
 }

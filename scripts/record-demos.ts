@@ -103,6 +103,8 @@ export async function recordDemos(options: RecordOptions): Promise<{ recordings:
           ...(AUDIENCE_DEMO.test(id) ? { phones: `${RECORDED_PHONES} simulated phones on loopback` } : {}),
         },
         durationMs: run.durationMs,
+        // When each clicker step began: the replay plays one per click.
+        ...(run.steps && run.steps.length > 1 ? { steps: run.steps } : {}),
         takes: run.takes,
         states: run.states,
         final: run.final,

@@ -42,6 +42,17 @@ export function cors(allowedOrigins: readonly string[]): RequestHandler {
   }
 }
 
+/**
+ * Lets the deck read this request's phase timings across origins (W3C Resource Timing:
+ * `requestStart`, `responseStart`, `transferSize` are 0 without it): `Timing-Allow-Origin` for the
+ * origin CORS already allowed, nothing otherwise. Production sends it only where it wants timings read.
+ */
+export function allowTiming(res: Response): void {
+  const origin = res.get('Access-Control-Allow-Origin')
+  if (origin)
+    res.set('Timing-Allow-Origin', origin)
+}
+
 /** Methods that change nothing (RFC 9110 §9.2.1); every other one is state-changing. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 

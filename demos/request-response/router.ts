@@ -5,7 +5,7 @@ import express, { Router } from 'express'
 import { epochMs } from '../../wire/clock.ts'
 import type { JobStore } from '../jobs/index.ts'
 import type { JobView } from '../../wire/jobs.ts'
-import { HttpError } from '../platform/http.ts'
+import { allowTiming, HttpError } from '../platform/http.ts'
 import { createJob, jobById } from '../jobs/index.ts'
 import type { EchoAnswer } from '../../wire/request-response.ts'
 
@@ -80,16 +80,6 @@ function bodyBytes(req: Request): Buffer {
   if (Buffer.isBuffer(req.body))
     return req.body
   return (req as RawBodyRequest).rawBody ?? Buffer.alloc(0)
-}
-
-/**
- * Lets the deck read this request's phase timings (Resource Timing) across origins. Only for the
- * origins CORS already allowed; production sends Timing-Allow-Origin only where it wants timings read.
- */
-function allowTiming(res: Response): void {
-  const origin = res.get('Access-Control-Allow-Origin')
-  if (origin)
-    res.set('Timing-Allow-Origin', origin)
 }
 
 /** The JSON form of the echo: the head and body, with their sizes in bytes. */

@@ -28,7 +28,7 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     await expect.poll(() => slide.getByTestId('rr-request').textContent()).toContain('POST /echo?demo=1 HTTP/1.1')
     expect(await slide.getByTestId('rr-request').textContent()).toContain('{"hello":"wire"}')
     expect(await slide.getByTestId('rr-bytes').textContent()).toMatch(/\d+ B head \+ 16 B body/)
-    expect(await slide.getByTestId('rr-phases').textContent()).toMatch(/send → 1st byte [\d.]+ ms/)
+    expect(await slide.getByTestId('rr-phases').textContent()).toMatch(/request sent → first byte back [\d.]+ ms/)
     await slide.getByTestId('rr-block').click()
     await slide.getByTestId('rr-waiting').waitFor()
     await page.waitForTimeout(1500)

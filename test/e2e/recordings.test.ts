@@ -50,8 +50,13 @@ describe('the committed recordings', () => {
     await slide.getByTestId('demo-replay').click()
     await expect.poll(() => slide.getByTestId('demo-recorded').textContent()).toMatch(/recorded \d{4}-\d\d-\d\d, not live/)
     expect(await slide.getByTestId('demo-offline').count()).toBe(0)
+    // It plays one clicker step at a time, as the presenter ran it: the first ping, then it waits.
     const recorded = committed().ping!
     const recordedEntries = recorded.takes.at(-1)!.entries.length
+    expect(recorded.steps?.map(s => s.click)).toEqual([1, 2])
+    await expect.poll(() => slide.getByTestId('demo-next-step').textContent()).toMatch(/Step 2 of 2/)
+    expect(await entries.count()).toBe(1)
+    await slide.getByTestId('demo-next-step').click()
     await expect.poll(() => entries.count()).toBe(recordedEntries)
     await shot(page, 'ping-replayed')
 

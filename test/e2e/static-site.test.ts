@@ -68,6 +68,15 @@ describe('the deck built for a static host under a sub-path, with no demo server
       const slide = page.locator(`.slidev-page-${no}`)
       const label = slide.getByTestId('demo-recorded')
       await expect.poll(() => label.textContent(), { message: `${id}: the recorded label` }).toMatch(/recorded \d{4}-\d\d-\d\d, not live/)
+      // The first demo slide the reader opens says once, at the top of the window, that this copy plays
+      // recordings and how to run them live; no other does.
+      const first = no === Math.min(...Object.values(demoSlides))
+      const note = page.getByTestId('demo-static-note')
+      await expect.poll(() => note.count(), { message: `${id}: the note on a copy with no demo server` }).toBe(first ? 1 : 0)
+      if (first) {
+        expect(await note.textContent()).toMatch(/No demo server here[\s\S]*npm ci && npm start/)
+        await shot(page, 'static-note')
+      }
       // Nothing replays before the presenter clicks.
       expect(await slide.getByTestId('demo-frame').getAttribute('data-replay'), `${id}: before the click`).toBe('ready')
       const entries = slide.locator('[data-testid=timeline-bar], [data-testid=timeline-tick]')
@@ -82,9 +91,16 @@ describe('the deck built for a static host under a sub-path, with no demo server
         await expect.poll(() => entries.count(), { message: `${id}: timeline entries`, timeout: 15_000 }).toBeGreaterThan(0)
       // The numbers come from the recording too (demos without a timeline show only these).
       await expect.poll(() => slide.getByTestId('demo-recording').innerText(), { message: `${id}: the demo's numbers`, timeout: 15_000 }).not.toBe(before)
-      // It plays to its end in real time, then offers to play again.
+      // It plays to its end in real time, one clicker step at a time (it waits between them, as the
+      // presenter does, and the next click plays on), then offers to play again.
       const frame = slide.getByTestId('demo-frame')
-      await expect.poll(() => frame.getAttribute('data-replay'), { message: `${id}: replay over`, timeout: 30_000 }).toBe('played')
+      for (;;) {
+        await expect.poll(() => frame.getAttribute('data-replay'), { message: `${id}: replay over or waiting for the next step`, timeout: 30_000 }).toMatch(/^(paused|played)$/)
+        if (await frame.getAttribute('data-replay') === 'played')
+          break
+        expect(await slide.getByTestId('demo-next-step').textContent(), `${id}: between two steps`).toMatch(/Step \d of \d/)
+        await page.keyboard.press('ArrowRight')
+      }
       // A main-track demo's prediction: the option the recorded run proved, marked below it, and the slide still fits.
       const p = PREDICTIONS[id]
       if (p) {
@@ -119,7 +135,7 @@ describe('the deck built for a static host under a sub-path, with no demo server
     await waitForSlide(page)
     await page.getByTestId('notes-toggle').click({ force: true }) // the nav bar shows on hover
     const notes = page.getByTestId('notes-panel')
-    await expect.poll(() => notes.textContent()).toMatch(/Speaker notes · slide \d+[\s\S]{40,}/)
+    await expect.poll(() => notes.textContent()).toMatch(/Notes · slide \d+[\s\S]{40,}/)
     // The slide shrinks to the left of the panel instead of hiding under it.
     const panel = (await notes.boundingBox())!
     const shown = (await page.locator(`.slidev-page-${no}`).boundingBox())!
