@@ -8,10 +8,9 @@ import type { AudienceRun } from '../tools/audience-devices.ts'
 import type { VotePlan } from '../tools/audience-voters.ts'
 import type { VoteTally } from '../wire/audience.ts'
 import type { BenchSection } from './lib.ts'
-import { DEMO_NODE_ARGS } from '../demos/platform/config.ts'
 import { epochMs } from '../wire/clock.ts'
 import { readEventStream } from '../wire/sse.ts'
-import { f2, oneWayFloor, percentile, ratio, RowFailed, spawnUntilReady, stopChild } from './lib.ts'
+import { audienceServer, f2, oneWayFloor, percentile, ratio, RowFailed, spawnUntilReady, stopChild } from './lib.ts'
 
 const DEVICES = 1000
 /** Each phone votes a random 0..SPREAD_MS after it heard the question (a short poller hears it up to 1 s late): all within 2 s. */
@@ -41,22 +40,10 @@ function onScreenAt(receipts: Array<{ seq: number }>, seen: Array<{ at: number, 
 
 export default async function audienceVotesBench(): Promise<BenchSection[]> {
   const floor = await oneWayFloor()
-  const { child: server, match, lines } = await spawnUntilReady([...DEMO_NODE_ARGS], /listening on (http:\/\/[\d.]+:\d+)/, {
-    DEMO_PORT: '0',
-    AMQP_URL: 'amqp://127.0.0.1:1',
-    AUDIENCE: '1',
-    AUDIENCE_HOST: '127.0.0.1',
-    AUDIENCE_PORT: '0',
-    AUDIENCE_MAX_DEVICES: String(DEVICES),
-  })
+  const { server, demoUrl, joinUrl: join } = await audienceServer(DEVICES)
   const controller = new AbortController()
   let phones: Awaited<ReturnType<typeof spawnUntilReady>>['child'] | undefined
   try {
-    const demoUrl = match[1]!
-    let joinUrl = ''
-    for (let r = await lines.next(); !r.done && !joinUrl; r = await lines.next()) joinUrl = /phones join at (\S+)/.exec(r.value)?.[1] ?? ''
-    server.stdout!.resume()
-    const join = new URL(joinUrl)
     const sim = await spawnUntilReady(['tools/audience-devices.ts', JSON.stringify({ url: join.origin, token: join.searchParams.get('t'), devices: DEVICES, pushes: 1, timeoutMs: 60_000, vote: PLAN })], /^ready (\d+)/, {}, 120_000)
     phones = sim.child
     await sleep(1500) // every short poller has asked at least once

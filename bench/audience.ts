@@ -6,9 +6,8 @@
 import type { ChildProcess } from 'node:child_process'
 import type { AudienceRun } from '../tools/audience-devices.ts'
 import type { BenchSection } from './lib.ts'
-import { DEMO_NODE_ARGS } from '../demos/platform/config.ts'
 import { TRANSPORTS } from '../wire/audience.ts'
-import { f2, oneWayFloor, percentile, ratio, rssKb, spawnUntilReady, stopChild } from './lib.ts'
+import { audienceServer, f2, oneWayFloor, percentile, ratio, rssKb, spawnUntilReady, stopChild } from './lib.ts'
 
 const DEVICES = 1000
 /** Phones that hold a connection a push is written to (long poll, SSE, WebSocket): the fan-out floor holds as many raw sockets. */
@@ -29,22 +28,6 @@ async function resultOf(lines: AsyncIterator<string>): Promise<AudienceRun> {
   throw new Error('the simulated phones gave no result')
 }
 
-/** The demo server in audience mode (broker off); resolves with it, its URL and the phones' join URL. */
-async function audienceServer(): Promise<{ server: ChildProcess, demoUrl: string, joinUrl: URL }> {
-  const { child: server, match, lines } = await spawnUntilReady([...DEMO_NODE_ARGS], /listening on (http:\/\/[\d.]+:\d+)/, {
-    DEMO_PORT: '0',
-    AMQP_URL: 'amqp://127.0.0.1:1',
-    AUDIENCE: '1',
-    AUDIENCE_HOST: '127.0.0.1',
-    AUDIENCE_PORT: '0',
-    AUDIENCE_MAX_DEVICES: String(DEVICES),
-  })
-  let joinUrl = ''
-  for (let r = await lines.next(); !r.done && !joinUrl; r = await lines.next()) joinUrl = /phones join at (\S+)/.exec(r.value)?.[1] ?? ''
-  server.stdout!.resume()
-  return { server, demoUrl: match[1]!, joinUrl: new URL(joinUrl) }
-}
-
 /**
  * DEVICES phones join (in PROCESSES processes, which also hold HELD raw sockets of the fan-out
  * floor, bench/floor-server.ts `write`), then PUSHES rounds 1.1 s apart: the floor writes its
@@ -53,7 +36,7 @@ async function audienceServer(): Promise<{ server: ChildProcess, demoUrl: string
  * result and the demo server's RSS before and with them.
  */
 async function phonesRun(): Promise<{ run: AudienceRun, before: number, held: number }> {
-  const { server, demoUrl, joinUrl } = await audienceServer()
+  const { server, demoUrl, joinUrl } = await audienceServer(DEVICES)
   const floor = await spawnUntilReady(['bench/floor-server.ts', 'write'], /^listening (\d+)/)
   floor.child.stdout!.resume()
   let phones: ChildProcess | undefined

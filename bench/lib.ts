@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process'
 import { Agent, request } from 'node:http'
 import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
+import { DEMO_NODE_ARGS } from '../demos/platform/config.ts'
 import { epochMs } from '../wire/clock.ts'
 
 /** One table of the report. A section module's default export resolves with a list of them. */
@@ -205,4 +206,24 @@ export async function closedLoop(url: string, body: (i: number) => string, opts:
   await Promise.all(workers)
   agent.destroy()
   return { rps, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), failed }
+}
+
+/**
+ * A demo server in audience mode (`npm run demos` as a child, broker off: AMQP_URL points nowhere),
+ * its phones' listener on 127.0.0.1 with room for `devices` phones. Resolves once it printed both
+ * addresses: the child, the deck-facing URL and the phones' join URL (with its token).
+ */
+export async function audienceServer(devices: number): Promise<{ server: ChildProcess, demoUrl: string, joinUrl: URL }> {
+  const { child: server, match, lines } = await spawnUntilReady([...DEMO_NODE_ARGS], /listening on (http:\/\/[\d.]+:\d+)/, {
+    DEMO_PORT: '0',
+    AMQP_URL: 'amqp://127.0.0.1:1',
+    AUDIENCE: '1',
+    AUDIENCE_HOST: '127.0.0.1',
+    AUDIENCE_PORT: '0',
+    AUDIENCE_MAX_DEVICES: String(devices),
+  })
+  let joinUrl = ''
+  for (let r = await lines.next(); !r.done && !joinUrl; r = await lines.next()) joinUrl = /phones join at (\S+)/.exec(r.value)?.[1] ?? ''
+  server.stdout!.resume()
+  return { server, demoUrl: match[1]!, joinUrl: new URL(joinUrl) }
 }

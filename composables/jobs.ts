@@ -1,31 +1,12 @@
 import type { Ref } from 'vue'
-import type { JobEvent, JobView } from '../wire/jobs'
+import type { JobEvent, JobView, PatternStats } from '../wire/jobs'
 import type { Demo } from './demo'
 import type { EventStream } from './sse'
 import { reactive } from 'vue'
 import { epochMs } from '../wire/clock'
 import { followEventStream } from './sse'
 
-/** What a viewer compares between patterns: one of these per pattern client. */
-export interface PatternStats {
-  pattern: string
-  lane: string
-  requests: number
-  /** Body bytes both ways (headers are not visible to the page). */
-  bytes: number
-  /** Answers that brought no news (same version as before, or a long poll that timed out). */
-  empty: number
-  /** Answers that said "still running" (not the final result). */
-  notReady: number
-  /** Server's finish time to the moment this client learned it, ms; null until it did. */
-  delayMs: number | null
-  /** Requests open right now, and the total time requests were held open, ms. */
-  open: number
-  heldMs: number
-  job: JobView | null
-  finished: boolean
-  error: string
-}
+export type { PatternStats }
 
 export function newStats(pattern: string, lane: string): PatternStats {
   return reactive({ pattern, lane, requests: 0, bytes: 0, empty: 0, notReady: 0, delayMs: null, open: 0, heldMs: 0, job: null, finished: false, error: '' }) as PatternStats

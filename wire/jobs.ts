@@ -28,3 +28,24 @@ export interface JobEvent {
   event: 'progress' | 'done' | 'failed'
   data: JobView
 }
+
+/** What a viewer compares between patterns: one of these per pattern client (the deck records it: composables/jobs.ts; the predictions read it: wire/predictions/). */
+export interface PatternStats {
+  pattern: string
+  lane: string
+  requests: number
+  /** Body bytes both ways (headers are not visible to the page). */
+  bytes: number
+  /** Answers that brought no news (same version as before, or a long poll that timed out). */
+  empty: number
+  /** Answers that said "still running" (not the final result). */
+  notReady: number
+  /** Server's finish time to the moment this client learned it, ms; null until it did. */
+  delayMs: number | null
+  /** Requests open right now, and the total time requests were held open, ms. */
+  open: number
+  heldMs: number
+  job: JobView | null
+  finished: boolean
+  error: string
+}
