@@ -130,7 +130,7 @@ describe('the deck built for a static host under a sub-path, with no demo server
   })
 
   it('shows a slide\'s speaker notes on demand', async () => {
-    const no = Object.values(demoSlides)[0]!
+    const no = demoSlides.ping! // two clicker steps, then the next slide
     await page.evaluate(n => (window as any).__slidev__.nav.go(n), no)
     await waitForSlide(page)
     await page.getByTestId('notes-toggle').click({ force: true }) // the nav bar shows on hover
@@ -169,8 +169,14 @@ describe('the deck built for a static host under a sub-path, with no demo server
       expect(await slide.getByTestId('prediction-reveal').count()).toBe(0)
       expect(await frame.getAttribute('data-replay')).toBe('ready')
       await options.and(slide.locator(`[data-option="${option}"]`)).click()
-      // The pick plays the recorded run; at its end the proved option is marked, with its reason.
-      await expect.poll(() => frame.getAttribute('data-replay'), { message: `${id}: replay over`, timeout: 30_000 }).toBe('played')
+      // The pick plays the recorded run, a step at a time (▶ Step 2 of 2 between them); at its end
+      // the proved option is marked, with its reason.
+      for (;;) {
+        await expect.poll(() => frame.getAttribute('data-replay'), { message: `${id}: replay over or waiting for the next step`, timeout: 30_000 }).toMatch(/^(paused|played)$/)
+        if (await frame.getAttribute('data-replay') === 'played')
+          break
+        await slide.getByTestId('demo-next-step').click()
+      }
       const reveal = slide.getByTestId('prediction-reveal')
       await expect.poll(() => reveal.getAttribute('data-answer'), { message: `${id}: the answer` }).toBe(proved)
       expect(await reveal.getByTestId('prediction-reason').textContent()).toBe(p.reason(rec.final))
