@@ -59,6 +59,21 @@ describe('capacity: POST /capacity/runs holds 1,000 connections from a helper pr
     expect(isAlive(res.body.helper.pid)).toBe(false)
   })
 
+  it('another held connection that closes while a run opens its streams (the deck\'s own vote stream, on the run\'s click) does not stall the run', async () => {
+    const other = s.ctx.jobs.create(60_000)
+    const c = new AbortController()
+    const res = await fetch(`${s.url}/jobs/${other.id}/events`, { signal: c.signal })
+    expect(res.status).toBe(200)
+    await waitFor(async () => await openConnections(s.url) > 0, 'the other stream to be held')
+    const run = runs(s.url, { mode: 'sse', connections: 1000 })
+    await waitFor(async () => (await current(s.url)).running, 'the run to start')
+    c.abort() // gone while the run opens its own: the run counts the streams on its job, not every held connection
+    const r = await run
+    expect(r.status, r.body.error).toBe(200)
+    expect(r.body).toMatchObject({ held: 1000, told: 1000 })
+    s.ctx.jobs.remove(other.id)
+  })
+
   it('shows a run in progress, and refuses a second one meanwhile with a 409', async () => {
     const first = runs(s.url, { mode: 'long-poll', connections: 1000 })
     const progress = await waitFor(async () => {

@@ -77,6 +77,8 @@ export class CapacityRun {
   readonly result: Promise<CapacityResult>
   private phase: CapacityPhase = 'starting'
   private opened = 0
+  /** The run's own job, once made: its watchers are the connections this run holds. */
+  private jobId?: string
   private readonly baseline: number
   private readonly t0 = performance.now()
   private readonly stopper = new AbortController()
@@ -107,7 +109,7 @@ export class CapacityRun {
       connections: this.connections,
       phase: this.phase,
       opened: this.opened,
-      held: Math.max(0, this.ctx.lifecycle.openCount - this.baseline),
+      held: this.jobId ? this.ctx.jobs.watcherCount(this.jobId) : 0,
       elapsedMs: Math.round(performance.now() - this.t0),
     }
   }
@@ -118,6 +120,7 @@ export class CapacityRun {
     let job: JobView
     try {
       job = jobs.create(JOB_MS)
+      this.jobId = job.id
     }
     catch (err) {
       clearTimeout(deadline)
@@ -139,12 +142,13 @@ export class CapacityRun {
       this.phase = 'opening'
       helper.process.send({ type: 'open', ...this.server, mode: this.mode, count: this.connections, ...requestFor(this.mode, job) } satisfies HelperCommand)
       const { opened } = await this.next(helper, 'opened')
-      // Held = the server has each request and keeps its response open (what /health counts).
-      await this.until(() => lifecycle.openCount - this.baseline >= opened)
+      // Held = the server has each request and keeps its response open, watching this run's job
+      // (not /health's count of every held connection: a deck's own stream may close meanwhile).
+      await this.until(() => jobs.watcherCount(job.id) >= opened)
       const openMs = performance.now() - tOpen
       this.phase = 'holding'
       const rssHeld = process.memoryUsage.rss()
-      const held = lifecycle.openCount - this.baseline
+      const held = jobs.watcherCount(job.id)
       this.phase = 'telling'
       const changed = jobs.finish(job.id)! // the one change: every watcher is woken now
       const told = await this.next(helper, 'received')
