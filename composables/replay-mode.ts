@@ -182,8 +182,8 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailabl
       void slide.checkHealth()
   }
 
-  /** Plays the recording from its start (the clicker's first step in replay mode does the same). */
-  function play(): void {
+  /** Plays the recording from its start: the clicker's first step in replay mode (and `play`, by hand). */
+  function start(): void {
     const rec = recording.value
     if (!rec || !slide.active.value)
       return
@@ -226,8 +226,8 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailabl
   }
 
   // The clicker's later steps in replay mode play on through step n of the replay on screen.
-  const onClicks = clickSteps(slide, mode, offer, play, n => mode.value === 'replay' && slide.active.value && player.playStep(n), unavailable)
-  return { id, state: state.live, mode, recording, playing: player.playing, paused: player.paused, replayed, mirrored: mirror.mirrored, enter, leave, checked, recordable, onClicks, play, nextStep: player.nextStep, stopReplay: player.stop, goLive }
+  const clicker = clickSteps(slide, mode, offer, start, n => mode.value === 'replay' && slide.active.value && player.playStep(n), unavailable, replayed)
+  return { id, state: state.live, mode, recording, playing: player.playing, paused: player.paused, replayed, mirrored: mirror.mirrored, enter, leave, checked, recordable, onClicks: clicker.onClicks, play: clicker.play, nextStep: player.nextStep, stopReplay: player.stop, goLive }
 }
 
 /**
@@ -284,26 +284,40 @@ function showEndOutsideAudienceView(slide: SlideLifecycle, rec: Recording | unde
  * `onClicks(steps)`: the presenter's clicker drives the demo: `steps[k]` runs when Slidev's click
  * counter on this slide (`$clicks`) moves forward to k while the demo is active in the main view;
  * in replay mode, or while the live demo is `unavailable()`, the first click plays the recording's
- * first step (`play`), each later click its next one (`playStep`; a recording without step marks
- * plays whole on the first), and no live step runs: its requests could only fail. Each step runs at most once per visit
+ * first step (`start`), each later click its next one (`playStep`; a recording without step marks
+ * plays whole on the first; after a replay started by hand, `play`, the clicks carry on from where it
+ * is instead of starting over), and no live step runs: its requests could only fail. Each step runs at most once per visit
  * to the slide: moving back runs nothing, and moving forward again to a step that already ran
  * runs nothing either. That also holds when the main view and the presenter view echo each other's
  * click counter (Slidev syncs both ways: under load a stale 1 can arrive after 2, and the counter
  * goes 2 → 1 → 2, which would fire step 2 again). Entering the slide from the next one (Slidev
  * lands on its last click) runs nothing.
  */
-function clickSteps(slide: SlideLifecycle, mode: Ref<DemoMode>, offer: ReturnType<typeof offerToRecorder>, play: () => void, playStep: (n: number) => void, unavailable: () => boolean) {
+function clickSteps(slide: SlideLifecycle, mode: Ref<DemoMode>, offer: ReturnType<typeof offerToRecorder>, start: () => void, playStep: (n: number) => void, unavailable: () => boolean, replayed: Ref<boolean>) {
   const { $clicks } = useSlideContext()
-  return (steps: Record<number, () => unknown>): void => {
-    offer.useSteps(steps)
-    watchClicks($clicks, slide.active, (n) => {
-      if (mode.value === 'live' && !unavailable())
-        return steps[n]?.()
-      if (n === 1)
-        play()
-      else
-        playStep(n)
-    })
+  /**
+   * Steps a replay started by hand is ahead of the clicker: a learner's pick or ▶ Replay at click c
+   * plays step 1 there, so click c + 1 plays step 2 (the clicker's own first step sets it to 0).
+   */
+  let clicksBehind = 0
+  return {
+    onClicks: (steps: Record<number, () => unknown>): void => {
+      offer.useSteps(steps)
+      watchClicks($clicks, slide.active, (n) => {
+        if (mode.value === 'live' && !unavailable())
+          return steps[n]?.()
+        if (n === 1 && !replayed.value) {
+          clicksBehind = 0
+          return start()
+        }
+        playStep(n + clicksBehind) // after a replay started by hand: on from where it is
+      })
+    },
+    /** Plays the recording from its start by hand (a learner's pick, ▶ Replay); the next click plays on from there. */
+    play: (): void => {
+      clicksBehind = 1 - $clicks.value
+      start()
+    },
   }
 }
 

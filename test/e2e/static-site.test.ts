@@ -169,13 +169,21 @@ describe('the deck built for a static host under a sub-path, with no demo server
       expect(await slide.getByTestId('prediction-reveal').count()).toBe(0)
       expect(await frame.getAttribute('data-replay')).toBe('ready')
       await options.and(slide.locator(`[data-option="${option}"]`)).click()
-      // The pick plays the recorded run, a step at a time (▶ Step 2 of 2 between them); at its end
-      // the proved option is marked, with its reason.
-      for (;;) {
+      // The pick plays the recorded run, a step at a time (▶ Step 2 of 2 between them); the clicker's
+      // → plays on from there (it does not start over), as the button does; at its end the proved
+      // option is marked, with its reason.
+      const where = async () => await frame.getAttribute('data-replay') === 'paused' ? await slide.getByTestId('demo-next-step').textContent() : frame.getAttribute('data-replay')
+      for (let press = 0; ; press++) {
         await expect.poll(() => frame.getAttribute('data-replay'), { message: `${id}: replay over or waiting for the next step`, timeout: 30_000 }).toMatch(/^(paused|played)$/)
         if (await frame.getAttribute('data-replay') === 'played')
           break
-        await slide.getByTestId('demo-next-step').click()
+        expect(await slide.getByTestId('prediction-reveal').count(), `${id}: no answer while a step is still to play`).toBe(0)
+        const waiting = await where()
+        if (press === 0)
+          await page.keyboard.press('ArrowRight')
+        else
+          await slide.getByTestId('demo-next-step').click()
+        await expect.poll(async () => [await where()].filter(w => w !== waiting && w !== 'playing').length, { message: `${id}: the press plays on to a later step (not the first again)`, timeout: 30_000 }).toBe(1)
       }
       const reveal = slide.getByTestId('prediction-reveal')
       await expect.poll(() => reveal.getAttribute('data-answer'), { message: `${id}: the answer` }).toBe(proved)
@@ -197,7 +205,7 @@ describe('the deck built for a static host under a sub-path, with no demo server
         await page.reload()
       await goToSlide(page, 'Which pattern, when')
       const tally = page.locator('.slidev-page:visible').last().getByTestId('prediction-tally')
-      await expect.poll(() => tally.innerText()).toMatch(new RegExp(`^You predicted 1 of ${total} right\\n2 tried · start over$`))
+      await expect.poll(() => tally.innerText()).toMatch(new RegExp(`^Your predictions: 1 right of 2 played\\n${total - 2} of ${total} still to try · start over$`))
     }
     await shot(page, 'predict-recap')
     // Kept in this browser only: the pick and what the run proved, by demo.
