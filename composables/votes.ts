@@ -1,11 +1,14 @@
 import type { ComputedRef, Ref, ShallowRef } from 'vue'
 import type { SlideLifecycle } from './slide-lifecycle'
+import type { EventStream } from './sse'
 import type { JoinInfo, VoteTally } from '../wire/audience'
 import type { Prediction } from '../wire/predictions'
 import { useSlideContext } from '@slidev/client'
 import { computed, isRef, ref, shallowRef, watch } from 'vue'
 import { predictionFor } from '../wire/predictions'
 import { DEMO_URL } from './demo-url'
+import { followEvents } from './sse'
+import { TrafficLog } from './traffic'
 
 /** What a demo slide knows of the room's vote on its question (see {@link useVotes}). */
 export interface DemoVotes {
@@ -75,7 +78,7 @@ export function useVotes(slide: SlideLifecycle, source: VoteSource, { badge = tr
     const v = visit!
     visit = undefined
     v.controller.abort()
-    v.events?.close()
+    v.events?.stop()
     leaveScreen(v)
     if (v.prediction) // also when its PUT was still on the way: releasing a question that is not current does nothing
       void call('DELETE', `/${v.prediction.demo}`, undefined, { keepalive: true })
@@ -89,7 +92,7 @@ export function useVotes(slide: SlideLifecycle, source: VoteSource, { badge = tr
     tally.value = opened
     if ($clicks.value > 0 || answer.value) // entered mid-demo (back from the next slide): nothing more to vote on
       return void settle(v, p)
-    v.events = followTally((t) => {
+    v.events = followTally(v.controller.signal, (t) => {
       if (visit === v && t?.id === p.demo && t.seq >= (tally.value?.seq ?? 0))
         tally.value = t
     })
@@ -97,7 +100,7 @@ export function useVotes(slide: SlideLifecycle, source: VoteSource, { badge = tr
 
   /** Closes the vote, or reveals the answer once there is one; the tally is final either way, so its stream ends. */
   async function settle(v: Visit, p: Prediction<any>): Promise<void> {
-    v.events?.close()
+    v.events?.stop()
     v.events = undefined
     const proved = answer.value
     const t = proved ? await call('POST', `/${p.demo}/result`, { answer: proved }) : tally.value?.state === 'open' ? await call('POST', `/${p.demo}/close`) : null
@@ -135,7 +138,7 @@ const STAGE: Record<VoteTally['state'], number> = { open: 0, closed: 1, revealed
 interface Visit {
   prediction: Prediction<any> | undefined
   controller: AbortController
-  events?: EventSource
+  events?: EventStream
 }
 
 /** Hides the join badge, unless a later visit (the next slide's) shows them. */
@@ -146,11 +149,14 @@ function leaveScreen(v: object): void {
   joinBadge.value = null
 }
 
-/** The big screen's stream of tallies (`GET /audience/votes/events`): `onTally` gets each one (null: no question). */
-function followTally(onTally: (t: VoteTally | null) => void): EventSource {
-  const events = new EventSource(`${DEMO_URL}/audience/votes/events`)
-  events.addEventListener('tally', e => onTally(JSON.parse((e as MessageEvent<string>).data) as VoteTally | null))
-  return events
+/**
+ * The big screen's stream of tallies (`GET /audience/votes/events`, read by the deck's one event-stream
+ * reader, not drawn on any timeline): `onTally` gets each one (null: no question) until `signal` aborts
+ * (the visit ends) or `stop()`. While it is held the server keeps an open question (a tab that closes
+ * mid-vote lets it go: demos/audience/votes.ts `orphanMs`).
+ */
+function followTally(signal: AbortSignal, onTally: (t: VoteTally | null) => void): EventStream {
+  return followEvents<{ tally: VoteTally | null }>({ log: new TrafficLog(), signal: () => signal }, '/audience/votes/events', { tally: onTally }, { traced: false, lane: 'votes' })
 }
 
 /** Shows the join badge for visit `v` (asking the demo server for the QR code once per page). */

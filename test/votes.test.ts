@@ -168,6 +168,37 @@ describe('the room\'s votes', () => {
     await waitFor(() => roomVotes(hub).following === 0, 'the big screen\'s stream to be released')
   })
 
+  it('releases an open question whose big screen went away without a DELETE (the presenter\'s tab closed); a reload within the grace keeps its votes', async () => {
+    const votes = roomVotes(audienceHub(demos.ctx)!)
+    votes.orphanMs = 300
+    const follow = async () => {
+      const controller = new AbortController()
+      const stream = await fetch(`${demos.url}/audience/votes/events`, { signal: controller.signal })
+      void readEventStream(stream.body!, () => {}, controller.signal).catch(() => {})
+      await waitFor(() => votes.following === 1, 'the big screen to follow')
+      return controller
+    }
+    try {
+      const ada = await join()
+      await deck('PUT', '/ping', QUESTION)
+      let screen = await follow()
+      await vote(ada, 'about-10')
+      // A reload: the stream goes, a new one comes back before the grace ends, and the vote is still there.
+      screen.abort()
+      await waitFor(() => votes.following === 0, 'the stream to be released')
+      screen = await follow()
+      await new Promise(resolve => setTimeout(resolve, 600))
+      expect(await tally()).toMatchObject({ id: 'ping', state: 'open', voters: 1 })
+      // The tab closed: no DELETE comes, and the phones stop seeing a question nobody will close.
+      screen.abort()
+      await waitFor(async () => (await tally()) === null, 'the orphaned question to be released')
+      expect(await json(await fetch(`${a}/api/vote?device=${ada}`))).toEqual({ vote: null, mine: null })
+    }
+    finally {
+      votes.orphanMs = 15_000
+    }
+  })
+
   it('200 phones, 50 per transport, vote as they hear the question (some change their mind, some tap twice): the tally is exactly what they voted', async () => {
     const hub = audienceHub(demos.ctx)!
     const plan = { question: 'race', options: ['short-poll', 'long-poll', 'sse', 'websocket'], spreadMs: 300 }

@@ -34,6 +34,16 @@ export class RoomVotes {
   private current: Question | null = null
   private followers = new Set<Follower>()
   private flushing = false
+  /** Runs while an open question has no big screen following it (see {@link RoomVotes.orphanMs}). */
+  private orphanTimer: NodeJS.Timeout | undefined
+
+  /**
+   * How long an open question may go without a big screen following its tally before it is
+   * released, ms (default 15 s): the presenter's tab closed or crashed mid-vote and will not send
+   * its `DELETE`. A reload comes back well within it (the deck's reader reconnects after 2 s) and
+   * finds its question and its votes as they were.
+   */
+  orphanMs = 15_000
 
   constructor(private readonly hub: AudienceHub) {}
 
@@ -82,6 +92,7 @@ export class RoomVotes {
   release(id: string): void {
     if (this.current?.id !== id)
       return
+    clearTimeout(this.orphanTimer)
     this.current = null
     this.changed('No question now')
   }
@@ -136,8 +147,24 @@ export class RoomVotes {
   /** Calls `follower` with the tally now, then after every change (a turn of the event loop's changes at once); returns how to stop. */
   follow(follower: Follower): () => void {
     this.followers.add(follower)
+    clearTimeout(this.orphanTimer)
     follower(this.tally())
-    return () => this.followers.delete(follower)
+    return () => {
+      if (this.followers.delete(follower) && this.followers.size === 0)
+        this.watchOrphan()
+    }
+  }
+
+  /** The last big screen left: an open question still unfollowed after {@link orphanMs} is released. */
+  private watchOrphan(): void {
+    clearTimeout(this.orphanTimer)
+    const q = this.current
+    if (q?.state !== 'open')
+      return
+    this.orphanTimer = setTimeout(() => {
+      if (this.followers.size === 0 && this.current === q && q.state === 'open')
+        this.release(q.id)
+    }, this.orphanMs).unref()
   }
 
   /** How many follow the tally (tests: nothing held once the big screen left). */
