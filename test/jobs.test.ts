@@ -72,6 +72,17 @@ describe('jobs: the one job model every HTTP pattern watches', () => {
     expect(unknown.body.error).toMatch(/no job does-not-exist/)
   })
 
+  it('a method the job API does not have is a 405 naming the ones it has (not a 404: the job is there)', async () => {
+    const job = await startJob(s.url, { durationMs: 300 })
+    for (const [method, path, allow] of [['DELETE', `/jobs/${job.id}`, 'GET, HEAD'], ['PUT', '/jobs', 'POST']] as const) {
+      const res = await fetch(`${s.url}${path}`, { method })
+      expect(res.status, `${method} ${path}`).toBe(405)
+      expect(res.headers.get('allow')).toBe(allow)
+      expect((await res.json()).error).toMatch(`${method} is not allowed here`)
+    }
+    expect((await call(`${s.url}/jobs/${job.id}`)).status).toBe(200) // still there
+  })
+
   it('the store is bounded: the oldest finished job makes room, and when all are running it refuses with 429', async () => {
     const local = await startDemoServer({ connectBroker: false, jobsMax: 3 })
     try {

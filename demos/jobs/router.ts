@@ -1,5 +1,6 @@
 import type { DemoContext } from '../platform/context.ts'
 import { Router } from 'express'
+import { methodNotAllowed } from '../platform/http.ts'
 import { createJob, findJob } from './index.ts'
 import { holdPoll, waitParams } from './long-poll.ts'
 
@@ -34,5 +35,7 @@ export function jobsRouter(ctx: DemoContext): Router {
   })
   // #endregion poll
   // #endregion routes
+  router.all('/jobs', methodNotAllowed('POST'))
+  router.all('/jobs/:id', methodNotAllowed('GET', 'HEAD'))
   return router
 }

@@ -187,3 +187,15 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
   }
   res.status(status).set(headers).json({ error: message })
 }
+
+/**
+ * A route's other methods: 405 Method Not Allowed with an `Allow` header naming the ones it has
+ * (RFC 9110 §15.5.6), instead of a 404 that says the resource is not there. Mount it with
+ * `router.all(path, …)` after the path's own methods.
+ */
+export function methodNotAllowed(...allowed: string[]): RequestHandler {
+  const allow = allowed.join(', ')
+  return (req) => {
+    throw new HttpError(405, `${req.method} is not allowed here: ${allow}`, { Allow: allow })
+  }
+}
