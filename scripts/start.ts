@@ -92,7 +92,7 @@ if (dev) {
 else {
   try {
     build = await ensureDeckBuild({
-      onBuild: first => console.log(`[start] building the deck (${first ? 'no build yet' : 'its sources changed since the last build'}; about 10 s) ...`),
+      onBuild: first => console.log(`[start] building the deck (${first ? 'no build yet' : 'its sources changed since the last build'}; 25-75 s on a busy 2-core laptop, less on a quiet one) ...`),
       track: child => children.push(child),
     })
     if (!stopping)

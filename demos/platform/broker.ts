@@ -434,7 +434,7 @@ class PendingConfirm {
     const routed = !this.returned.delete(this.messageId)
     if (err)
       this.reject(err instanceof HttpError ? err : new HttpError(503, `RabbitMQ did not take the message: ${(err as Error).message}`, { 'Retry-After': '2' }))
-    else this.resolve({ messageId: this.messageId, routed, confirmMs: performance.now() - this.started })
+    else this.resolve({ messageId: this.messageId, routed, confirmMs: Math.round((performance.now() - this.started) * 1000) / 1000 }) // ms, to the µs
   }
 }
 
