@@ -10,7 +10,8 @@ import { useTrafficClient } from './traffic-client'
 import { useVotes } from './votes'
 
 export type { DemoAction } from './action'
-export type { DemoMode, RecordableDemo, RecordableOptions } from './replay-mode'
+export type { DemoMode } from './replay'
+export type { RecordableDemo, RecordableOptions } from './replay-mode'
 export type { DemoRequestInit, DemoResponse } from './traffic-client'
 export type { Health } from '../wire/health'
 

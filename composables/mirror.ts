@@ -1,6 +1,5 @@
 import type { Ref, WatchSource } from 'vue'
-import type { DemoMode } from './replay-mode'
-import type { StateSnapshot } from './replay'
+import type { DemoMode, StateSnapshot } from './replay'
 import type { TrafficEntry, TrafficLog } from './traffic'
 import { ref, watch } from 'vue'
 

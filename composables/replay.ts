@@ -32,6 +32,9 @@ export interface Recording {
   steps?: StepMark[]
 }
 
+/** What a demo shows: its live run, or a recorded one (playing or played, or waiting for Play). */
+export type DemoMode = 'live' | 'replay'
+
 /** Clicker step `click` began `t` ms into the run. */
 export interface StepMark {
   click: number
