@@ -1,15 +1,12 @@
-import type { Playback, Recording, StateSnapshot } from './replay'
+import type { DemoMode, Playback, Recording, StateSnapshot } from './replay'
 import type { SlideLifecycle } from './slide-lifecycle'
 import type { TrafficLog } from './traffic'
 import { onSlideEnter, onSlideLeave, useSlideContext } from '@slidev/client'
-import type { Ref, WatchSource } from 'vue'
+import type { Ref, ShallowRef, WatchSource } from 'vue'
 import { isReactive, isRef, onBeforeUnmount, ref, shallowRef, toRaw, watch } from 'vue'
 import { DEMO_URL, replayForced } from './demo-url'
 import { useMirror } from './mirror'
 import { playRecording, Recorder, RECORDINGS, showRecordingEnd, stepCount, stepEnd } from './replay'
-
-/** What a demo shows: its live run, or a recorded one (playing or played, or waiting for Play). */
-export type DemoMode = 'live' | 'replay'
 
 /** What `recordable` takes besides the state. */
 export interface RecordableOptions {
@@ -127,18 +124,16 @@ export async function recordRun(id: string, log: TrafficLog, snapshot: () => Sta
  */
 export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailable: () => boolean = () => slide.online.value === false) {
   const { $page } = useSlideContext()
-  const mode = ref<DemoMode>('live')
   /** The id `recordable` gave this demo (its recording's, and its prediction's): undefined until then. */
   const id = ref<string>()
   /** This demo's recording, once `recordable` named it. */
   const recording = shallowRef<Recording>()
-  /** A replay played (or is playing) since replay mode began: its numbers are on screen. */
-  const replayed = ref(false)
-  const forced = replayForced()
   const state = stateSnapshots()
   const player = usePlayer(log, state.apply)
   let initial: StateSnapshot = {}
   const offer = offerToRecorder(slide, log, state.snapshot)
+  const modes = modeSwitch(slide, log, { state, player, offer, recording, initial: () => initial, unavailable })
+  const { mode, replayed } = modes
   const mirror = mirrorOf(log, mode, state, () => recording.value, () => initial)
 
   function enter(): void {
@@ -146,12 +141,12 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailabl
     // empty log whose clock starts with the slide (Slidev built the demo when the deck opened).
     state.apply(initial)
     log.clear()
-    if (recording.value && (forced || !DEMO_URL)) {
-      enterReplay()
+    if (recording.value && (modes.forced || !DEMO_URL)) {
+      modes.enterReplay()
     }
     else {
       void slide.checkHealth()
-      startLiveRun()
+      modes.startLiveRun()
     }
     mirror.publish() // the presenter view shows what this view shows
   }
@@ -161,53 +156,6 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailabl
     offer.unregister()
     player.stop()
     slide.stopLive()
-  }
-
-  function startLiveRun(): void {
-    mode.value = 'live'
-    replayed.value = false
-    slide.startLive()
-    offer.register()
-  }
-
-  /** Replay mode, waiting for Play (live work stopped, state as a fresh slide has it). */
-  function enterReplay(): void {
-    slide.stopLive()
-    mode.value = 'replay'
-    replayed.value = false
-    offer.unregister()
-    log.clear()
-    state.apply(initial)
-    if (!forced && DEMO_URL)
-      void slide.checkHealth()
-  }
-
-  /** Plays the recording from its start: the clicker's first step in replay mode (and `play`, by hand). */
-  function start(): void {
-    const rec = recording.value
-    if (!rec || !slide.active.value)
-      return
-    if (mode.value === 'live')
-      enterReplay()
-    state.apply(initial)
-    replayed.value = true
-    player.play(rec)
-  }
-
-  /** Back to the live demo (the server answers again): a fresh log and state, streams restarted. */
-  function goLive(): void {
-    if (mode.value === 'live' || !slide.active.value)
-      return
-    player.stop()
-    log.clear()
-    state.apply(initial)
-    startLiveRun()
-  }
-
-  /** After a health check while active: a replay not started yet gives way to live. */
-  function checked(): void {
-    if (slide.online.value && !unavailable() && mode.value === 'replay' && !replayed.value)
-      goLive()
   }
 
   /**
@@ -226,8 +174,79 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailabl
   }
 
   // The clicker's later steps in replay mode play on through step n of the replay on screen.
-  const clicker = clickSteps(slide, mode, offer, start, n => mode.value === 'replay' && slide.active.value && player.playStep(n), unavailable, replayed)
-  return { id, state: state.live, mode, recording, playing: player.playing, paused: player.paused, replayed, mirrored: mirror.mirrored, enter, leave, checked, recordable, onClicks: clicker.onClicks, play: clicker.play, nextStep: player.nextStep, stopReplay: player.stop, goLive }
+  const clicker = clickSteps(slide, mode, offer, modes.start, n => mode.value === 'replay' && slide.active.value && player.playStep(n), unavailable, replayed)
+  return { id, state: state.live, mode, recording, playing: player.playing, paused: player.paused, replayed, mirrored: mirror.mirrored, enter, leave, checked: modes.checked, recordable, onClicks: clicker.onClicks, play: clicker.play, nextStep: player.nextStep, stopReplay: player.stop, goLive: modes.goLive }
+}
+
+/** What {@link modeSwitch} works with: the demo's state, player and recorder offer, its recording and its state as set up. */
+interface ModeParts {
+  state: ReturnType<typeof stateSnapshots>
+  player: ReturnType<typeof usePlayer>
+  offer: ReturnType<typeof offerToRecorder>
+  recording: ShallowRef<Recording | undefined>
+  initial: () => StateSnapshot
+  unavailable: () => boolean
+}
+
+/**
+ * A demo's two modes and the moves between them: live (the slide's streams and timers running, the
+ * demo offered to the recorder) and replay (live work stopped; `start` plays the recording from its
+ * start); `goLive` once the server answers again, `checked` after each health check (a replay not
+ * started yet gives way to live). `replayed`: a replay played (or is playing) since replay mode began.
+ */
+function modeSwitch(slide: SlideLifecycle, log: TrafficLog, { state, player, offer, recording, initial, unavailable }: ModeParts) {
+  const mode = ref<DemoMode>('live')
+  const replayed = ref(false)
+  const forced = replayForced()
+
+  function startLiveRun(): void {
+    mode.value = 'live'
+    replayed.value = false
+    slide.startLive()
+    offer.register()
+  }
+
+  /** Replay mode, waiting for Play (live work stopped, state as a fresh slide has it). */
+  function enterReplay(): void {
+    slide.stopLive()
+    mode.value = 'replay'
+    replayed.value = false
+    offer.unregister()
+    log.clear()
+    state.apply(initial())
+    if (!forced && DEMO_URL)
+      void slide.checkHealth()
+  }
+
+  /** Plays the recording from its start: the clicker's first step in replay mode (and `play`, by hand). */
+  function start(): void {
+    const rec = recording.value
+    if (!rec || !slide.active.value)
+      return
+    if (mode.value === 'live')
+      enterReplay()
+    state.apply(initial())
+    replayed.value = true
+    player.play(rec)
+  }
+
+  /** Back to the live demo (the server answers again): a fresh log and state, streams restarted. */
+  function goLive(): void {
+    if (mode.value === 'live' || !slide.active.value)
+      return
+    player.stop()
+    log.clear()
+    state.apply(initial())
+    startLiveRun()
+  }
+
+  /** After a health check while active: a replay not started yet gives way to live. */
+  function checked(): void {
+    if (slide.online.value && !unavailable() && mode.value === 'replay' && !replayed.value)
+      goLive()
+  }
+
+  return { mode, replayed, forced, startLiveRun, enterReplay, start, goLive, checked }
 }
 
 /**

@@ -122,13 +122,7 @@ export function useVotes(slide: SlideLifecycle, source: VoteSource, { badge = tr
 
   const call = (method: string, path: string, json?: unknown, init: RequestInit = {}) => voteRequest(error, method, path, json, init)
 
-  return {
-    tally,
-    counts: computed(() => tally.value?.counts),
-    voters: computed(() => tally.value?.voters),
-    closed: computed(() => tally.value ? tally.value.state !== 'open' : undefined),
-    error,
-  }
+  return { tally, counts: computed(() => tally.value?.counts), voters: computed(() => tally.value?.voters), closed: computed(() => tally.value ? tally.value.state !== 'open' : undefined), error }
 }
 
 /** A vote's states in the order they come. */
