@@ -28,13 +28,19 @@ const BUILD_ARGS = ['build']
  */
 const NOT_SOURCES = new Set(['.git', '.cache', '.ci', 'node_modules', 'dist', '.slidev', 'test', 'test-results', 'exports', 'bench', 'scripts', 'tools', 'README.md', 'docs', 'docker-compose.yml'])
 
+/**
+ * The files at the root the deck is built from (slides.md, global-top.vue, index.html, vite.config.ts,
+ * package-lock.json, …); another file there (a scratch script, a screenshot, a dotfile) forces no rebuild.
+ */
+const ROOT_SOURCE_FILE = /^[^.][^/]*\.(?:md|vue|ts|html|json|css)$/
+
 /** Every source file of the deck under `root`, as paths relative to it, sorted. */
 function sourceFiles(root: string): string[] {
   const files: string[] = []
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, e.name)
-      if (dir === root && NOT_SOURCES.has(e.name))
+      if (dir === root && (NOT_SOURCES.has(e.name) || (e.isFile() && !ROOT_SOURCE_FILE.test(e.name))))
         continue
       if (e.isDirectory())
         walk(path)

@@ -1,6 +1,6 @@
 # Put a supported Node.js first on PATH, for this shell.
 #
-#   source scripts/use-node.sh          # Node 24 LTS unless the machine's node is already >= 22.22
+#   source scripts/use-node.sh          # Node 24 LTS unless the machine's node is already a supported one (22.22+, 24.11+, 25+)
 #   source scripts/use-node.sh 22.22.0  # exactly this version (CI uses it to test the supported minimum)
 #
 # When the machine's Node is older (or a version was asked for), the official Linux binary is taken from

@@ -80,12 +80,14 @@ describe('the deck build hash', () => {
   const root = mkdtempSync(join(tmpdir(), 'wire-docs-'))
   afterAll(() => rmSync(root, { recursive: true, force: true }))
 
-  it('ignores docs/, so editing the docs forces no rebuild, but not a slide', () => {
+  it('ignores docs/ and stray files at the root, so editing them forces no rebuild, but not a slide', () => {
     writeFileSync(join(root, 'slides.md'), '# A talk\n')
     const before = deckSourceHash(root)
     mkdirSync(join(root, 'docs'))
     writeFileSync(join(root, 'docs', 'routes.md'), '# Routes\n')
     writeFileSync(join(root, 'README.md'), '# Read me\n')
+    writeFileSync(join(root, 'scratch.mjs'), 'console.log(1)\n') // a presenter's stray file at the root
+    writeFileSync(join(root, '.shot.png'), '')
     expect(deckSourceHash(root)).toBe(before)
     mkdirSync(join(root, 'pages'))
     writeFileSync(join(root, 'pages', '01-welcome.md'), '# Welcome\n')
