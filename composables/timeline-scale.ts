@@ -60,6 +60,20 @@ export function fitSpan(marks: readonly Mark[], now: number, options: SpanOption
   return { origin, from: to - windowMs, to }
 }
 
+/**
+ * A sliding window's length, ms, that keeps `runs` side by side: `windowMs`, or longer when they
+ * span more than it (a busy machine stretched them), so that all of them fit with `lingerMs` to
+ * spare; they then stay in view about that long after the last one ends, as on an idle machine.
+ * `runs` are the marks the reader compares (one per kind: the latest of each), open ones reaching `now`.
+ */
+export function windowKeeping(runs: readonly Mark[], now: number, windowMs: number, lingerMs = windowMs / 2): number {
+  if (!runs.length)
+    return windowMs
+  const from = Math.min(...runs.map(m => m.start))
+  const to = Math.max(...runs.map(m => reach(m, now)))
+  return Math.max(windowMs, (to - from) / (1 - END_PAD) + lingerMs)
+}
+
 /** Where time `t` sits across `span`, in percent of its width, clamped to 0–100. */
 export function percentAcross(span: TimeSpan, t: number): number {
   return Math.min(100, Math.max(0, ((t - span.from) / (span.to - span.from)) * 100))

@@ -122,6 +122,31 @@ describe('the broker refuses quietly, and the demo server notices', () => {
     expect((await call(demos.url, 'POST', '/work-queue/jobs', { count: 1 })).status).toBe(202)
   })
 
+  it('a demo server started during a memory alarm says blocked before anything publishes, and up once it clears', async () => {
+    const watermark = /(\d+(?:\.\d+)?)/.exec(await rabbitmqctl(broker, ['eval', 'vm_memory_monitor:get_vm_memory_high_watermark().']))?.[1] ?? '0.4'
+    await rabbitmqctl(broker, ['set_vm_memory_high_watermark', '0.0001'])
+    let late: RunningDemoServer
+    try {
+      late = await startConnectedDemoServer({ workQueue: WORK_QUEUE })
+      // `npm start` reads /health once the broker is up: it must name the alarm without a demo's publish first.
+      const health = await waitFor(async () => {
+        const h = (await call(late.url, 'GET', '/health')).body
+        return h.broker === 'blocked' && h
+      }, '/health to say blocked with nothing published yet', 10_000)
+      expect(health.brokerReason).toMatch(/memory or disk alarm/)
+    }
+    finally {
+      await rabbitmqctl(broker, ['set_vm_memory_high_watermark', watermark])
+    }
+    try {
+      await waitFor(async () => (await call(late.url, 'GET', '/health')).body.broker === 'up', '/health to say up once the alarm cleared')
+      expect((await publish(late.url, { message: 'after the alarm', routingKey: 'fault.alarm' })).status).toBe(202)
+    }
+    finally {
+      await late.close()
+    }
+  })
+
   it('an exchange re-declared with another type costs only the routes that use it: one reconnect, not a storm, and the other demos keep working', async () => {
     const conn = await connect(process.env.AMQP_URL!)
     conn.on('error', () => {}) // close_all_connections closes this one too

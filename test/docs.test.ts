@@ -74,6 +74,17 @@ describe('the README and docs/', () => {
     })
     expect(bad).toEqual([])
   })
+
+  it('promise no dark mode while the headmatter fixes the colour schema (Slidev then turns `d` off)', () => {
+    const headmatter = /^---\n([\s\S]*?)\n---/.exec(readFileSync(join(PROJECT_ROOT, 'slides.md'), 'utf8'))?.[1] ?? ''
+    const schema = /^colorSchema:\s*(\w+)/m.exec(headmatter)?.[1] ?? 'auto'
+    if (schema === 'auto')
+      return // `d` toggles dark mode then: a promise the deck keeps
+    for (const f of MARKDOWN) {
+      const prose = readFileSync(join(PROJECT_ROOT, f), 'utf8')
+      expect(prose, `${f} offers a dark mode the deck does not have`).not.toMatch(/dark mode:?\s*`d`|`d`[^.\n]*\b(toggles|switches|turns on)\b[^.\n]*dark/i)
+    }
+  })
 })
 
 describe('the deck build hash', () => {

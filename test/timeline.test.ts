@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { axisTicks, fitSpan, inSpan, markKind } from '../composables/timeline-scale.ts'
+import { axisTicks, fitSpan, inSpan, markKind, windowKeeping } from '../composables/timeline-scale.ts'
 
 // The timeline a learner reads alone (components/TrafficTimeline.vue): an axis fitted to what it
 // shows, from the first mark, a window that slides, and a legend that tells the marks apart.
@@ -36,6 +36,27 @@ describe('the timeline\'s axis', () => {
     expect(span.to - span.from).toBe(5000)
     expect(inSpan(span, old, 20_100)).toBe(false)
     expect(inSpan(span, recent, 20_100)).toBe(true)
+  })
+
+  it('keeps two runs side by side however long a busy machine made them, then lets them slide on', () => {
+    // The sync/async slide at load 15 on 2 cores: 7.5 s computing on the loop, then 13.6 s on a worker,
+    // with a heartbeat every 100 ms throughout; its window is 12 s.
+    const onLoop = req(1000, 8500)
+    const onWorker = req(8600, 22_200)
+    const beats = Array.from({ length: 230 }, (_, i) => req(i * 100, i * 100 + 20))
+    const now = 22_450
+    expect(inSpan(fitSpan([...beats, onLoop, onWorker], now, { windowMs: 12_000 })!, onLoop, now)).toBe(false) // the plain window lost it
+    const span = fitSpan([...beats, onLoop, onWorker], now, { windowMs: windowKeeping([onLoop, onWorker], now, 12_000) })!
+    expect(inSpan(span, onLoop, now)).toBe(true)
+    expect(inSpan(span, onWorker, now)).toBe(true)
+    // On an idle machine (runs of 1.2 and 1.1 s) it is the plain window.
+    expect(windowKeeping([req(1000, 2200), req(2300, 3400)], 3600, 12_000)).toBe(12_000)
+    // While the worker run is still going, it reaches `now`.
+    expect(windowKeeping([onLoop, req(8600)], 30_000, 12_000)).toBeGreaterThan(29_000)
+    // Fully in view for some 6 s after the last run ended, as on an idle machine; gone some 14 s after.
+    const later = 22_200 + 14_000
+    const laterBeats = [...beats, ...Array.from({ length: 140 }, (_, i) => req(22_300 + i * 100, 22_320 + i * 100))]
+    expect(inSpan(fitSpan([...laterBeats, onLoop, onWorker], later, { windowMs: windowKeeping([onLoop, onWorker], later, 12_000) })!, onLoop, later)).toBe(false)
   })
 
   it('draws nothing before `since` is known (a demo\'s first click), and from it once it is', () => {

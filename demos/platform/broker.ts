@@ -125,6 +125,7 @@ export class BrokerConnection extends EventEmitter {
       model.on('connect', (m: ChannelModel) => {
         coalesceWrites(m)
         this.unblock()
+        void probeAlarm(m) // a broker already under an alarm says so now, not at the first demo's publish
       })
       // RabbitMQ sends connection.blocked when a connection publishes during a memory or disk
       // alarm, and stops reading from its socket: the publish in flight would wait for the
@@ -480,6 +481,25 @@ export function coalesceWrites(model: ChannelModel): void {
       stream.uncork!()
     }
   }
+}
+
+/** Where {@link probeAlarm} publishes: a queue name no queue can have (`amq.` is reserved), so the broker drops it. */
+export const ALARM_PROBE_KEY = 'amq.wire-patterns.alarm-probe'
+
+/**
+ * RabbitMQ blocks a connection (connection.blocked) only once it publishes during a memory or disk
+ * alarm: a server started under an alarm would say "up" until a demo's first publish. One empty
+ * message to the default exchange, routed nowhere, as the publishing connection opens, brings the
+ * broker's answer at once (or nothing, without an alarm). Never rejects.
+ */
+async function probeAlarm(model: ChannelModel): Promise<void> {
+  try {
+    const ch = await model.createChannel()
+    ch.on('error', () => {})
+    ch.publish('', ALARM_PROBE_KEY, Buffer.alloc(0))
+    void ch.close().catch(() => {}) // under an alarm this waits until it clears (or the connection goes)
+  }
+  catch {} // the connection went meanwhile: the next one probes again
 }
 
 /** `url` with `heartbeat=<s>` in its query unless it names one already (amqplib reads it there). */

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser } from '../../tools/browser.ts'
+import { freePort } from '../../tools/ports.ts'
 import { PREDICTIONS } from '../../wire/predictions.ts'
 import { findClipped, goToSlide, waitForSlide } from '../support/deck.ts'
 import { screenshots } from '../support/e2e.ts'
@@ -213,6 +214,39 @@ describe('the deck built for a static host under a sub-path, with no demo server
     expect(Object.keys(kept).sort()).toEqual(['short-polling', 'webhooks'])
     expect(kept['short-polling']!.pick).toBe(kept['short-polling']!.proved)
     expect(kept.webhooks!.pick).not.toBe(kept.webhooks!.proved)
+  })
+
+  it('on an https copy whose demo server does not answer, the offline banner also says to allow local network access', async () => {
+    // The same build as an https host serves it (Playwright answers https://wire-patterns.test with
+    // the static site's files): a secure context, calling a demo server over http on this machine.
+    const host = 'https://wire-patterns.test'
+    const demo = `http://127.0.0.1:${await freePort()}` // nothing listens there: refused, or not allowed
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 1 })
+    try {
+      await context.route(`${host}/**`, async route => route.fulfill({ response: await route.fetch({ url: route.request().url().replace(host, site.origin) }) }))
+      const offlineOn = async (origin: string) => {
+        const tab = await context.newPage()
+        await tab.goto(`${origin}${BASE}1?demo=${encodeURIComponent(demo)}`)
+        await waitForSlide(tab)
+        await tab.waitForFunction(() => 'ping' in (window.__wireDemoSlides__ ?? {}), undefined, { timeout: 60_000 })
+        const no = await tab.evaluate(() => window.__wireDemoSlides__!.ping!)
+        await tab.evaluate(n => (window as any).__slidev__.nav.go(n), no)
+        await waitForSlide(tab)
+        const slide = tab.locator(`.slidev-page-${no}`)
+        await expect.poll(() => slide.getByTestId('demo-offline').isVisible(), { message: `${origin}: the offline banner`, timeout: 20_000 }).toBe(true)
+        return { tab, slide }
+      }
+      const https = await offlineOn(host)
+      expect(await https.slide.getByTestId('demo-offline').textContent()).toContain('npm run demos')
+      expect(await https.slide.getByTestId('demo-local-network').textContent()).toMatch(/allow local network access/)
+      await shot(https.tab, 'https-copy-offline')
+      // Served over http, the browser asks nothing: the banner says only that the server is offline.
+      const http = await offlineOn(site.origin)
+      expect(await http.slide.getByTestId('demo-local-network').count()).toBe(0)
+    }
+    finally {
+      await context.close()
+    }
   })
 
   it('asked no host but its own, found every file under the sub-path, and logged no error', () => {
