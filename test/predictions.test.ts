@@ -92,6 +92,11 @@ describe('the predictions', () => {
     expect([h2(2010, 1005), h2(2010, 2000), h2(1005, 2010)]).toEqual(['h2', 'same', 'h1'])
     const late = (c: number) => PREDICTIONS['pubsub-fanout']!.answer({ counter: 2, panels: [{ n: 4, name: 'late joiner', count: c, messages: [] }] })
     expect([late(0), late(1), late(2)]).toEqual([null, 'new-only', 'history'])
+    // The SSE question is about a cut: a run that ended uncut answers nothing.
+    const events = (ids: number[]) => ids.map(id => ({ kind: 'event', id: String(id) }))
+    const sse = (connections: Array<{ n: number, lastEventId: string | null, lines: Array<{ kind: string, id?: string }> }>) => PREDICTIONS.sse!.answer({ stats: { finished: true, requests: 1 + connections.length, job: { version: 6 } }, connections })
+    expect(sse([{ n: 1, lastEventId: null, lines: events([1, 2, 3, 4, 5, 6]) }])).toBeNull()
+    expect(sse([{ n: 1, lastEventId: null, lines: events([1, 2]) }, { n: 2, lastEventId: '2', lines: events([3, 4, 5, 6]) }])).toBe('all-once')
   })
 })
 

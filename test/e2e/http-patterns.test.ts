@@ -133,6 +133,20 @@ describe('HTTP patterns on the slides: what a viewer sees', () => {
     await shot(page, 'sse-done')
   })
 
+  it('SSE on the clicker: a cut that comes after the job ended runs it again and cuts it halfway, so the question is answered by a cut', async () => {
+    const { page } = deck
+    await goToSlide(page, 'A response that keeps coming') // away, then back: the demo starts afresh
+    await goToSlide(page, 'The raw stream')
+    const slide = currentSlide(page)
+    await page.keyboard.press('ArrowRight') // click 1: the job starts
+    await expect.poll(() => slide.getByTestId('sse-job').textContent(), { timeout: 15_000 }).toBe('done') // the presenter talked through the cut
+    expect(await slide.getByTestId('prediction-reveal').count(), 'no answer from an uncut run').toBe(0)
+    await page.keyboard.press('ArrowRight') // click 2, late
+    await expect.poll(() => slide.getByTestId('sse-connection').count(), { timeout: 15_000 }).toBe(2)
+    await expect.poll(() => slide.getByTestId('prediction-reveal').getAttribute('data-answer'), { timeout: 15_000 }).toBe('all-once')
+    expect(await num(slide.getByTestId('sse-requests'))).toBe(3)
+  })
+
   it('capacity: one click holds 1,000 event streams from a helper process, and the slide shows what they cost', async () => {
     const { page, demos } = deck
     await goToSlide(page, 'What held connections cost')

@@ -34,7 +34,7 @@ export const sse = definePrediction<SseState>({
   ],
   expected: 'all-once',
   answer: (s) => {
-    if (!s.stats?.finished)
+    if (!s.stats?.finished || (s.connections?.length ?? 0) < 2) // the question is about a cut: no answer from an uncut run
       return null
     const e = events(s)
     return e.missing.length ? 'missing' : e.twice.length ? 'twice' : 'all-once'
