@@ -15,8 +15,10 @@ import { startDemoServer, waitFor } from './support/demo-server.ts'
 const AUDIENCE = { audience: true, audienceHost: '127.0.0.1', audiencePort: 0, connectBroker: false } as const
 
 /** Runs `devices` simulated phones in `processes` processes of their own; resolves once they all listen, with how to wait for their result. */
-function simulate(url: string, token: string, devices: number, pushes: number, processes = 1): Promise<{ result: Promise<AudienceRun> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/audience-devices.ts', JSON.stringify({ url, token, devices, pushes, processes, timeoutMs: 60_000 })], { stdio: ['ignore', 'pipe', 'inherit'] })
+function simulate(url: string, token: string, devices: number, pushes: number, processes = 1): Promise<{ result: Promise<AudienceRun>, leave: () => void }> {
+  // `hold`: the phones stay joined after their result until `leave()`, so the room can be looked at first.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/audience-devices.ts', JSON.stringify({ url, token, devices, pushes, processes, timeoutMs: 60_000, hold: true })], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const leave = () => void child.stdin!.end('leave\n')
   const lines = createInterface({ input: child.stdout })
   return new Promise((resolve, reject) => {
     let ready = false
@@ -24,7 +26,7 @@ function simulate(url: string, token: string, devices: number, pushes: number, p
       lines.on('line', (line) => {
         if (line.startsWith('ready ')) {
           ready = true
-          resolve({ result })
+          resolve({ result, leave })
         }
         else if (line.startsWith('{')) {
           done(JSON.parse(line) as AudienceRun)
@@ -50,7 +52,7 @@ describe('audience mode', () => {
     const hub = audienceHub(demos.ctx)!
     const audienceUrl = demos.audience!.url
     const baseline = resources()
-    const { result } = await simulate(audienceUrl, hub.token, 300, 10, 2)
+    const { result, leave } = await simulate(audienceUrl, hub.token, 300, 10, 2)
     const state = await fetch(`${demos.url}/audience/state`).then(json)
     expect(state.devices).toEqual({ 'short-poll': 75, 'long-poll': 75, 'sse': 75, 'websocket': 75 })
     for (let i = 1; i <= 10; i++) {
@@ -67,8 +69,9 @@ describe('audience mode', () => {
     const after = await fetch(`${demos.url}/audience/state`).then(json)
     expect(after.latest.seq).toBe(10)
     expect(Object.values(after.delays as Record<string, number[]>).reduce((n, d) => n + d.length, 0)).toBeGreaterThan(0)
+    leave()
     // Everyone left: no device, no held response, no timer or socket beyond the baseline.
-    await waitFor(() => hub.devices.size === 0 && hub.held === 0, 'every device to be gone')
+    await waitFor(() => hub.devices.size === 0 && hub.held === 0, 'every device to be gone', 20_000)
     await waitFor(() => resources() <= baseline, `timers and sockets back at the baseline (${baseline})`)
   }, 120_000)
 
@@ -198,12 +201,13 @@ describe('audience mode through RabbitMQ', () => {
   afterAll(() => demos?.close())
 
   it('publishes once to the fanout exchange and every phone, on every transport, hears it', async () => {
-    const { result } = await simulate(demos.audience!.url, audienceHub(demos.ctx)!.token, 8, 1)
+    const { result, leave } = await simulate(demos.audience!.url, audienceHub(demos.ctx)!.token, 8, 1)
     const res = await fetch(`${demos.url}/audience/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: 'via the broker', via: 'rabbitmq' }) })
     expect(res.status).toBe(202)
     const run = await result
     expect(run.missing).toBe(0)
     for (const t of TRANSPORTS) expect(run.received[t]).toEqual([1, 1])
     expect((await fetch(`${demos.url}/audience/state`).then(json)).latest.via).toBe('rabbitmq')
+    leave()
   }, 60_000)
 })

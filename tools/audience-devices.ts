@@ -1,10 +1,11 @@
 // Simulated phones for audience mode, in processes of their own (the tests and the bench run it
 // with `node --import tsx tools/audience-devices.ts <json>`): they join the audience listener on
 // loopback, each over the transport it is assigned, and report every push as the phone page does.
-// Input (argv[2], JSON): { url, token, devices, pushes, timeoutMs?, processes?, floor?, floorSockets?, vote? }.
+// Input (argv[2], JSON): { url, token, devices, pushes, timeoutMs?, processes?, floor?, floorSockets?, vote?, hold? }.
 // With `vote` (a VotePlan, tools/audience-voters.ts) each device votes once it hears that question open.
 // Output: one line `ready <n>` once every device is listening, then, once each has `pushes`
-// pushes (and voted, with `vote`; or at the deadline), one JSON line: AudienceRun. Then every device leaves and it exits.
+// pushes (and voted, with `vote`; or at the deadline), one JSON line: AudienceRun. Then every device leaves
+// (with `hold`: once a line comes on stdin, so the caller can look at the room first) and it exits.
 //
 // A room's phones each have their own CPU; 1,000 simulated ones share this machine's. So that the
 // load generator costs as little as it can and is not what the numbers measure:
@@ -52,7 +53,7 @@ export interface AudienceRun {
   votes?: VoteRun
 }
 
-interface Args { url: string, token: string, devices: number, pushes: number, timeoutMs?: number, processes?: number, floor?: string, floorSockets?: number, vote?: VotePlan, shard?: boolean, first?: number }
+interface Args { url: string, token: string, devices: number, pushes: number, timeoutMs?: number, processes?: number, floor?: string, floorSockets?: number, vote?: VotePlan, shard?: boolean, first?: number, hold?: boolean }
 
 /** How long after a push arrived its report goes, ms: after the fan-out it reports on. */
 const REPORT_AFTER_MS = 250
@@ -86,13 +87,28 @@ function call(method: string, path: string, body?: string): Promise<{ status: nu
   return Object.assign(answer, { req: req! })
 }
 
+/**
+ * `POST path` with `body`, tried three times, as a well-behaved phone does: on a loaded machine a
+ * reused keep-alive socket can be reset, and pushes that come in a burst can take a phone past its
+ * rate limit (10 requests a second: 429), so it waits 1 s, then 2 s. A leave that never arrived
+ * would hold the device until the server's idle sweep (30 s); a lost report, a missing delay.
+ */
+async function postPolitely(path: string, body: string): Promise<void> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const res = await call('POST', path, body).catch(() => null)
+    if (res && res.status !== 429 && res.status < 500)
+      return
+    await sleep(1000 * attempt)
+  }
+}
+
 const reports: Array<{ device: string, seq: number, receivedAt: number }> = []
 const sending = new Set<Promise<unknown>>()
 let reportTimer: NodeJS.Timeout | undefined
 function flushReports(): void {
   reportTimer = undefined
   for (const r of reports.splice(0)) {
-    const sent = call('POST', '/api/report', JSON.stringify(r)).catch(() => {})
+    const sent = postPolitely('/api/report', JSON.stringify(r))
     sending.add(sent)
     void sent.then(() => sending.delete(sent))
   }
@@ -233,7 +249,7 @@ function result(sims: Sim[]): Merged {
 async function phones(): Promise<void> {
   // A child of the merging process: gone with it, and its phones leave when it says (once every
   // child's result is in and printed, so one child's phones do not leave before the others report).
-  const mayLeave = new Promise(resolve => (args.shard ? createInterface({ input: process.stdin }).once('line', resolve).once('close', () => process.exit(0)) : resolve(null)))
+  const mayLeave = new Promise(resolve => (args.shard || args.hold ? createInterface({ input: process.stdin }).once('line', resolve).once('close', () => process.exit(0)) : resolve(null)))
   const sims: Sim[] = []
   for (let i = 0; i < args.devices; i++) sims.push(await join(i))
   for (let i = 0; args.floor && i < (args.floorSockets ?? args.devices); i++) sims.push({ i, id: `raw ${i + 1}`, transport: 'floor', seq: 0, got: new Map(), listening: false })
@@ -249,7 +265,7 @@ async function phones(): Promise<void> {
   await mayLeave
   stopped = true
   for (const s of sims) s.close?.()
-  await Promise.all(sims.filter(s => s.transport !== 'floor').map(s => call('POST', '/api/leave', JSON.stringify({ device: s.id })).catch(() => {})))
+  await Promise.all(sims.filter(s => s.transport !== 'floor').map(s => postPolitely('/api/leave', JSON.stringify({ device: s.id }))))
   await Promise.race([Promise.all(running), sleep(2000)])
   process.exit(0)
 }
@@ -266,7 +282,7 @@ function mergeVotes(a: VoteRun | undefined, b: VoteRun): VoteRun {
 async function coordinate(n: number): Promise<void> {
   const script = fileURLToPath(import.meta.url)
   const share = (total: number, i: number) => Math.floor(total / n) + (i < total % n ? 1 : 0)
-  const children = Array.from({ length: n }, (_, i) => spawn(process.execPath, [...process.execArgv, script, JSON.stringify({ ...args, devices: share(args.devices, i), first: Array.from({ length: i }, (_, k) => share(args.devices, k)).reduce((a, b) => a + b, 0), floorSockets: share(args.floorSockets ?? args.devices, i), processes: 1, shard: true })], { stdio: ['pipe', 'pipe', 'inherit'] }))
+  const children = Array.from({ length: n }, (_, i) => spawn(process.execPath, [...process.execArgv, script, JSON.stringify({ ...args, hold: false, devices: share(args.devices, i), first: Array.from({ length: i }, (_, k) => share(args.devices, k)).reduce((a, b) => a + b, 0), floorSockets: share(args.floorSockets ?? args.devices, i), processes: 1, shard: true })], { stdio: ['pipe', 'pipe', 'inherit'] }))
   process.once('SIGTERM', () => process.exit(0)) // the children see their stdin end and go too
   const lines = children.map(c => createInterface({ input: c.stdout! })[Symbol.asyncIterator]())
   const next = async (i: number) => {
@@ -292,6 +308,8 @@ async function coordinate(n: number): Promise<void> {
     }
   }
   console.log(JSON.stringify(merged))
+  if (args.hold) // the caller looks at the room first, then says leave
+    await new Promise(resolve => createInterface({ input: process.stdin }).once('line', resolve).once('close', resolve))
   for (const c of children) c.stdin!.write('leave\n')
   await Promise.all(children.map(c => new Promise(resolve => c.exitCode === null ? c.once('exit', resolve) : resolve(null))))
   process.exit(0)
