@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Locator, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { MIRROR_CHANNEL } from '../../composables/mirror.ts'
-import { currentSlide, deckPageUrl, deckUrl, goToSlide, slideNumberOf, waitForSlide } from '../support/deck.ts'
+import { currentSlide, deckPageUrl, deckUrl, goToSlide, slideNumberOf, waitForSlide, walkDeck } from '../support/deck.ts'
 import { startDemoServer } from '../support/demo-server.ts'
 import { screenshots, useDeckSession } from '../support/e2e.ts'
 
@@ -158,6 +158,40 @@ describe('on stage: the presenter view, fresh demos and warm first requests', ()
             await shot(presenter, `presenter-notes-${no}-${width}x${height}`)
         }
       }
+    }
+    finally {
+      await context.close()
+    }
+  })
+
+  it('the presenter view shows the whole notes of every main-track slide without scrolling at 1280×720', { timeout: 600_000 }, async () => {
+    // The main track: every slide before "Questions" (the appendix after it is read, not presented).
+    const last = await slideNumberOf(deck.page, 'Questions') - 1
+    const context = await deck.browser.newContext({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 1 })
+    // Sync off both ways, as the presenter's own sync button sets it: the dev server would move the
+    // session's page along with this walk and run every demo step there, and pull this view back.
+    await context.addInitScript(() => localStorage.setItem('slidev-sync-directions', JSON.stringify({ presenterSend: false, presenterReceive: false })))
+    try {
+      const presenter = await context.newPage()
+      await presenter.goto(deckPageUrl('presenter/1', deck.demos.url))
+      const notes = presenter.locator('.grid-section.note .slidev-note')
+      let previous = ''
+      const seen = await walkDeck(presenter, {
+        settle: false,
+        to: last,
+        onSlide: async (no) => {
+          const title = await presenter.evaluate(n => (window as any).__slidev__.nav.slides[n - 1].meta.slide.title as string, no)
+          // The dev server sends a slide's notes after the slide: until then the view shows the last
+          // slide's notes, or Slidev's placeholder.
+          await expect.poll(() => notes.textContent(), { message: `slide ${no} ("${title}") shows its notes`, timeout: 20_000 })
+            .toSatisfy((text: string | null) => !!text?.trim() && text !== previous && !text.includes('No notes for this slide'))
+          previous = (await notes.textContent())!
+          const { scroll, client, px } = await notes.evaluate(el => ({ scroll: el.scrollHeight, client: el.clientHeight, px: Number.parseFloat(getComputedStyle(el).fontSize) }))
+          expect.soft(scroll, `slide ${no} ("${title}"): its notes scroll, ${scroll} px in ${client} px`).toBeLessThanOrEqual(client + 1)
+          expect.soft(px, `slide ${no} ("${title}"): notes text size`).toBeGreaterThanOrEqual(16)
+        },
+      })
+      expect(seen).toEqual(Array.from({ length: last }, (_, i) => i + 1))
     }
     finally {
       await context.close()
