@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { waitFor } from './support/demo-server.ts'
-import { call, openSse, publish, queueExists, startConnectedDemoServer, useConnectedDemoServer } from './support/mq.ts'
+import { call, openSse, publish, queueExists, startConnectedDemoServer, useConnectedDemoServer, waitUntilUnrouted } from './support/mq.ts'
 import { trackDemoTimers } from './support/timers.ts'
 
 const amqpUrl = () => process.env.AMQP_URL!
@@ -112,7 +112,8 @@ describe('publish/subscribe through RabbitMQ', () => {
       down: demos.ctx.broker.listenerCount('down'),
       open: demos.ctx.lifecycle.openCount,
     }
-    const subs = await Promise.all([1, 2, 3, 4].map(() => openSse(`${demos.url}/pubsub/subscribe?bindingKey=cleanup.%23`)))
+    // The direct exchange, on a key no other test binds: a topic '#' queue parked by another test would route anything.
+    const subs = await Promise.all([1, 2, 3, 4].map(() => openSse(`${demos.url}/pubsub/subscribe?exchange=direct&bindingKey=cleanup.${process.pid}`)))
     const queues = await Promise.all(subs.map(async s => (await s.waitForEvent('subscribed')).data.queue as string))
     for (const q of queues)
       expect(await queueExists(amqpUrl(), q)).toBe(true)
@@ -124,9 +125,8 @@ describe('publish/subscribe through RabbitMQ', () => {
 
     await Promise.all(subs.map(s => s.close()))
     await waitFor(() => demos.ctx.lifecycle.openCount === before.open, 'held responses released')
-    // The broker deletes each queue once unused for the grace period (x-expires). A passive declare
-    // would count as a use and renew it, so watch with publishes: unroutable once all are gone.
-    await waitFor(async () => !(await publish(demos.url, { message: 'anyone?', routingKey: 'cleanup.x' })).body.routed, 'the queues to expire', 30_000)
+    // The broker deletes each queue once unused for the grace period (x-expires): unroutable once all are gone.
+    await waitUntilUnrouted(demos.url, 'direct', `cleanup.${process.pid}`)
     for (const q of queues)
       expect(await queueExists(amqpUrl(), q), q).toBe(false)
     expect((await call(demos.url, 'GET', '/pubsub/subscribers')).body).toEqual([])
@@ -134,13 +134,13 @@ describe('publish/subscribe through RabbitMQ', () => {
     expect(demos.ctx.broker.listenerCount('down')).toBe(before.down)
     await waitFor(() => timers.count() === before.timers, 'the streams\' heartbeat timers to be released')
     timers.stop()
-  })
+  }, 60_000) // above the sum of its waits, so a slow step fails with its own name
 
   it('leaves nothing behind when a client gives up while its queue is still being declared', async () => {
     const up = demos.ctx.broker.listenerCount('up')
     await Promise.all(Array.from({ length: 10 }, async (_, i) => {
       const ac = new AbortController()
-      const pending = fetch(`${demos.url}/pubsub/subscribe?bindingKey=impatient.%23`, { signal: ac.signal }).catch(() => null)
+      const pending = fetch(`${demos.url}/pubsub/subscribe?exchange=direct&bindingKey=impatient.${process.pid}`, { signal: ac.signal }).catch(() => null)
       setTimeout(() => ac.abort(), i) // 0-9 ms: before, during and after the queue declaration
       const res = await pending
       await res?.body?.cancel().catch(() => {})
@@ -148,8 +148,8 @@ describe('publish/subscribe through RabbitMQ', () => {
     await waitFor(async () => (await call(demos.url, 'GET', '/pubsub/subscribers')).body.length === 0, 'no subscriber left')
     await waitFor(() => demos.ctx.lifecycle.openCount === 0, 'no held response left')
     expect(demos.ctx.broker.listenerCount('up')).toBe(up)
-    await waitFor(async () => !(await publish(demos.url, { message: 'anyone?', routingKey: 'impatient.x' })).body.routed, 'no queue bound for impatient.#', 30_000)
-  })
+    await waitUntilUnrouted(demos.url, 'direct', `impatient.${process.pid}`)
+  }, 60_000)
 })
 
 describe('a subscriber that comes back (Last-Event-ID)', () => {
@@ -192,7 +192,7 @@ describe('a subscriber that comes back (Last-Event-ID)', () => {
       expect((await other.waitForEvent('subscribed')).data.queue).not.toBe(queue)
       await other.close()
       // (Watched with publishes: a passive declare would renew the queue's lease.)
-      await waitFor(async () => !(await publish(server.url, { message: 'anyone?', routingKey: 'late.x' })).body.routed, 'the broker to delete the parked queue (x-expires)', 30_000)
+      await waitUntilUnrouted(server.url, 'topic', 'late.x')
       const late = await openSse(`${server.url}/pubsub/subscribe?bindingKey=late.%23`, { 'Last-Event-ID': lastId })
       const again = (await late.waitForEvent('subscribed')).data
       expect(again.queue).not.toBe(queue)

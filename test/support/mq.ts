@@ -117,6 +117,42 @@ export async function queueExists(amqpUrl: string, queue: string): Promise<boole
   }
 }
 
+/**
+ * Waits until a message published to `exchange` with `routingKey` is routed nowhere: the broker has
+ * deleted every queue bound for it (x-expires). Watched with publishes, as a passive declare would
+ * count as a use and renew the queue's lease. On timeout the error lists the bindings that still
+ * match, from the management API when the run has one (AMQP_MANAGEMENT_URL), so a failure says which
+ * queue stayed and who bound it.
+ */
+export async function waitUntilUnrouted(base: string, exchange: 'direct' | 'topic', routingKey: string, timeoutMs = 20_000): Promise<void> {
+  try {
+    await waitFor(async () => !(await publish(base, { exchange, message: 'anyone?', routingKey })).body.routed, `no queue bound for ${routingKey} on ${exchange}`, timeoutMs)
+  }
+  catch (err) {
+    throw new Error(`${(err as Error).message}; still bound: ${await bindingsOf(`wire.${exchange}`)}`)
+  }
+}
+
+/** The bindings of one exchange as `queue <- key` (consumers, messages), for an error message; what the management API says, or why it cannot. */
+async function bindingsOf(exchange: string): Promise<string> {
+  const base = process.env.AMQP_MANAGEMENT_URL
+  if (!base)
+    return '(no management API in this run)'
+  const auth = { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` }
+  try {
+    const bindings = await (await fetch(`${base}/api/exchanges/%2F/${exchange}/bindings/source`, { headers: auth })).json() as Array<{ destination: string, routing_key: string }>
+    const queues = await (await fetch(`${base}/api/queues/%2F?columns=name,consumers,messages,arguments`, { headers: auth })).json() as Array<{ name: string, consumers?: number, messages?: number, arguments?: object }>
+    const byName = new Map(queues.map(q => [q.name, q]))
+    return bindings.map((b) => {
+      const q = byName.get(b.destination)
+      return `${b.destination} <- ${b.routing_key} (${q ? `${q.consumers ?? '?'} consumers, ${q.messages ?? '?'} messages, ${JSON.stringify(q.arguments)}` : 'queue not listed'})`
+    }).join('; ') || 'none'
+  }
+  catch (err) {
+    return `(management API: ${(err as Error).message})`
+  }
+}
+
 /** Deletes a (durable) queue a test created, so the broker is left as found. */
 export async function deleteQueue(amqpUrl: string, queue: string): Promise<void> {
   const conn = await connect(amqpUrl)
