@@ -55,7 +55,11 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     waitForEvent: (name, ms = 5000) => waitFor(() => events.find(e => e.event === name), `event ${name} on ${url}`, ms),
     close: async () => {
       ac.abort()
-      await done.catch(() => {})
+      let timer: NodeJS.Timeout | undefined
+      const stuck = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`closing ${url}: the reader did not end within 5 s of the abort`)), 5000)
+      })
+      await Promise.race([done.catch(() => {}), stuck]).finally(() => clearTimeout(timer))
     },
   }
   if (!res.ok || !res.body) {
@@ -81,15 +85,29 @@ export async function openSse(url: string, headers: Record<string, string> = {})
 
 /** POST /pubsub/publish; returns status and JSON body. */
 export async function publish(base: string, body: unknown): Promise<{ status: number, body: any }> {
-  const res = await fetch(`${base}/pubsub/publish`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
-  return { status: res.status, body: await res.json() }
+  return call(base, 'POST', '/pubsub/publish', body)
 }
+
+/** Longest a test waits for one JSON answer, ms: every route here answers within its 5 s broker deadline; past this a hung request fails by name instead of as a bare test timeout. */
+const ANSWER_TIMEOUT_MS = 15_000
 
 /** A JSON request against the demo server. */
 export async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number, body: any }> {
-  const res = await fetch(`${base}${path}`, { method, headers: body === undefined ? {} : { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await res.text()
-  return { status: res.status, body: text ? JSON.parse(text) : null }
+  try {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
+    })
+    const text = await res.text()
+    return { status: res.status, body: text ? JSON.parse(text) : null }
+  }
+  catch (err) {
+    if ((err as Error).name === 'TimeoutError')
+      throw new Error(`${method} ${path}: no answer within ${ANSWER_TIMEOUT_MS} ms`)
+    throw err
+  }
 }
 
 /** Does the queue exist on the broker? Asked over AMQP (checkQueue; a 404 closes the channel). */
