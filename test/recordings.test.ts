@@ -44,6 +44,48 @@ describe('committed recordings', () => {
   })
 })
 
+/**
+ * The demos that record a run, read from their source: each `recordable(id, state, options)` (the id
+ * may be a literal, a choice of literals or a template), its clicker steps (`onClicks({ 1: …, 2: … })`)
+ * and the steps its recorded run takes (`options.steps`, default all of them).
+ */
+function recordedDemos(): Array<{ source: string, ids: string[], clicks: number }> {
+  const demos = []
+  for (const dir of ['../components/', '../composables/']) {
+    const url = new URL(dir, import.meta.url)
+    for (const f of readdirSync(url).filter(f => /\.(?:vue|ts)$/.test(f))) {
+      const src = readFileSync(new URL(f, url), 'utf8')
+      const call = src.match(/\.recordable\(([^,]+?),/)
+      if (!call || !/onClicks\(/.test(src))
+        continue
+      const names = [...call[1]!.matchAll(/(['`])([^'`]+)\1/g)].map(m => new RegExp(`^${m[2]!.replace(/\$\{[^}]+\}/g, '[a-z0-9-]+')}\.json$`))
+      const ids = files.filter(file => names.some(n => n.test(file))).map(file => file.replace(/\.json$/, ''))
+      const keys = [...(src.match(/onClicks\(\{([^}]*)\}\)/)?.[1] ?? '').matchAll(/(\d+):/g)].length
+      const chosen = src.slice(call.index, call.index! + 300).match(/steps: \[([\d, ]+)\]/)?.[1]?.split(',').length
+      demos.push({ source: f, ids, clicks: chosen ?? keys })
+    }
+  }
+  return demos
+}
+
+describe('recorded runs and the clicker', () => {
+  const demos = recordedDemos()
+
+  it('finds the demos that record (so the check below can fail)', () => {
+    expect(demos.map(d => d.source)).toEqual(expect.arrayContaining(['SidecarDemo.vue', 'PushDemo.vue', 'AudienceRoom.vue', 'clearable-run.ts']))
+    expect(demos.find(d => d.source === 'clearable-run.ts')?.clicks).toBe(1) // its recorded run is click 1 (steps: [1])
+    expect(demos.find(d => d.source === 'AudienceRoom.vue')?.ids.sort()).toEqual(['audience-rabbitmq', 'audience-race', 'audience-room'])
+    expect(demos.find(d => d.source === 'PubSubDemo.vue')?.ids.sort()).toEqual(['pubsub-fanout', 'pubsub-topic'])
+  })
+
+  // A replay plays one clicker step per click; a run recorded without its step marks plays whole on
+  // the first click, and the learner sees the second step's answer before being asked to predict it.
+  it.each(demos.filter(d => d.clicks > 1).flatMap(d => d.ids.map(id => [id, d.clicks] as const)))('%s marks each of its %i clicker steps', (id, clicks) => {
+    const rec = JSON.parse(readFileSync(new URL(`${id}.json`, DIR), 'utf8')) as Recording
+    expect(rec.steps, `recordings/${id}.json has no step marks: npm run record -- --only ${id}`).toHaveLength(clicks)
+  })
+})
+
 describe('state diffs', () => {
   it('replay a change key by key, an append element by element, and a removed key as removed', () => {
     const a = { stats: { requests: 1, job: { id: 'x', state: 'running' } }, runs: [{ n: 1 }], gone: 1 }
