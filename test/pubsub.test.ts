@@ -202,7 +202,7 @@ describe('a subscriber that comes back (Last-Event-ID)', () => {
     finally {
       await server.close()
     }
-  })
+  }, 60_000)
 })
 
 describe('the broker view', () => {

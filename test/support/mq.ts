@@ -138,9 +138,9 @@ export async function queueExists(amqpUrl: string, queue: string): Promise<boole
 /**
  * Waits until a message published to `exchange` with `routingKey` is routed nowhere: the broker has
  * deleted every queue bound for it (x-expires). Watched with publishes, as a passive declare would
- * count as a use and renew the queue's lease. On timeout the error lists the bindings that still
- * match, from the management API when the run has one (AMQP_MANAGEMENT_URL), so a failure says which
- * queue stayed and who bound it.
+ * count as a use and renew the queue's lease. On timeout the error lists the exchange's bindings
+ * with their queues, from the management API when the run has one (AMQP_MANAGEMENT_URL), so a
+ * failure says which queue stayed and with what binding key.
  */
 export async function waitUntilUnrouted(base: string, exchange: 'direct' | 'topic', routingKey: string, timeoutMs = 20_000): Promise<void> {
   try {
