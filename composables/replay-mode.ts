@@ -174,8 +174,8 @@ export function useReplayMode(slide: SlideLifecycle, log: TrafficLog, unavailabl
   }
 
   // The clicker's later steps in replay mode play on through step n of the replay on screen.
-  const clicker = clickSteps(slide, mode, offer, modes.start, n => mode.value === 'replay' && slide.active.value && player.playStep(n), unavailable, replayed)
-  return { id, state: state.live, mode, recording, playing: player.playing, paused: player.paused, replayed, mirrored: mirror.mirrored, enter, leave, checked: modes.checked, recordable, onClicks: clicker.onClicks, play: clicker.play, nextStep: player.nextStep, stopReplay: player.stop, goLive: modes.goLive }
+  const clicker = clickSteps(slide, mode, offer, modes.start, n => mode.value === 'replay' && slide.active.value && player.playStep(n), unavailable, replayed, () => recording.value ? stepCount(recording.value) : 1)
+  return { id, state: state.live, mode, recording, playing: player.playing, paused: player.paused, replayed, mirrored: mirror.mirrored, enter, leave, checked: modes.checked, recordable, onClicks: clicker.onClicks, play: clicker.play, nextStep: () => clicker.nextStep(player.nextStep), stopReplay: player.stop, goLive: modes.goLive }
 }
 
 /** What {@link modeSwitch} works with: the demo's state, player and recorder offer, its recording and its state as set up. */
@@ -312,17 +312,26 @@ function showEndOutsideAudienceView(slide: SlideLifecycle, rec: Recording | unde
  * goes 2 → 1 → 2, which would fire step 2 again). Entering the slide from the next one (Slidev
  * lands on its last click) runs nothing.
  */
-function clickSteps(slide: SlideLifecycle, mode: Ref<DemoMode>, offer: ReturnType<typeof offerToRecorder>, start: () => void, playStep: (n: number) => void, unavailable: () => boolean, replayed: Ref<boolean>) {
-  const { $clicks } = useSlideContext()
+function clickSteps(slide: SlideLifecycle, mode: Ref<DemoMode>, offer: ReturnType<typeof offerToRecorder>, start: () => void, playStep: (n: number) => void, unavailable: () => boolean, replayed: Ref<boolean>, recordedSteps: () => number) {
+  const { $clicks, $clicksContext } = useSlideContext()
   /**
    * Steps a replay started by hand is ahead of the clicker: a learner's pick or ▶ Replay at click c
-   * plays step 1 there, so click c + 1 plays step 2 (the clicker's own first step sets it to 0).
+   * plays step 1 there, so the next click plays step 2 (the clicker's own first step sets it to 0).
    */
   let clicksBehind = 0
+  /** The click `play` moved the counter to itself: it plays nothing. */
+  let ownClick: number | undefined
+  /** The clicker's last step on this slide (its other clicks, if any, only show text). */
+  let lastClick = 0
   return {
     onClicks: (steps: Record<number, () => unknown>): void => {
       offer.useSteps(steps)
+      lastClick = Math.max(0, ...Object.keys(steps).map(Number))
       watchClicks($clicks, slide.active, (n) => {
+        const own = n === ownClick
+        ownClick = undefined
+        if (own)
+          return
         if (mode.value === 'live' && !unavailable())
           return steps[n]?.()
         if (n === 1 && !replayed.value) {
@@ -332,10 +341,28 @@ function clickSteps(slide: SlideLifecycle, mode: Ref<DemoMode>, offer: ReturnTyp
         playStep(n + clicksBehind) // after a replay started by hand: on from where it is
       })
     },
-    /** Plays the recording from its start by hand (a learner's pick, ▶ Replay); the next click plays on from there. */
+    /**
+     * Plays the recording from its start by hand (a learner's pick, ▶ Replay); the next click plays
+     * on from there. The pick counts as clicks: the counter moves on so that as many of the clicker's
+     * steps are left as the recording has steps left to play, and the click after its last step moves
+     * on (no press that does nothing).
+     */
     play: (): void => {
-      clicksBehind = 1 - $clicks.value
+      const c = $clicks.value
+      const to = Math.min(lastClick, $clicksContext.total) - (recordedSteps() - 1) // the click at which step 1 has played
+      clicksBehind = 1 - Math.max(c, to)
       start()
+      if (to > c && slide.active.value) {
+        ownClick = to
+        $clicks.value = to
+      }
+    },
+    /** The replay's "▶ Step k of n" button: a click, as the clicker's (so no later press does nothing); past the slide's last click, the player's next step. */
+    nextStep: (playNext: () => void): void => {
+      if (slide.active.value && $clicks.value < Math.min(lastClick, $clicksContext.total))
+        $clicks.value++ // plays it through onClicks' watch
+      else
+        playNext()
     },
   }
 }

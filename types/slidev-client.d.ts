@@ -18,7 +18,10 @@ declare module '@slidev/client' {
   export function useSlideContext(): {
     $page: Ref<number>
     $renderContext: Ref<RenderContext>
+    /** This slide's click counter (writable: moves Slidev's clicks and the URL's ?clicks=). */
     $clicks: Ref<number>
+    /** This slide's clicks: `total` is how many it has. */
+    $clicksContext: { readonly total: number }
   }
   export function useNav(): {
     isPrintMode: ComputedRef<boolean>

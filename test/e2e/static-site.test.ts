@@ -195,6 +195,9 @@ describe('the deck built for a static host under a sub-path, with no demo server
       // One pick per question: the options are no longer buttons.
       expect(await slide.locator('button[data-testid=prediction-option]').count()).toBe(0)
       await shot(page, `predict-${id}`)
+      // The pick counted as the clicker's first step: the → after the last step moves on to the next slide, no press does nothing.
+      await page.keyboard.press('ArrowRight')
+      await expect.poll(() => page.evaluate(() => (window as any).__slidev__.nav.currentSlideNo), { message: `${id}: the → after the run leaves the slide` }).toBe(no + 1)
     }
     await predict('short-polling', true)
     await predict('webhooks', false)
