@@ -52,7 +52,7 @@ export async function postJob(demo: Demo, durationMs: number, stats?: PatternSta
   const body = { durationMs, ...extra }
   const res = stats
     ? await countedRequest<JobView>(demo, stats, '/jobs', { json: body, expect: 202 })
-    : await demo.request<JobView>('/jobs', { json: body, lane: 'client', expect: 202 })
+    : await demo.request<JobView>('/jobs', { json: body, lane: 'POST /jobs', expect: 202 })
   return res.data
 }
 // #endregion create
