@@ -378,12 +378,14 @@ function watchClicks(clicks: Ref<number>, active: Ref<boolean>, step: (n: number
     if (on)
       reached = clicks.value
   }, { flush: 'sync' })
+  // sync: a step fires as the counter reaches it, even if a stale echo from the other view moves it
+  // back before Vue's next flush (1 → 2 → 1 in one tick would otherwise fire nothing at all).
   watch(clicks, (now, before) => {
     if (!active.value || now <= before || now <= reached)
       return
     reached = now
     void step(now)
-  })
+  }, { flush: 'sync' })
 }
 
 /**
