@@ -121,7 +121,15 @@ describe('the deck built for a static host under a sub-path, with no demo server
       await waitForSlide(page)
       const slide = page.locator(`.slidev-page-${no}`)
       await slide.getByTestId('demo-replay').click()
-      await expect.poll(() => slide.getByTestId('demo-frame').getAttribute('data-replay'), { message: `${id}: replay over`, timeout: 30_000 }).toBe('played')
+      // Played a step at a time (the room slides have two pushes): ▶ Step plays the next one.
+      const frame = slide.getByTestId('demo-frame')
+      for (;;) {
+        await expect.poll(() => frame.getAttribute('data-replay'), { message: `${id}: replay over or waiting for the next step`, timeout: 30_000 }).toMatch(/^(paused|played)$/)
+        if (await frame.getAttribute('data-replay') === 'played')
+          break
+        await slide.getByTestId('demo-next-step').click()
+        await expect.poll(() => frame.getAttribute('data-replay'), { message: `${id}: the next step plays` }).not.toBe('paused')
+      }
       const text = await slide.innerText()
       expect(text, id).toMatch(/12 simulated/)
       expect(text, id).toMatch(/\b12\b\s*phones/)
