@@ -105,31 +105,56 @@ const slidevArgs = [
   ...args,
 ]
 console.log(`[export] slidev ${slidevArgs.join(' ')}`)
-const started = performance.now()
-const child = spawn(process.execPath, [join(PROJECT_ROOT, 'node_modules/@slidev/cli/bin/slidev.mjs'), ...slidevArgs], {
-  cwd: PROJECT_ROOT,
-  // Slidev's output passes through (its progress bar is on stderr, inherited), less its advert.
-  stdio: ['inherit', 'pipe', 'inherit'],
-  env: process.stdout.isTTY ? { ...process.env, FORCE_COLOR: '1' } : process.env,
-})
 /**
  * `slidev export` opens with "[Slidev] Try the new browser exporter!" and a line on how to reach it,
  * which read like a warning; Slidev has no option to turn them off short of turning its browser
  * exporter (/export on the dev server) off as well, so they are dropped here. Everything else passes.
  */
 const ADVERT = /Try the new browser exporter!|You can use the browser exporter instead/
-createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', (line) => {
-  if (!ADVERT.test(line))
-    process.stdout.write(`${line}\n`)
-})
-// Ctrl-C reaches Slidev too (same process group); a SIGTERM to this script is passed on.
-process.on('SIGTERM', () => child.kill('SIGTERM'))
-// 'close', not 'exit': after the last of its output has been read and passed on.
-const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(r => child.once('close', (c, s) => r([c, s])))
+/**
+ * The print page was navigated away from while it loaded: on a first run Vite can find a dependency
+ * to pre-bundle only as the page imports it, and then reloads the page (a CI run on a clean clone saw
+ * `page.goto: net::ERR_ABORTED at …/print`). A second export finds them bundled.
+ */
+const RELOADED = /net::ERR_ABORTED/
+
+/** Runs `slidev export` once; resolves with its exit code (or signal) and whether the print page was reloaded under it. */
+async function slidevExport(): Promise<{ code: number | null, signal: NodeJS.Signals | null, reloaded: boolean }> {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'node_modules/@slidev/cli/bin/slidev.mjs'), ...slidevArgs], {
+    cwd: PROJECT_ROOT,
+    // Slidev's output passes through, less its advert; stderr (its progress bar, its errors) is read for RELOADED too.
+    stdio: ['inherit', 'pipe', 'pipe'],
+    env: process.stdout.isTTY ? { ...process.env, FORCE_COLOR: '1' } : process.env,
+  })
+  let reloaded = false
+  createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', (line) => {
+    reloaded ||= RELOADED.test(line)
+    if (!ADVERT.test(line))
+      process.stdout.write(`${line}\n`)
+  })
+  child.stderr!.on('data', (chunk: Buffer) => {
+    reloaded ||= RELOADED.test(String(chunk))
+    process.stderr.write(chunk)
+  })
+  // Ctrl-C reaches Slidev too (same process group); a SIGTERM to this script is passed on.
+  const onTerm = () => child.kill('SIGTERM')
+  process.on('SIGTERM', onTerm)
+  // 'close', not 'exit': after the last of its output has been read and passed on.
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(r => child.once('close', (c, s) => r([c, s])))
+  process.off('SIGTERM', onTerm)
+  return { code, signal, reloaded }
+}
+
+const started = performance.now()
+let run = await slidevExport()
+if (run.code !== 0 && run.reloaded) {
+  console.error('[export] the print page was reloaded while it loaded (Vite bundled a dependency it met for the first time): exporting once more')
+  run = await slidevExport()
+}
 const seconds = ((performance.now() - started) / 1000).toFixed(0)
-if (code !== 0) {
-  console.error(`[export] slidev export failed (${signal ?? `exit ${code}`}) after ${seconds} s`)
-  process.exit(code || 1)
+if (run.code !== 0) {
+  console.error(`[export] slidev export failed (${run.signal ?? `exit ${run.code}`}) after ${seconds} s`)
+  process.exit(run.code || 1)
 }
 // Inside the project by its relative path (exports/...), elsewhere by its absolute one.
 const rel = relative(process.cwd(), outPath)
