@@ -18,10 +18,16 @@ describe('sidecar: the same app, with and without a proxy beside it', () => {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sidecar, failures }),
   })).json() as Promise<Stats>
   let orders = 0
-  /** Places one order (a POST), with a new Idempotency-Key unless `key` repeats an earlier one. */
-  const order = async (key = `test-${++orders}`) => (await fetch(`${demos.url}/sidecar/order`, {
-    method: 'POST', headers: { 'Idempotency-Key': key },
-  })).json() as Promise<Order>
+  /**
+   * Places one order (a POST), with a new Idempotency-Key unless `key` repeats an earlier one. The demo
+   * server answers with the app's own status, which the body repeats.
+   */
+  const order = async (key = `test-${++orders}`) => {
+    const res = await fetch(`${demos.url}/sidecar/order`, { method: 'POST', headers: { 'Idempotency-Key': key } })
+    const body = await res.json() as Order
+    expect(res.status, 'HTTP status of POST /sidecar/order').toBe(body.status)
+    return body
+  }
   const stats = async () => (await fetch(`${demos.url}/sidecar/stats`)).json() as Promise<Stats>
 
   beforeAll(async () => {

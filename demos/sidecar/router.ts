@@ -30,6 +30,7 @@ export function sidecarRouter(ctx: DemoContext): Router {
 
   /**
    * POST /sidecar/order — one order through the app (`POST /order`); says what the price service saw meanwhile.
+   * Answers with the app's own status (200, or 502 when the price service failed it), so `curl -i` shows it too.
    * An `Idempotency-Key` header (draft-ietf-httpapi-idempotency-key-header) is passed on: the app answers a
    * repeated key with the first order's answer instead of ordering again. 400 for a key over 255 characters.
    */
@@ -46,7 +47,7 @@ export function sidecarRouter(ctx: DemoContext): Router {
     })
     const body = await answer.json() as object
     const attempts = upstream.attempts.slice(from).map(a => ({ n: a.n, status: a.status, traceparent: a.traceparent, atMs: Math.round((a.at - t0) * 10) / 10 }))
-    res.json({ status: answer.status, body, sidecar: d.sidecar, attempts } satisfies OrderAnswer)
+    res.status(answer.status).json({ status: answer.status, body, sidecar: d.sidecar, attempts } satisfies OrderAnswer)
   })
 
   /** GET /sidecar/stats — counters from each process: app, sidecar, price service. */
