@@ -19,14 +19,16 @@ export interface PredictionView {
 /**
  * A demo's prediction, answered from its state (`demo.state()`, what `recordable` named), live:
  * the answer follows the run as it goes, null until it has measured enough. A recorded run answers
- * once it has played to its end (null while a step plays or waits for the next click). An answer (or reason)
+ * between its steps as the live run does after each click (a learner who stops at "▶ Step 2 of 2"
+ * still hears the verdict), never while a step plays (test/predictions.test.ts checks that no step's
+ * answer differs from the end's). An answer (or reason)
  * function that throws (a state it was not written for) counts as not answered (no reason) yet, and
  * says why in the console.
  */
 export function usePrediction(demo: Demo): PredictionView {
   const prediction = computed(() => demo.id.value === undefined ? undefined : predictionFor(demo.id.value))
-  // A recorded run answers at its end, not while a later step still plays (a learner steps through it).
-  const replaying = computed(() => demo.mode.value === 'replay' && (demo.playing.value || demo.paused.value !== null))
+  // A recorded run answers where it stops (between steps, or at its end), not while a step plays.
+  const replaying = computed(() => demo.mode.value === 'replay' && demo.playing.value)
   const answer = computed(() => {
     const p = prediction.value
     if (!p || replaying.value)

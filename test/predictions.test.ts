@@ -1,7 +1,8 @@
-import type { Recording } from '../composables/replay.ts'
+import type { Recording, StateSnapshot } from '../composables/replay.ts'
 import type { Prediction } from '../wire/predictions.ts'
 import { readFileSync } from 'node:fs'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { applyChanges, stepEnd } from '../composables/replay.ts'
 import { loadTalk } from '../scripts/talk-plan.ts'
 import { PREDICTIONS, predictionFor } from '../wire/predictions.ts'
 import { inRange } from '../wire/predictions/format.ts'
@@ -79,6 +80,20 @@ describe('the predictions', () => {
     const rec = recording(id)
     const first = Object.fromEntries(rec.states[0]!.set.map(([path, value]) => [path[0], value]))
     expect(PREDICTIONS[id]!.answer(first)).toBeNull()
+  })
+
+  it.each(Object.keys(PREDICTIONS))('%s: where its recording stops between steps, no answer yet or the end\'s (a learner never sees a verdict the next step turns round)', (id) => {
+    const rec = recording(id)
+    const p = PREDICTIONS[id]!
+    const final = p.answer(rec.final)
+    const clicks = [...new Set((rec.steps ?? []).map(m => m.click))].sort((a, b) => a - b).slice(0, -1)
+    for (const click of clicks) {
+      const end = stepEnd(rec, click)
+      const state: StateSnapshot = {}
+      for (const step of rec.states.filter(s => s.t < end))
+        applyChanges(state, step.set)
+      expect([null, final], `the answer where step ${click} stops (${end} ms into the run)`).toContain(p.answer(state))
+    }
   })
 
   it('answers from what the run measured, not from the talk\'s notes: another measurement, another option', () => {

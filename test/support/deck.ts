@@ -221,8 +221,8 @@ const DIAGRAM_MIN_PX = 11
  * - a code block whose content is wider or taller than its box (a line cut off, or scrolled away);
  * - text whose colour, blended with the opacity of its ancestors, is below WCAG AA contrast
  *   against the background it sits on (4.5:1, or 3:1 for large text: 24px, or 18.66px bold, on
- *   the canvas). Text over an image or a gradient, inside a disabled control (WCAG exempts
- *   inactive controls) or in a Mermaid diagram (its own theme) is not measured;
+ *   the canvas). Text over an image or a gradient, inside a disabled control or an inert one (a
+ *   recording's own buttons; WCAG exempts inactive controls), fading in or out (a Vue transition) or in a Mermaid diagram (its own theme) is not measured;
  * - on the main track, Mermaid labels below DIAGRAM_MIN_PX, read through its shadow root;
  * - timeline lane and axis labels below TIMELINE_LABEL_MIN_PX, a lane label on two lines, and
  *   request bars or event ticks thinner or shorter than TIMELINE_MARK_MIN_PX.
@@ -280,7 +280,9 @@ const FIND_ILLEGIBLE = `(n, codeSize) => {
   let contrastBad = 0
   for (const el of page.querySelectorAll('*')) {
     const own = [...el.childNodes].filter(c => c.nodeType === 3).map(c => c.textContent.trim()).join('').trim()
-    if (!own || !visible(el) || el.closest('button:disabled, .mermaid, svg')) continue
+    if (!own || !visible(el) || el.closest('button:disabled, [inert] button, .mermaid, svg')) continue
+    // Mid-way through a Vue transition (a job box leaving the work queue fades out): not how it reads.
+    if (el.closest('[class*="-leave-active"], [class*="-enter-active"]')) continue
     const layers = []
     let opacity = 1
     let unknown = false
