@@ -17,7 +17,10 @@ export interface CapacityProgress {
   mode: CapacityMode
   connections: number
   phase: CapacityPhase
-  /** Clients the helper has connected so far. */
+  /**
+   * Clients the helper has connected, as it last reported (after each batch of 250): the server's
+   * `held`, counted now, can be a batch ahead of it.
+   */
   opened: number
   /** Responses the demo server holds open for this run right now (`/health` openConnections less the baseline). */
   held: number
