@@ -211,6 +211,19 @@ describe('the deck built for a static host under a sub-path, with no demo server
       await page.keyboard.press('ArrowRight')
       await expect.poll(() => page.evaluate(() => (window as any).__slidev__.nav.currentSlideNo), { message: `${id}: the → after the run leaves the slide` }).toBe(no + 1)
     }
+    // A fresh load (the test before played every demo with → and no pick). A run played with → before
+    // any pick shows its answer, and then the options are no longer buttons: no pick after the fact.
+    await page.reload()
+    await waitForSlide(page)
+    const ping = demoSlides.ping!
+    await page.evaluate(n => (window as any).__slidev__.nav.go(n), ping)
+    await waitForSlide(page)
+    const pingSlide = page.locator(`.slidev-page-${ping}`)
+    expect(await pingSlide.locator('button[data-testid=prediction-option]').count(), 'ping: options to pick before the run').toBeGreaterThan(0)
+    await page.keyboard.press('ArrowRight')
+    await pingSlide.getByTestId('prediction-reveal').waitFor({ timeout: 30_000 })
+    expect(await pingSlide.locator('button[data-testid=prediction-option]').count(), 'ping: no pick once the answer was shown').toBe(0)
+
     await predict('short-polling', true)
     await predict('webhooks', false)
 
