@@ -109,10 +109,15 @@ describe('on stage: the presenter view, fresh demos and warm first requests', ()
       // An active demo checks /health every 2 s: give a connection of the presenter's time to show
       // itself (and a third ping, were there one, time to reach the server).
       await presenter.waitForTimeout(2500)
-      expect(await pingRows(live)).toHaveLength(2)
+      // The server saw the main view's warm-up and its two pings, no third.
+      expect(pingsServed.filter(u => u === '/ping'), 'pings the server answered: the two clicks, no third').toHaveLength(2)
+      expect(pingsServed[0]).toBe('/ping?warm-up')
+      // On the slide at its second step, both rows stay. On a loaded machine the echo can instead take
+      // ← past the slide's first step and → back into it (the last CI: no rows): a new visit, which
+      // starts the demo fresh (a warm-up again, no rows). Either way, never a third ping.
+      const back = pingsServed.length > 3
+      expect(await pingRows(live), back ? 'a new visit: the demo starts fresh' : 'the same visit: its two rows').toHaveLength(back ? 0 : 2)
       expect(presenterAsked, 'requests from the presenter view to the demo server').toEqual([])
-      // The server saw the main view's warm-up and its two pings, nothing more.
-      expect(pingsServed).toEqual(['/ping?warm-up', '/ping', '/ping'])
 
       // Both views leave the demo slide: the main view stops publishing, the presenter's demo stops
       // following and shows how the recording ended again; neither page keeps the channel open.
